@@ -1,0 +1,357 @@
+"""What a probe returns: the target, how far it got, the evidence, the verdict and the facts.
+
+Rules of this module:
+- every type is a frozen, slotted dataclass; a prober accumulates facts by building new
+  values with ``dataclasses.replace`` (or ``Facts.update``), never by mutation;
+- ``to_dict()`` is the JSON form: snake_case keys, enums by their value (the snake_case
+  name), bytes as lowercase hex, datetimes as RFC 3339 UTC strings;
+- in the JSON form the top-level keys and the verdict keys are always present (``null`` when
+  unknown); inside ``facts`` a field that was never learned is omitted, so ``facts`` only says
+  what the probe actually saw.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rdpprobe.sequence.phases import Phase
+from rdpprobe.signals import Signal
+
+# Width of a FreeRDP error code in hex digits: class << 16 | code (include/freerdp/error.h).
+FREERDP_CODE_HEX_DIGITS = 8
+
+AUTH_NOT_REQUESTED = "not_requested"
+AUTH_SUCCEEDED = "succeeded"
+AUTH_FAILED = "failed"
+AUTH_NOT_PERFORMED = "not_performed"
+AUTH_STATUSES = frozenset({AUTH_NOT_REQUESTED, AUTH_SUCCEEDED, AUTH_FAILED, AUTH_NOT_PERFORMED})
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The endpoint probed."""
+
+    host: str
+    """The name or address as the user gave it."""
+    port: int
+    address: str | None = None
+    """The IP address actually connected to, once resolved."""
+
+
+@dataclass(frozen=True, slots=True)
+class MsClientCode:
+    """What the Microsoft client would show (taxonomy §3a, §3d)."""
+
+    code: int
+    """``discReason`` as shown in the client's dialog, e.g. 0x204."""
+    message: str
+    confidence: str
+    """``high``, ``medium`` or ``low``: how sure the mapping is (taxonomy §4.1 legend)."""
+    extended: int | None = None
+    """The extended disconnect reason, where the client shows one (Set Error Info value)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The classified outcome of a probe, in the terms an administrator sees."""
+
+    category: str
+    """Short snake_case class of outcome, e.g. ``port_closed``, ``tls_failed``, ``ok``."""
+    ms_client: MsClientCode | None
+    freerdp: str | None
+    """FreeRDP's name for it, e.g. ``ERRCONNECT_CONNECT_TRANSPORT_FAILED``."""
+    freerdp_code: int | None
+    """The full FreeRDP code, class << 16 | code (0x0002xxxx connect, 0x0001xxxx errinfo)."""
+    causes: tuple[str, ...]
+    remediation: tuple[str, ...]
+    """Fixes in the order to try them."""
+    taxonomy_id: str
+    """The row of reference/protocol-taxonomy.md §4.1 this verdict comes from, e.g. ``T1``."""
+    summary: str
+    """One sentence for a person."""
+
+    @property
+    def ok(self) -> bool:
+        return self.category == "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateFacts:
+    """An X.509 certificate as a probe reports it (see ``rdpprobe.certinfo``)."""
+
+    subject: str | None = None
+    issuer: str | None = None
+    common_name: str | None = None
+    san_dns: tuple[str, ...] = ()
+    san_ip: tuple[str, ...] = ()
+    serial: str | None = None
+    """Serial number as lowercase hex."""
+    not_before: str | None = None
+    not_after: str | None = None
+    key_type: str | None = None
+    """``rsa``, ``ec``, ``dsa``, ``ed25519``, ``ed448`` or ``unknown``."""
+    key_size: int | None = None
+    signature_hash: str | None = None
+    """Hash of the signature algorithm, e.g. ``sha256``; None for hash-less schemes."""
+    sha256: str | None = None
+    """SHA-256 fingerprint of the DER encoding, lowercase hex."""
+    ekus: tuple[str, ...] | None = None
+    """Extended key usage OIDs (dotted); None when the extension is absent."""
+    findings: tuple[str, ...] = ()
+    parse_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFacts:
+    """The external security layer as negotiated."""
+
+    version: str | None = None
+    cipher: str | None = None
+    certificate: CertificateFacts | None = None
+    findings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NtlmFacts:
+    """NTLM CHALLENGE target information [MS-NLMP] 2.2.2.1 (AV_PAIRs) and 2.2.2.10 (VERSION)."""
+
+    netbios_domain: str | None = None
+    netbios_computer: str | None = None
+    dns_domain: str | None = None
+    dns_computer: str | None = None
+    dns_tree: str | None = None
+    product_version: str | None = None
+    """``major.minor.build``, e.g. ``10.0.20348``."""
+    build: int | None = None
+    timestamp: str | None = None
+    """Server time from MsvAvTimestamp, ISO 8601 UTC."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCoreFacts:
+    """[MS-RDPBCGR] 2.2.1.4.2 Server Core Data (TS_UD_SC_CORE)."""
+
+    rdp_version: int | None = None
+    rdp_version_name: str | None = None
+    client_requested_protocols: int | None = None
+    """``clientRequestedProtocols`` as echoed by the server."""
+    early_capability_flags: int | None = None
+    early_capability_flag_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptionFacts:
+    """[MS-RDPBCGR] 2.2.1.4.3 Server Security Data (TS_UD_SC_SEC1)."""
+
+    method: str | None = None
+    level: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFacts:
+    """Channel ids from Server Network Data (2.2.1.4.4) and the joins (2.2.1.8-2.2.1.9)."""
+
+    io_channel: int | None = None
+    user_id: int | None = None
+    joined: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CapabilityFacts:
+    """[MS-RDPBCGR] 2.2.1.13.1 Demand Active: what the server offered."""
+
+    capability_sets: tuple[str, ...] = ()
+    desktop_width: int | None = None
+    desktop_height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectionFacts:
+    """[MS-RDPBCGR] 2.2.13 Server Redirection PDU."""
+
+    session_id: int | None = None
+    redir_flags: int | None = None
+    redir_flag_names: tuple[str, ...] = ()
+    target_address: str | None = None
+    target_fqdn: str | None = None
+    load_balance_info: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthOutcome:
+    """Whether credentials were checked, and how it went.
+
+    A server that never selected CredSSP gets ``not_performed``, never ``succeeded``.
+    """
+
+    status: str = AUTH_NOT_REQUESTED
+    """One of ``not_requested``, ``succeeded``, ``failed``, ``not_performed``."""
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything learned on the way; every field stays None until the probe learns it."""
+
+    selected_protocol: str | None = None
+    requested_protocols: tuple[str, ...] | None = None
+    accepted_protocols: tuple[str, ...] | None = None
+    """Protocols the server accepted when enumerated over several connections."""
+    nla_required: bool | None = None
+    neg_flags: int | None = None
+    neg_flag_names: tuple[str, ...] | None = None
+    neg_failure_code: int | None = None
+    legacy_no_negotiation: bool | None = None
+    """The Connection Confirm carried no RDP_NEG data (taxonomy X5)."""
+    tls: TlsFacts | None = None
+    ntlm: NtlmFacts | None = None
+    credssp_version: int | None = None
+    server_core: ServerCoreFacts | None = None
+    encryption: EncryptionFacts | None = None
+    channels: ChannelFacts | None = None
+    licensing: str | None = None
+    """Licensing outcome, e.g. ``valid_client``."""
+    capabilities: CapabilityFacts | None = None
+    redirection: RedirectionFacts | None = None
+    auth: AuthOutcome | None = None
+
+    def update(self, **changes: Any) -> Facts:
+        """A copy with ``changes`` applied (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """The outcome of one probe against one target."""
+
+    target: Target
+    started_at: datetime
+    """When the probe started, timezone-aware UTC."""
+    phase_reached: Phase | None
+    """The last phase entered."""
+    failed_phase: Phase | None
+    """The phase that failed; None on success."""
+    signal: Signal
+    detail: str | None
+    verdict: Verdict
+    timings: tuple[tuple[Phase, float], ...] = ()
+    """Seconds spent per phase, in order."""
+    skipped_phases: tuple[Phase, ...] = ()
+    facts: Facts = field(default_factory=Facts)
+    trace: tuple[Any, ...] | None = None
+    """Debug-only record of the exchange; omitted from ``to_dict`` unless asked for."""
+
+    @property
+    def ok(self) -> bool:
+        return self.failed_phase is None and self.verdict.category == "ok"
+
+    @property
+    def error(self) -> str | None:
+        """The internal error message, if rdpprobe itself failed."""
+        return self.detail if self.signal is Signal.INTERNAL_ERROR else None
+
+    def to_dict(self, *, include_trace: bool = False) -> dict[str, Any]:
+        """The JSON form (see the module docstring for the conventions)."""
+        out: dict[str, Any] = {
+            "target": _plain(self.target, omit_none=False),
+            "started_at": _plain(self.started_at),
+            "phase_reached": _plain(self.phase_reached),
+            "failed_phase": _plain(self.failed_phase),
+            "signal": self.signal.value,
+            "detail": self.detail,
+            "verdict": verdict_to_dict(self.verdict),
+            "timings": {phase.value: seconds for phase, seconds in self.timings},
+            "skipped_phases": [phase.value for phase in self.skipped_phases],
+            "facts": _plain(self.facts),
+            "error": self.error,
+        }
+        if include_trace:
+            out["trace"] = _plain(self.trace)
+        return out
+
+
+def format_freerdp_code(code: int | None) -> str | None:
+    """``0x0002000d`` style, as FreeRDP logs print it."""
+    return None if code is None else f"0x{code:0{FREERDP_CODE_HEX_DIGITS}x}"
+
+
+def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
+    """The JSON form of a verdict; every key is always present."""
+    return {
+        "category": verdict.category,
+        "ms_client": _ms_client_to_dict(verdict.ms_client),
+        "freerdp": verdict.freerdp,
+        "freerdp_code": format_freerdp_code(verdict.freerdp_code),
+        "causes": list(verdict.causes),
+        "remediation": list(verdict.remediation),
+        "taxonomy_id": verdict.taxonomy_id,
+        "summary": verdict.summary,
+    }
+
+
+def _ms_client_to_dict(ms: MsClientCode | None) -> dict[str, Any] | None:
+    if ms is None:
+        return None
+    return {
+        "code": f"0x{ms.code:x}",
+        "code_int": ms.code,
+        "message": ms.message,
+        "confidence": ms.confidence,
+        "extended": None if ms.extended is None else f"0x{ms.extended:x}",
+    }
+
+
+def internal_error_result(
+    target: Target, started_at: datetime, message: str, phase_reached: Phase | None = None
+) -> ProbeResult:
+    """The result for a probe that rdpprobe itself broke on; the scan goes on."""
+    verdict = Verdict(
+        category="internal_error",
+        ms_client=None,
+        freerdp=None,
+        freerdp_code=None,
+        causes=("a bug in rdpprobe, not a property of the server",),
+        remediation=("report the error with the debug trace",),
+        taxonomy_id="INTERNAL",
+        summary="rdpprobe hit an internal error; this says nothing about the server",
+    )
+    return ProbeResult(
+        target=target,
+        started_at=started_at,
+        phase_reached=phase_reached,
+        failed_phase=phase_reached,
+        signal=Signal.INTERNAL_ERROR,
+        detail=message,
+        verdict=verdict,
+    )
+
+
+def _plain(value: Any, *, omit_none: bool = True) -> Any:
+    """A JSON-ready copy of ``value`` (dataclasses, enums, bytes, datetimes, containers)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain_dataclass(value, omit_none)
+    if isinstance(value, enum.Enum):
+        return value.value if isinstance(value.value, str) else value.name
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (tuple, list, frozenset, set)):
+        return [_plain(item, omit_none=omit_none) for item in value]
+    if isinstance(value, dict):
+        return {str(_plain(k)): _plain(v, omit_none=omit_none) for k, v in value.items()}
+    return value
+
+
+def _plain_dataclass(value: Any, omit_none: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(value):
+        item = getattr(value, f.name)
+        if item is None and omit_none:
+            continue
+        out[f.name] = _plain(item, omit_none=omit_none)
+    return out

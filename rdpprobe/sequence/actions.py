@@ -1,0 +1,42 @@
+"""What the prober asks its driver to do next.
+
+The driver drains ``Prober.next_action()`` after every call that feeds the prober, and
+performs each action in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from rdpprobe.result import ProbeResult
+
+
+@dataclass(frozen=True, slots=True)
+class SendBytes:
+    """Write ``data`` to the connection (through TLS once TLS is up)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StartTls:
+    """Run a TLS client handshake on the connection now; report with ``tls_established``."""
+
+    server_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CloseConnection:
+    """Close the connection (the probe has what it needs, or gave up)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The probe is over; ``result`` is final."""
+
+    result: ProbeResult
+
+
+Action = Union[SendBytes, StartTls, CloseConnection, Finished]

@@ -1,0 +1,67 @@
+"""Options of one probe: what to request, how long to wait, how far to go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rdpprobe.sequence.phases import Phase
+
+#: requestedProtocols a probe offers by default: SSL | HYBRID | HYBRID_EX ([MS-RDPBCGR] 2.2.1.1.1),
+#: what current Microsoft clients offer.
+DEFAULT_REQUESTED_PROTOCOLS = 0x1 | 0x2 | 0x8
+#: The cookie a probe sends (``Cookie: mstshash=probe``): some middleboxes expect one.
+DEFAULT_COOKIE = "probe"
+#: mstsc truncates the cookie's user name to 9 characters ([MS-RDPBCGR] 2.2.1.1).
+MAX_COOKIE_LENGTH = 9
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A user name and password for an authentication check; the password is never shown."""
+
+    user: str
+    password: str = field(repr=False)
+    domain: str = ""
+
+    @classmethod
+    def parse(cls, user: str, password: str) -> Credentials:
+        """Split ``DOMAIN\\user`` or ``user@domain`` into its parts."""
+        if "\\" in user:
+            domain, _, name = user.partition("\\")
+            return cls(name, password, domain)
+        return cls(user, password, "")
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Deadlines in seconds: TCP connect, each later phase, and the whole probe."""
+
+    connect: float = 5.0
+    phase: float = 10.0
+    overall: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeConfig:
+    """Everything a probe needs to know besides the target."""
+
+    requested_protocols: int = DEFAULT_REQUESTED_PROTOCOLS
+    cookie: str | None = DEFAULT_COOKIE
+    routing_token: bytes | None = None
+    timeouts: Timeouts = Timeouts()
+    #: Stop successfully once this phase is complete (None: go as far as the server allows).
+    stop_after: Phase | None = None
+    credentials: Credentials | None = None
+    #: With credentials, also delegate them (TSCredentials / Client Info) and log on fully.
+    full_logon: bool = False
+    #: Allow TLS 1.0 and legacy ciphers, so that old servers stay reachable.
+    legacy_tls: bool = True
+    #: After RDP_NEG_FAILURE, reconnect offering what the server asked for (as FreeRDP does).
+    follow_negotiation: bool = True
+    #: Reconnect once per protocol to learn which protocols the server accepts.
+    enumerate_protocols: bool = False
+    #: The name the user typed, checked against the certificate (defaults to the host).
+    expected_name: str | None = None
+    #: Record a trace of every PDU (phase, direction, name, length) in the result.
+    trace: bool = False
+    client_name: str = "rdpprobe"

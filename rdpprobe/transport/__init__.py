@@ -1,0 +1,1 @@
+"""The only code that touches sockets, ``ssl`` and event loops."""

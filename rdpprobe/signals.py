@@ -6,6 +6,7 @@ Values are the snake_case names used in results and JSON.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 
 class Signal(enum.Enum):
@@ -37,3 +38,15 @@ class Signal(enum.Enum):
     REDIRECTED = "redirected"  # E3: Server Redirection PDU.
     DECODE_ERROR = "decode_error"  # The peer sent bytes that do not decode.
     INTERNAL_ERROR = "internal_error"  # A bug in rdpprobe; the scan goes on.
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """A signal plus the detail that refines it, as a driver reports it to the prober."""
+
+    signal: Signal
+    detail: str | None = None
+    tls_alert: int | None = None
+    """The TLS AlertDescription number, when the peer sent an alert."""
+    before_certificate: bool | None = None
+    """For TLS failures: True when the server sent no handshake record at all (taxonomy S2)."""

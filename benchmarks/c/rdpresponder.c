@@ -6,7 +6,9 @@
  * without RDP_NEG_REQ), answers a Connection Confirm according to --mode,
  * and, when CredSSP (HYBRID) was selected, runs a TLS server handshake, reads
  * one TSRequest and answers a TSRequest v6 carrying a hand-built NTLM
- * CHALLENGE.  It then waits for the client to close.
+ * CHALLENGE.  It then waits for the client to close; a second TSRequest
+ * (an NTLM AUTHENTICATE) is rejected by closing the connection, as servers
+ * do for wrong credentials.
  *
  * Modes:
  *   hybrid        NLA-required server: HYBRID if offered, else RDP_NEG_FAILURE 5
@@ -64,6 +66,7 @@ struct conn {
 	uint8_t state;
 	uint8_t tls;        /* 1 once TLS is in use; 2 = TLS starts after the CC */
 	int8_t sel;         /* selected protocol (0, 1, 2) or -1 */
+	uint8_t round;      /* TSRequests answered so far */
 	uint32_t events;    /* current epoll interest */
 	SSL *ssl;
 	uint16_t inlen;
@@ -236,10 +239,10 @@ static void build_tsrequest_challenge(struct conn *c)
 	size_t n = der_hdr(p, 0x30, L0);
 	static const uint8_t ver[] = { 0xa0, 0x03, 0x02, 0x01, 0x06 };
 	memcpy(p + n, ver, 5); n += 5;
-	n += der_hdr(p + n, 0xa1, L2);
+	n += der_hdr(p + n, 0xa1, L1);
+	n += der_hdr(p + n, 0x30, L2);
 	n += der_hdr(p + n, 0x30, L3);
-	n += der_hdr(p + n, 0x30, L4);
-	n += der_hdr(p + n, 0xa0, L5);
+	n += der_hdr(p + n, 0xa0, L4);
 	n += der_hdr(p + n, 0x04, L5);
 	uint8_t *m = p + n;
 	memcpy(m, g_chal, g_chal_len);
@@ -417,6 +420,8 @@ static int step(struct conn *c)
 			if (fl == 0 || c->inlen < (size_t)fl)
 				continue;
 			c->inlen = 0;
+			if (c->round > 0)
+				return -1;  /* AUTHENTICATE: reject like a server refusing the credentials */
 			if (g_mode == M_HYBRID_STALL) {
 				c->state = S_WAIT_CLOSE;
 				continue;
@@ -433,7 +438,8 @@ static int step(struct conn *c)
 			c->outoff += r;
 			if (c->outoff < c->outlen)
 				continue;
-			c->state = S_WAIT_CLOSE;
+			c->round++;
+			c->state = S_READ_TSREQ;  /* wait for close, or the next TSRequest */
 			continue;
 		}
 		case S_WAIT_CLOSE:
@@ -479,7 +485,7 @@ static void accept_all(void)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		struct conn *c = malloc(sizeof *c);
 		if (!c) { close(fd); continue; }
-		c->fd = fd; c->ssl = NULL; c->tls = 0; c->sel = -1; c->inlen = c->outlen = c->outoff = 0;
+		c->fd = fd; c->ssl = NULL; c->tls = 0; c->sel = -1; c->round = 0; c->inlen = c->outlen = c->outoff = 0;
 		c->state = S_READ_CR;
 		c->events = EPOLLIN;
 		if (g_mode == M_SILENT)

@@ -39,4 +39,14 @@ class Finished:
     result: ProbeResult
 
 
+@dataclass(frozen=True, slots=True)
+class TlsInfo:
+    """What a completed TLS handshake established, as the driver reports it."""
+
+    version: str | None
+    cipher: str | None
+    certificate: bytes | None
+    """The server certificate, DER."""
+
+
 Action = Union[SendBytes, StartTls, CloseConnection, Finished]

@@ -12,9 +12,7 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
-from dataclasses import dataclass
-
-from rdpprobe.signals import Signal
+from rdpprobe.signals import Observed, Signal
 
 #: TLS AlertDescription values (RFC 5246 7.2, RFC 8446 6) by OpenSSL reason code.
 TLS_ALERTS_BY_REASON = {
@@ -56,15 +54,6 @@ RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
 
 class LocalResourceError(Exception):
     """This machine ran out of file descriptors, buffers or memory; retry the target later."""
-
-
-@dataclass(frozen=True, slots=True)
-class Observed:
-    """A signal plus the detail that refines it (alert number, errno name, reason code)."""
-
-    signal: Signal
-    detail: str | None = None
-    tls_alert: int | None = None
 
 
 def observe(exc: BaseException) -> Observed:

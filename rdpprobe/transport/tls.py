@@ -12,6 +12,8 @@ import os
 import ssl
 from dataclasses import dataclass
 
+from rdpprobe.sequence.actions import TlsInfo
+
 #: TLS record content types (RFC 5246 6.2.1).
 RECORD_ALERT = 0x15
 RECORD_HANDSHAKE = 0x16
@@ -35,15 +37,6 @@ def client_context(legacy: bool = True, keylog_path: str | None = None) -> ssl.S
     if keylog:
         ctx.keylog_filename = keylog
     return ctx
-
-
-@dataclass(frozen=True, slots=True)
-class TlsInfo:
-    """What a completed handshake established."""
-
-    version: str | None
-    cipher: str | None
-    certificate: bytes | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,193 @@
+"""Certificate facts and findings for the server's TLS certificate (taxonomy S3).
+
+The probe never fails a handshake on trust: it records the certificate and lists what an
+RDP client would complain about. ``analyze_certificate`` never raises on bad input; garbage
+bytes give a ``CertificateFacts`` with ``parse_error`` set.
+
+Findings (stable strings, used by ``classify.classify_certificate``):
+``self_signed``, ``expired``, ``not_yet_valid``, ``name_mismatch``, ``weak_key``,
+``sha1_signature``, ``md5_signature``, ``no_server_auth_eku``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from rdpprobe.result import CertificateFacts
+
+# ---- finding names --------------------------------------------------------------------------
+SELF_SIGNED = "self_signed"
+EXPIRED = "expired"
+NOT_YET_VALID = "not_yet_valid"
+NAME_MISMATCH = "name_mismatch"
+WEAK_KEY = "weak_key"
+SHA1_SIGNATURE = "sha1_signature"
+MD5_SIGNATURE = "md5_signature"
+NO_SERVER_AUTH_EKU = "no_server_auth_eku"
+
+# ---- thresholds -----------------------------------------------------------------------------
+MIN_RSA_BITS = 2048  # Below this the key is weak (NIST SP 800-131A; OpenSSL SECLEVEL 2).
+MIN_DSA_BITS = 2048
+MIN_EC_BITS = 224  # Curves below P-224 give less than 112-bit security.
+
+# ---- EKU OIDs -------------------------------------------------------------------------------
+EKU_SERVER_AUTH = ExtendedKeyUsageOID.SERVER_AUTH.dotted_string  # 1.3.6.1.5.5.7.3.1
+EKU_REMOTE_DESKTOP_AUTH = "1.3.6.1.4.1.311.54.1.2"  # Remote Desktop Authentication (taxonomy S3)
+RDP_ACCEPTED_EKUS = frozenset({EKU_SERVER_AUTH, EKU_REMOTE_DESKTOP_AUTH})
+
+_WEAK_HASH_FINDINGS = {"sha1": SHA1_SIGNATURE, "md5": MD5_SIGNATURE}
+_WILDCARD_LABEL = "*"
+
+
+def analyze_certificate(der: bytes, expected_name: str | None, now: datetime) -> CertificateFacts:
+    """Facts and findings for a DER certificate; a naive ``now`` is taken as UTC.
+
+    ``expected_name`` is the name or address the user connected to; None skips the name check.
+    """
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        facts = _facts(cert, der)
+        return replace(facts, findings=_findings(cert, facts, expected_name, now))
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a reportable fact
+        return CertificateFacts(
+            sha256=hashlib.sha256(der).hexdigest() if isinstance(der, bytes) else None,
+            parse_error=f"{type(exc).__name__}: {exc}",
+        )
+
+
+def _facts(cert: x509.Certificate, der: bytes) -> CertificateFacts:
+    san_dns, san_ip = _sans(cert)
+    key_type, key_size = _key_info(cert)
+    return CertificateFacts(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        common_name=_common_name(cert.subject),
+        san_dns=san_dns,
+        san_ip=san_ip,
+        serial=f"{cert.serial_number:x}",
+        not_before=cert.not_valid_before_utc.isoformat(),
+        not_after=cert.not_valid_after_utc.isoformat(),
+        key_type=key_type,
+        key_size=key_size,
+        signature_hash=_signature_hash(cert),
+        sha256=hashlib.sha256(der).hexdigest(),
+        ekus=_ekus(cert),
+    )
+
+
+def _findings(
+    cert: x509.Certificate, facts: CertificateFacts, expected_name: str | None, now: datetime
+) -> tuple[str, ...]:
+    checks = (
+        (SELF_SIGNED, cert.issuer == cert.subject),
+        (EXPIRED, now > cert.not_valid_after_utc),
+        (NOT_YET_VALID, now < cert.not_valid_before_utc),
+        (NAME_MISMATCH, expected_name is not None and not name_matches(facts, expected_name)),
+        (WEAK_KEY, _is_weak_key(facts.key_type, facts.key_size)),
+        (NO_SERVER_AUTH_EKU, facts.ekus is not None and not RDP_ACCEPTED_EKUS & set(facts.ekus)),
+    )
+    found = [name for name, hit in checks if hit]
+    weak_hash = _WEAK_HASH_FINDINGS.get(facts.signature_hash or "")
+    if weak_hash:
+        found.append(weak_hash)
+    return tuple(found)
+
+
+def _common_name(name: x509.Name) -> str | None:
+    attributes = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not attributes:
+        return None
+    value = attributes[0].value
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def _sans(cert: x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return (), ()
+    dns = tuple(ext.get_values_for_type(x509.DNSName))
+    ips = tuple(str(ip) for ip in ext.get_values_for_type(x509.IPAddress))
+    return dns, ips
+
+
+def _ekus(cert: x509.Certificate) -> tuple[str, ...] | None:
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    return tuple(oid.dotted_string for oid in ext)
+
+
+def _key_info(cert: x509.Certificate) -> tuple[str, int | None]:
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return "rsa", key.key_size
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "ec", key.curve.key_size
+    if isinstance(key, dsa.DSAPublicKey):
+        return "dsa", key.key_size
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "ed25519", 256
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "ed448", 456
+    return "unknown", None
+
+
+def _signature_hash(cert: x509.Certificate) -> str | None:
+    try:
+        algorithm = cert.signature_hash_algorithm
+    except Exception:  # noqa: BLE001 - an unsupported algorithm is reported as unknown
+        return "unknown"
+    return None if algorithm is None else algorithm.name
+
+
+def _is_weak_key(key_type: str | None, key_size: int | None) -> bool:
+    minimum = {"rsa": MIN_RSA_BITS, "dsa": MIN_DSA_BITS, "ec": MIN_EC_BITS}.get(key_type or "")
+    return minimum is not None and key_size is not None and key_size < minimum
+
+
+# ---- name matching (RFC 6125 6.4, single-label wildcards) ------------------------------------
+
+
+def name_matches(facts: CertificateFacts, expected_name: str) -> bool:
+    """Whether the certificate is valid for ``expected_name`` (a DNS name or an IP address)."""
+    address = _parse_ip(expected_name)
+    if address is not None:
+        return any(_parse_ip(ip) == address for ip in facts.san_ip)
+    host = _normalise(expected_name)
+    candidates = facts.san_dns or ((facts.common_name,) if facts.common_name else ())
+    return any(dns_name_matches(pattern, host) for pattern in candidates)
+
+
+def dns_name_matches(pattern: str, host: str) -> bool:
+    """RFC 6125 6.4.3: a ``*`` may stand for exactly one whole left-most label."""
+    pattern_labels = _normalise(pattern).split(".")
+    host_labels = _normalise(host).split(".")
+    if len(pattern_labels) != len(host_labels) or not all(host_labels):
+        return False
+    first, *rest = pattern_labels
+    if first == _WILDCARD_LABEL:
+        # A wildcard needs at least two fixed labels after it (no "*.com").
+        return len(rest) >= 2 and rest == host_labels[1:]
+    return pattern_labels == host_labels
+
+
+def _normalise(name: str) -> str:
+    return name.strip().rstrip(".").lower()
+
+
+def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None

@@ -1,0 +1,314 @@
+"""Throwaway X.509 certificates for the mock server, the interop tests and the certificate tests.
+
+Every certificate here is for testing only: keys are generated fresh and never persisted unless
+the caller writes them out with ``CertBundle.write``.
+
+``cryptography`` refuses to sign with SHA-1 or MD5, so weak-hash certificates are built as a
+SHA-256 certificate whose TBSCertificate is re-signed: the two AlgorithmIdentifiers (inside
+the TBS and after it, RFC 5280 4.1.1.2 and 4.1.2.3, which MUST match) are swapped for the weak
+one and the signature is recomputed with the key's own ``sign``. Layout (RFC 5280 4.1)::
+
+    Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+    TBSCertificate ::= SEQUENCE { [0] version, serialNumber, signature AlgorithmIdentifier, ... }
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Union
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
+
+# ---- defaults ---------------------------------------------------------------------------------
+RSA_PUBLIC_EXPONENT = 65537
+DEFAULT_RSA_BITS = 2048
+DEFAULT_EC_BITS = 256
+WEAK_RSA_BITS = 1024
+DEFAULT_VALIDITY = timedelta(days=365)
+BACKDATE = timedelta(days=1)  # Valid from yesterday, so clock skew never matters in tests.
+DEFAULT_SANS = ("localhost", "127.0.0.1", "::1")
+WRONG_NAME = "wrong-name.rdpprobe.invalid"
+TEST_CA_NAME = "rdpprobe test CA"
+
+_EC_CURVES: dict[int, type[ec.EllipticCurve]] = {
+    192: ec.SECP192R1,
+    224: ec.SECP224R1,
+    256: ec.SECP256R1,
+    384: ec.SECP384R1,
+    521: ec.SECP521R1,
+}
+_STRONG_HASHES: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+_WEAK_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"sha1": hashes.SHA1, "md5": hashes.MD5}
+
+# ---- DER AlgorithmIdentifiers for the weak hashes (RFC 3279 2.2.1, 2.2.3) ----------------------
+_RSA_WEAK_ALG_IDS = {
+    # SEQUENCE { OID 1.2.840.113549.1.1.5 sha1WithRSAEncryption, NULL }
+    "sha1": bytes.fromhex("300d06092a864886f70d0101050500"),
+    # SEQUENCE { OID 1.2.840.113549.1.1.4 md5WithRSAEncryption, NULL }
+    "md5": bytes.fromhex("300d06092a864886f70d0101040500"),
+}
+_EC_WEAK_ALG_IDS = {
+    # SEQUENCE { OID 1.2.840.10045.4.1 ecdsa-with-SHA1 } (no parameters)
+    "sha1": bytes.fromhex("300906072a8648ce3d0401"),
+}
+_DER_SEQUENCE = 0x30
+_DER_BIT_STRING = 0x03
+_DER_LONG_FORM = 0x80  # X.690 8.1.3.5: high bit set means "n length octets follow".
+_TBS_SIGNATURE_INDEX = 2  # version [0], serialNumber, signature
+
+
+@dataclass(frozen=True, slots=True)
+class Issuer:
+    """A certificate authority that can sign leaf certificates."""
+
+    name: x509.Name
+    key: PrivateKey
+    certificate: x509.Certificate
+    cert_pem: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CertBundle:
+    """A certificate with its private key, in the forms servers and tests want."""
+
+    cert_pem: bytes
+    key_pem: bytes
+    cert_der: bytes
+    key: PrivateKey
+    certificate: x509.Certificate
+
+    def write(self, directory: Path, stem: str = "cert") -> tuple[Path, Path]:
+        """Write ``<stem>.pem`` and ``<stem>.key`` (PEM) and return their paths."""
+        cert_path = directory / f"{stem}.pem"
+        key_path = directory / f"{stem}.key"
+        cert_path.write_bytes(self.cert_pem)
+        key_path.write_bytes(self.key_pem)
+        key_path.chmod(0o600)
+        return cert_path, key_path
+
+
+def make_key(key_type: str = "rsa", key_size: int | None = None) -> PrivateKey:
+    """A fresh RSA or EC private key (EC sizes: 192, 224, 256, 384, 521)."""
+    if key_type == "rsa":
+        return rsa.generate_private_key(RSA_PUBLIC_EXPONENT, key_size or DEFAULT_RSA_BITS)
+    if key_type == "ec":
+        return ec.generate_private_key(_EC_CURVES[key_size or DEFAULT_EC_BITS]())
+    raise ValueError(f"unsupported key type: {key_type!r}")
+
+
+def make_ca(common_name: str = TEST_CA_NAME, key_size: int = DEFAULT_RSA_BITS) -> Issuer:
+    """A self-signed RSA certificate authority."""
+    key = make_key("rsa", key_size)
+    name = _name(common_name)
+    now = datetime.now(timezone.utc)
+    builder = _base_builder(name, name, key, now - BACKDATE, now + DEFAULT_VALIDITY)
+    builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+    certificate = builder.sign(key, hashes.SHA256())
+    pem = certificate.public_bytes(serialization.Encoding.PEM)
+    return Issuer(name=name, key=key, certificate=certificate, cert_pem=pem)
+
+
+def make_certificate(
+    common_name: str = "localhost",
+    sans: tuple[str, ...] = DEFAULT_SANS,
+    key_type: str = "rsa",
+    key_size: int | None = None,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    hash_name: str = "sha256",
+    issuer: Issuer | None = None,
+    ekus: tuple[str, ...] | None = None,
+) -> CertBundle:
+    """A server certificate; self-signed unless ``issuer`` is given.
+
+    ``ekus`` None gives serverAuth (as Windows' own RDP certificate has); ``()`` omits the
+    extension; otherwise the dotted OIDs given.
+    """
+    key = make_key(key_type, key_size)
+    now = datetime.now(timezone.utc)
+    subject = _name(common_name)
+    signer_name, signer_key = (issuer.name, issuer.key) if issuer else (subject, key)
+    start = not_before or now - BACKDATE
+    builder = _base_builder(subject, signer_name, key, start, not_after or start + DEFAULT_VALIDITY)
+    builder = _add_leaf_extensions(builder, sans, ekus)
+    certificate = _sign(builder, signer_key, hash_name)
+    return _bundle(certificate, key)
+
+
+def certificate_variant(name: str) -> CertBundle:
+    """A named certificate for tests; each differs from ``ca-signed`` in one respect.
+
+    Names: ``self-signed``, ``expired``, ``not-yet-valid``, ``wrong-name``, ``weak-key``
+    (RSA 1024), ``sha1``, ``ca-signed``. Results are cached per process.
+    """
+    if name not in VARIANTS:
+        raise ValueError(f"unknown certificate variant: {name!r}; known: {sorted(VARIANTS)}")
+    return _cached_variant(name)
+
+
+def _variant_args(name: str, ca: Issuer) -> dict[str, object]:
+    now = datetime.now(timezone.utc)
+    table: dict[str, dict[str, object]] = {
+        "self-signed": {},
+        "expired": {"issuer": ca, "not_before": now - 2 * DEFAULT_VALIDITY, "not_after": now - BACKDATE},
+        "not-yet-valid": {"issuer": ca, "not_before": now + DEFAULT_VALIDITY},
+        "wrong-name": {"issuer": ca, "common_name": WRONG_NAME, "sans": (WRONG_NAME,)},
+        "weak-key": {"issuer": ca, "key_size": WEAK_RSA_BITS},
+        "sha1": {"issuer": ca, "hash_name": "sha1"},
+        "ca-signed": {"issuer": ca},
+    }
+    return table[name]
+
+
+VARIANTS = (
+    "self-signed",
+    "expired",
+    "not-yet-valid",
+    "wrong-name",
+    "weak-key",
+    "sha1",
+    "ca-signed",
+)
+
+
+@lru_cache(maxsize=None)
+def variant_ca() -> Issuer:
+    """The process-wide CA that signs the named variants."""
+    return make_ca()
+
+
+@lru_cache(maxsize=None)
+def _cached_variant(name: str) -> CertBundle:
+    return make_certificate(**_variant_args(name, variant_ca()))  # type: ignore[arg-type]
+
+
+# ---- building -------------------------------------------------------------------------------
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _base_builder(
+    subject: x509.Name, issuer: x509.Name, key: PrivateKey, start: datetime, end: datetime
+) -> x509.CertificateBuilder:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+    )
+
+
+def _add_leaf_extensions(
+    builder: x509.CertificateBuilder, sans: tuple[str, ...], ekus: tuple[str, ...] | None
+) -> x509.CertificateBuilder:
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(_general_names(sans)), False)
+    oids = [ExtendedKeyUsageOID.SERVER_AUTH] if ekus is None else [x509.ObjectIdentifier(o) for o in ekus]
+    if oids:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(oids), critical=False)
+    return builder
+
+
+def _general_names(sans: tuple[str, ...]) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = []
+    for san in sans:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(san)))
+        except ValueError:
+            names.append(x509.DNSName(san))
+    return names
+
+
+def _bundle(certificate: x509.Certificate, key: PrivateKey) -> CertBundle:
+    return CertBundle(
+        cert_pem=certificate.public_bytes(serialization.Encoding.PEM),
+        key_pem=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        cert_der=certificate.public_bytes(serialization.Encoding.DER),
+        key=key,
+        certificate=certificate,
+    )
+
+
+def _sign(builder: x509.CertificateBuilder, key: PrivateKey, hash_name: str) -> x509.Certificate:
+    if hash_name in _STRONG_HASHES:
+        return builder.sign(key, _STRONG_HASHES[hash_name]())
+    if hash_name not in _WEAK_HASHES:
+        raise ValueError(f"unsupported hash: {hash_name!r}")
+    draft = builder.sign(key, hashes.SHA256())
+    return _resign(draft, key, hash_name)
+
+
+# ---- weak-hash re-signing (minimal DER) -------------------------------------------------------
+
+
+def _resign(draft: x509.Certificate, key: PrivateKey, hash_name: str) -> x509.Certificate:
+    table = _RSA_WEAK_ALG_IDS if isinstance(key, rsa.RSAPrivateKey) else _EC_WEAK_ALG_IDS
+    if hash_name not in table:
+        raise ValueError(f"{hash_name} signatures are not supported for this key type")
+    alg_id = table[hash_name]
+    elements = _der_children(draft.tbs_certificate_bytes)
+    elements[_TBS_SIGNATURE_INDEX] = alg_id
+    tbs = _der_tlv(_DER_SEQUENCE, b"".join(elements))
+    signature = _raw_sign(key, tbs, _WEAK_HASHES[hash_name]())
+    bit_string = _der_tlv(_DER_BIT_STRING, b"\x00" + signature)  # no unused bits
+    return x509.load_der_x509_certificate(_der_tlv(_DER_SEQUENCE, tbs + alg_id + bit_string))
+
+
+def _raw_sign(key: PrivateKey, data: bytes, algorithm: hashes.HashAlgorithm) -> bytes:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(data, padding.PKCS1v15(), algorithm)
+    return key.sign(data, ec.ECDSA(algorithm))
+
+
+def _der_children(tlv: bytes) -> list[bytes]:
+    """The encoded elements inside one constructed DER value."""
+    offset = _der_header_length(tlv)
+    children: list[bytes] = []
+    while offset < len(tlv):
+        size = _der_header_length(tlv[offset:]) + _der_content_length(tlv[offset:])
+        children.append(tlv[offset : offset + size])
+        offset += size
+    return children
+
+
+def _der_header_length(tlv: bytes) -> int:
+    first = tlv[1]
+    return 2 + (first & ~_DER_LONG_FORM if first & _DER_LONG_FORM else 0)
+
+
+def _der_content_length(tlv: bytes) -> int:
+    first = tlv[1]
+    if not first & _DER_LONG_FORM:
+        return first
+    count = first & ~_DER_LONG_FORM
+    return int.from_bytes(tlv[2 : 2 + count], "big")
+
+
+def _der_tlv(tag: int, content: bytes) -> bytes:
+    length = len(content)
+    if length < _DER_LONG_FORM:
+        return bytes([tag, length]) + content
+    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([tag, _DER_LONG_FORM | len(encoded)]) + encoded + content

@@ -1,0 +1,100 @@
+"""Server-side TLS over memory buffers (``ssl.MemoryBIO``), shared by the socket runner and
+the in-memory pair, so both drive exactly the same TLS code.
+
+RDP's external security protocol is plain TLS on the TCP stream after the X.224 Connection
+Confirm ([MS-RDPBCGR] 5.4.5.1); the server presents its certificate and the client does
+not present one.
+"""
+
+from __future__ import annotations
+
+import ssl
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from rdpprobe.mock.certs import CertBundle
+
+_TLS_VERSIONS = {
+    "1.0": ssl.TLSVersion.TLSv1,
+    "1.1": ssl.TLSVersion.TLSv1_1,
+    "1.2": ssl.TLSVersion.TLSv1_2,
+    "1.3": ssl.TLSVersion.TLSv1_3,
+}
+# OpenSSL 3 refuses TLS 1.0/1.1 and small keys at its default security level; a mock that
+# imitates old servers must allow them (security level 0).
+_LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0"
+
+
+@cache
+def server_context(bundle: CertBundle, tls_version: str | None = None) -> ssl.SSLContext:
+    """A server ``SSLContext`` presenting ``bundle`` (cached per bundle and version)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.set_ciphers(_LEGACY_CIPHERS)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1
+    if tls_version is not None:
+        ctx.minimum_version = ctx.maximum_version = _TLS_VERSIONS[tls_version]
+    with tempfile.TemporaryDirectory() as tmp:
+        cert, key = bundle.write(Path(tmp))
+        ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+@dataclass(slots=True)
+class ServerTls:
+    """One server TLS session over two ``MemoryBIO`` objects."""
+
+    context: ssl.SSLContext
+    incoming: ssl.MemoryBIO = field(default_factory=ssl.MemoryBIO)
+    outgoing: ssl.MemoryBIO = field(default_factory=ssl.MemoryBIO)
+    obj: ssl.SSLObject | None = None
+    handshake_done: bool = False
+
+    def __post_init__(self) -> None:
+        self.obj = self.context.wrap_bio(self.incoming, self.outgoing, server_side=True)
+
+    def receive(self, data: bytes) -> bytes:
+        """Feed bytes from the peer; return decrypted application data (may be empty).
+
+        Raises ``ssl.SSLError`` when the handshake or a record fails.
+        """
+        assert self.obj is not None
+        if data:
+            self.incoming.write(data)
+        else:
+            self.incoming.write_eof()
+        if not self.handshake_done:
+            if not self._step_handshake():
+                return b""
+        return self._read_all()
+
+    def _step_handshake(self) -> bool:
+        assert self.obj is not None
+        try:
+            self.obj.do_handshake()
+        except ssl.SSLWantReadError:
+            return False
+        self.handshake_done = True
+        return True
+
+    def _read_all(self) -> bytes:
+        assert self.obj is not None
+        chunks: list[bytes] = []
+        while True:
+            try:
+                chunk = self.obj.read(65536)
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def send(self, plaintext: bytes) -> None:
+        assert self.obj is not None
+        self.obj.write(plaintext)
+
+    def pending(self) -> bytes:
+        """Bytes TLS wants written to the peer."""
+        return self.outgoing.read()

@@ -1,0 +1,269 @@
+"""Results out: the versioned JSON Lines envelope, CSV, a terminal table and a summary.
+
+Rules of this module:
+- formatting only: no I/O beyond the stream or console it is given, no lookups;
+- a writer takes a result (a ``dict`` in the ``ProbeResult.to_dict()`` shape, or anything
+  with ``to_dict()``) and reads nested keys defensively, so a result that stopped early and
+  learned few facts still produces a row;
+- every string that came from a server is untrusted: CSV cells that a spreadsheet would run
+  as a formula are quoted with a leading apostrophe, and terminal cells are shown as plain
+  text with control characters escaped.
+"""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+import json
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, Protocol, TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+__all__ = [
+    "CSV_COLUMNS", "FORMATS", "SCHEMA_VERSION", "CsvWriter", "JsonlWriter", "Summary",
+    "TableWriter", "Writer", "envelope", "load_schema", "make_writer",
+]  # fmt: skip
+
+SCHEMA_VERSION = 1
+"""Version of the output envelope; bump it (and the schema file) on any breaking change."""
+SCHEMA_RESOURCE = "schema/result-v1.json"
+FORMATS = ("jsonl", "csv", "table")
+TABLE_MAX_ROWS = 10_000  # Rows a table keeps in memory; the rest are counted, not shown.
+_JSON_SEPARATORS = (",", ":")
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection guidance
+_NONE_LABEL = "none"
+
+# Each CSV column and the path of keys that leads to it in the envelope.
+_CSV_PATHS: dict[str, tuple[str, ...]] = {
+    "ip": ("ip",),
+    "port": ("port",),
+    "hostname": ("hostname",),
+    "phase_reached": ("phase_reached",),
+    "failed_phase": ("failed_phase",),
+    "signal": ("signal",),
+    "category": ("verdict", "category"),
+    "ms_code": ("verdict", "ms_client", "code"),
+    "freerdp": ("verdict", "freerdp"),
+    "selected_protocol": ("facts", "selected_protocol"),
+    "nla_required": ("facts", "nla_required"),
+    "tls_version": ("facts", "tls", "version"),
+    "cert_sha256": ("facts", "tls", "certificate", "sha256"),
+    "netbios_computer": ("facts", "ntlm", "netbios_computer"),
+    "dns_domain": ("facts", "ntlm", "dns_domain"),
+    "product_version": ("facts", "ntlm", "product_version"),
+    "detail": ("detail",),
+}
+CSV_COLUMNS = tuple(_CSV_PATHS)
+
+
+def _as_dict(result: Any) -> Mapping[str, Any]:
+    return result if isinstance(result, Mapping) else result.to_dict()
+
+
+def _dig(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at ``path``, or None where any step is missing or not an object."""
+    value: Any = record
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _rfc3339(timestamp: datetime) -> str:
+    if timestamp.tzinfo is None or timestamp.utcoffset() is None:
+        raise ValueError("timestamp has no time zone; pass an aware datetime")
+    text = timestamp.astimezone(UTC).isoformat(timespec="milliseconds")
+    return text.removesuffix("+00:00") + "Z"
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def envelope(result: Any, timestamp: datetime) -> dict[str, Any]:
+    """The output record for one result: the stable top-level keys, then the result's own.
+
+    ``ip`` is the address probed (the target's literal address, or the resolved one);
+    ``hostname`` is the name the user gave, None when they gave an address.
+    """
+    body = _as_dict(result)
+    target = body.get("target") or {}
+    host, address = target.get("host"), target.get("address")
+    if address is None and isinstance(host, str) and _is_address(host):
+        address = host
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "timestamp": _rfc3339(timestamp),
+        "ip": address,
+        "port": target.get("port"),
+        "hostname": None if host is None or host == address or _is_address(host) else host,
+    }
+    out.update((key, value) for key, value in body.items() if key not in out)
+    return out
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one output line, shipped as package data."""
+    text = resources.files("rdpprobe").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+class Writer(Protocol):
+    """What the scanner writes results to."""
+
+    def write(self, result: Any, timestamp: datetime | None = None) -> None:
+        """Write one result; ``timestamp`` defaults to now (UTC)."""
+
+    def close(self) -> None:
+        """Finish the output (a table renders here); the stream itself stays open."""
+
+
+def _now_or(timestamp: datetime | None) -> datetime:
+    return timestamp if timestamp is not None else datetime.now(UTC)
+
+
+class JsonlWriter:
+    """One compact JSON object per line, flushed per line so a killed scan loses nothing."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, result: Any, timestamp: datetime | None = None) -> None:
+        record = envelope(result, _now_or(timestamp))
+        line = json.dumps(record, ensure_ascii=False, separators=_JSON_SEPARATORS)
+        try:
+            self._stream.write(line + "\n")
+        except UnicodeEncodeError:  # A stream that cannot carry the text gets \u escapes.
+            self._stream.write(json.dumps(record, separators=_JSON_SEPARATORS) + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._stream.flush()
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        value = ";".join(_csv_cell(item) for item in value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+def csv_row(result: Any, timestamp: datetime | None = None) -> list[str]:
+    """The ``CSV_COLUMNS`` of one result, as text."""
+    record = envelope(result, _now_or(timestamp))
+    return [_csv_cell(_dig(record, path)) for path in _CSV_PATHS.values()]
+
+
+class CsvWriter:
+    """A header, then one row of ``CSV_COLUMNS`` per result, flushed per row."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._csv = csv.writer(stream, lineterminator="\n")
+        self._csv.writerow(CSV_COLUMNS)
+
+    def write(self, result: Any, timestamp: datetime | None = None) -> None:
+        self._csv.writerow(csv_row(result, timestamp))
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._stream.flush()
+
+
+def _escape_controls(text: str) -> str:
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
+
+
+def _plain_text(value: Any) -> Text:
+    """A table cell that shows exactly what the server sent: no markup, no control codes."""
+    return Text("" if value is None else _escape_controls(str(value)))
+
+
+_TABLE_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("phase reached", ("phase_reached",)),
+    ("failed phase", ("failed_phase",)),
+    ("signal", ("signal",)),
+    ("verdict", ("verdict", "category")),
+    ("ms code", ("verdict", "ms_client", "code")),
+    ("detail", ("detail",)),
+)
+
+
+class TableWriter:
+    """Collects rows and renders one ``rich`` table at ``close``; keeps ``max_rows`` at most."""
+
+    def __init__(self, console: Console, max_rows: int = TABLE_MAX_ROWS) -> None:
+        self._console = console
+        self._max_rows = max_rows
+        self._rows: list[list[Text]] = []
+        self._dropped = 0
+
+    def write(self, result: Any, timestamp: datetime | None = None) -> None:
+        if len(self._rows) >= self._max_rows:
+            self._dropped += 1
+            return
+        record = envelope(result, _now_or(timestamp))
+        where = f"{record.get('hostname') or record.get('ip')}:{record.get('port')}"
+        cells = [_dig(record, path) for _, path in _TABLE_COLUMNS]
+        self._rows.append([_plain_text(where), *map(_plain_text, cells)])
+
+    def close(self) -> None:
+        table = Table(title="rdpprobe results")
+        for header in ("target", *(name for name, _ in _TABLE_COLUMNS)):
+            table.add_column(header)
+        for row in self._rows:
+            table.add_row(*row)
+        self._console.print(table)
+        if self._dropped:
+            self._console.print(f"{self._dropped} more results not shown; use --format jsonl")
+
+
+def make_writer(fmt: str, stream: TextIO) -> Writer:
+    """The writer for ``fmt``, one of ``FORMATS``."""
+    if fmt == "jsonl":
+        return JsonlWriter(stream)
+    if fmt == "csv":
+        return CsvWriter(stream)
+    if fmt == "table":
+        return TableWriter(Console(file=stream))
+    raise ValueError(f"unknown output format {fmt!r}, expected one of {', '.join(FORMATS)}")
+
+
+class Summary:
+    """Counts of results by verdict category and by Microsoft client code."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.by_category: Counter[str] = Counter()
+        self.by_ms_code: Counter[str] = Counter()
+
+    def add(self, result: Any) -> None:
+        record = _as_dict(result)
+        self.total += 1
+        self.by_category[str(_dig(record, ("verdict", "category")) or _NONE_LABEL)] += 1
+        self.by_ms_code[str(_dig(record, ("verdict", "ms_client", "code")) or _NONE_LABEL)] += 1
+
+    def render(self, console: Console) -> None:
+        for title, counts in (("verdict", self.by_category), ("ms code", self.by_ms_code)):
+            table = Table(title=f"{self.total} results by {title}")
+            table.add_column(title)
+            table.add_column("count", justify="right")
+            for key, count in counts.most_common():
+                table.add_row(_plain_text(key), str(count))
+            console.print(table)

@@ -1,0 +1,132 @@
+"""Security Commencement, Secure Settings Exchange, Licensing and Capabilities Exchange.
+
+[MS-RDPBCGR] 1.3.1.1 steps 4-9: under Standard RDP Security the client sends its random
+encrypted with the server's key (2.2.1.10) and every later PDU is encrypted; then the
+Client Info PDU (2.2.1.11, empty credentials unless a full logon was asked for), the
+licensing exchange (2.2.1.12) and, as the success criterion of a probe, the server's
+Demand Active PDU (2.2.1.13.1): the logon screen would appear.
+"""
+
+from __future__ import annotations
+
+from rdpprobe.errors import DecodeError
+from rdpprobe.sequence import pdus, teardown
+from rdpprobe.sequence.phases import Phase
+from rdpprobe.sequence.state import Expect, ProbeState
+from rdpprobe.signals import Signal
+from rdpprobe.wire import info, nego, rdpcrypto, security, tpkt
+from rdpprobe.wire.codes import name_of
+
+#: INFO_* flags of a probe's Client Info ([MS-RDPBCGR] 2.2.1.11.1.1): mouse, no Ctrl+Alt+Del,
+#: Unicode strings, and ask for logon notifications and logon errors.
+PROBE_INFO_FLAGS = (
+    info.InfoFlags.INFO_MOUSE
+    | info.InfoFlags.INFO_DISABLECTRLALTDEL
+    | info.InfoFlags.INFO_UNICODE
+    | info.InfoFlags.INFO_LOGONNOTIFY
+    | info.InfoFlags.INFO_LOGONERRORS
+)
+#: [MS-RDPBCGR] 2.2.1.4.3: encryption level NONE means no security header on most PDUs.
+ENCRYPTION_LEVEL_NONE = 0
+
+
+def begin(state: ProbeState) -> None:
+    if _uses_rdp_encryption(state):
+        if not _security_commencement(state):
+            return
+    else:
+        state.skip(Phase.SECURITY_COMMENCEMENT)
+    state.enter(Phase.SECURE_SETTINGS_EXCHANGE)
+    pdus.send_io(state, pdus.secure(state, security.SEC_INFO_PKT, info.encode_client_info(_client_info(state))))
+    if state.wants_to_stop_after(Phase.SECURE_SETTINGS_EXCHANGE):
+        state.succeed("stopped after the client info pdu, as asked")
+        return
+    state.enter(Phase.LICENSING)
+    state.wait_for(Expect.MCS, on_server_pdu)
+
+
+def _uses_rdp_encryption(state: ProbeState) -> bool:
+    standard = nego.is_standard_rdp_security(state.selected_protocol or 0)
+    return standard and state.mcs.encryption_level != ENCRYPTION_LEVEL_NONE
+
+
+def _security_commencement(state: ProbeState) -> bool:
+    """[MS-RDPBCGR] 2.2.1.10: send the client random under the server's RSA key."""
+    state.enter(Phase.SECURITY_COMMENCEMENT)
+    server_random = state.mcs.server_random or b""
+    try:
+        if len(server_random) != rdpcrypto.SERVER_RANDOM_SIZE:
+            raise DecodeError("server security data", f"server random is {len(server_random)} bytes, not 32")
+        cert = security.decode_server_certificate(state.mcs.server_certificate or b"")
+        if isinstance(cert, security.ProprietaryCertificate) and not rdpcrypto.verify_proprietary_certificate(cert):
+            raise DecodeError("server certificate", "signature does not verify with the terminal services key")
+        key = rdpcrypto.server_public_key(cert)
+    except DecodeError as exc:
+        state.fail(Signal.BAD_SERVER_SECURITY, str(exc))
+        return False
+    client_random = state.rng(rdpcrypto.CLIENT_RANDOM_SIZE)
+    exchange = security.SecurityExchange(rdpcrypto.encrypt_client_random(client_random, key))
+    pdus.send_io(state, security.encode_security_exchange(exchange))
+    state.security = rdpcrypto.SecurityContext.from_randoms(
+        client_random, server_random, state.mcs.encryption_method, "client"
+    )
+    return True
+
+
+def _client_info(state: ProbeState) -> info.ClientInfo:
+    creds = state.config.credentials if state.config.full_logon else None
+    flags = PROBE_INFO_FLAGS | (info.InfoFlags.INFO_AUTOLOGON if creds else 0)
+    return info.ClientInfo(
+        flags=int(flags),
+        domain=creds.domain if creds else "",
+        user_name=creds.user if creds else "",
+        password=creds.password if creds else "",
+        extended=info.ExtendedInfo(client_address="0.0.0.0", client_dir="C:\\Windows\\System32\\mstscax.dll"),
+    )
+
+
+def on_server_pdu(state: ProbeState, frame: bytes) -> None:
+    """Anything the server sends after Client Info, until Demand Active or a teardown."""
+    if tpkt.is_fastpath(frame[0]) or teardown.handled_as_teardown(state, frame):
+        return
+    opened = pdus.open_server_pdu(state, frame)
+    if opened is None:
+        return
+    kind, body = opened
+    if kind == pdus.LICENSE:
+        _on_license(state, body)
+    elif kind == pdus.REDIRECTION:
+        pdus.on_redirection(state, body)
+    else:
+        _on_share(state, body)
+
+
+def _on_license(state: ProbeState, body: bytes) -> None:
+    outcome = pdus.license_outcome(body)
+    state.facts = state.facts.update(licensing=outcome.name)
+    if outcome.error_code is not None:
+        detail = f"license error {outcome.name}"
+        state.fail(Signal.LICENSE_ERROR, detail, license_error_code=outcome.error_code)
+    elif outcome.complete:
+        state.enter(Phase.CAPABILITIES_EXCHANGE)
+        if state.wants_to_stop_after(Phase.LICENSING):
+            state.succeed("stopped after licensing, as asked")
+    else:
+        detail = "the server started a full license exchange ([MS-RDPELE]); the probe stops here"
+        state.succeed(detail)
+
+
+def _on_share(state: ProbeState, body: bytes) -> None:
+    pdu = pdus.decode_share(body)
+    if isinstance(pdu, pdus.DemandActive):
+        if state.phase is not Phase.CAPABILITIES_EXCHANGE:
+            state.enter(Phase.CAPABILITIES_EXCHANGE)
+        state.facts = state.facts.update(capabilities=pdus.capability_facts(pdu))
+        state.succeed("demand active received: the logon screen would appear")
+    elif isinstance(pdu, pdus.SetErrorInfo) and pdu.error_info:
+        state.mcs.error_info = pdu.error_info
+        name = pdus.error_info_name(pdu.error_info)
+        state.fail(Signal.SET_ERROR_INFO, f"errorInfo 0x{pdu.error_info:08x} {name}", error_info=pdu.error_info)
+
+
+__all__ = ["begin", "name_of"]

@@ -1,0 +1,82 @@
+"""Entry points from the prober into the phase handlers, and the endings shared by all phases.
+
+Each phase group has its own module (``initiation``, ``nla``, ``settings``, ``activation``);
+this one routes the driver's events (TCP up, TLS up, close, failure, deadline) to them.
+"""
+
+from __future__ import annotations
+
+from rdpprobe import certinfo
+from rdpprobe.result import TlsFacts
+from rdpprobe.sequence import activation, initiation, nla, settings
+from rdpprobe.sequence.actions import TlsInfo
+from rdpprobe.sequence.phases import Phase
+from rdpprobe.sequence.state import ProbeState
+from rdpprobe.signals import Observed, Signal
+
+#: Phases in which a passed deadline means "could not connect" rather than "no answer".
+CONNECT_PHASES = (Phase.DNS, Phase.TCP_CONNECT)
+
+
+def begin_connection_initiation(state: ProbeState) -> None:
+    initiation.begin(state)
+
+
+def tls_done(state: ProbeState, info: TlsInfo) -> None:
+    """Record what TLS established, then go on with CredSSP or the basic settings exchange."""
+    state.tls_certificate = info.certificate
+    state.facts = state.facts.update(tls=_tls_facts(state, info))
+    if state.wants_to_stop_after(Phase.TLS):
+        state.succeed("stopped after the tls handshake, as asked")
+    elif initiation.uses_credssp(state.selected_protocol or 0):
+        nla.begin(state)
+    else:
+        nla.credentials_not_checked(state, "the server did not select CredSSP (NLA)")
+        settings.begin(state)
+
+
+def _tls_facts(state: ProbeState, info: TlsInfo) -> TlsFacts:
+    cert = None
+    if info.certificate is not None:
+        expected = state.config.expected_name or state.target.host
+        cert = certinfo.analyze_certificate(info.certificate, expected, state.started_at)
+    findings = cert.findings if cert is not None else ()
+    return TlsFacts(info.version, info.cipher, cert, findings)
+
+
+def transport_failed(state: ProbeState, observed: Observed) -> None:
+    """A reset, an alert or any other transport failure ends the probe in the current phase."""
+    state.fail(
+        observed.signal,
+        observed.detail,
+        tls_alert=observed.tls_alert,
+        before_certificate=observed.before_certificate,
+        **nla.failure_context(state),
+    )
+
+
+def peer_closed(state: ProbeState) -> None:
+    """An orderly close (FIN) before the probe had what it needed."""
+    detail = "the server closed the connection"
+    state.fail(Signal.EOF, detail, **nla.failure_context(state))
+
+
+def deadline_passed(state: ProbeState, overall: bool) -> None:
+    if state.phase in CONNECT_PHASES:
+        state.fail(Signal.TIMEOUT, "no answer to the tcp connection attempt")
+        return
+    if overall:
+        detail = f"overall deadline of {state.config.timeouts.overall:g}s passed"
+    else:
+        detail = f"no answer within {state.config.timeouts.phase:g}s"
+    state.fail(Signal.SILENT, detail)
+
+
+__all__ = [
+    "activation",
+    "begin_connection_initiation",
+    "deadline_passed",
+    "peer_closed",
+    "tls_done",
+    "transport_failed",
+]

@@ -1,0 +1,88 @@
+"""Connection Initiation: the X.224 Connection Request and Confirm ([MS-RDPBCGR] 1.3.1.1, 2.2.1.1-2.2.1.2)."""
+
+from __future__ import annotations
+
+from rdpprobe.sequence import nla, settings
+from rdpprobe.sequence.config import MAX_COOKIE_LENGTH
+from rdpprobe.sequence.phases import Phase
+from rdpprobe.sequence.state import Expect, ProbeState
+from rdpprobe.signals import Signal
+from rdpprobe.wire import nego
+from rdpprobe.wire.codes import flag_names, name_of
+from rdpprobe.wire.nego import SecurityProtocol
+
+#: Protocols that run CredSSP after TLS ([MS-RDPBCGR] 5.4.5.2).
+CREDSSP_PROTOCOLS = SecurityProtocol.HYBRID | SecurityProtocol.HYBRID_EX
+
+
+def connection_request(state: ProbeState) -> bytes:
+    """The X.224 CR: cookie (or routing token) first, RDP_NEG_REQ last ([MS-RDPBCGR] 3.2.5.3.1)."""
+    config = state.config
+    cookie = None
+    if config.routing_token is None and config.cookie:
+        cookie = config.cookie[:MAX_COOKIE_LENGTH].encode("ascii", "replace")
+    req = nego.ConnectionRequest(
+        cookie=cookie,
+        routing_token=config.routing_token,
+        neg_req=nego.NegReq(requested_protocols=config.requested_protocols),
+    )
+    return nego.encode_connection_request(req)
+
+
+def begin(state: ProbeState) -> None:
+    state.enter(Phase.CONNECTION_INITIATION)
+    names = flag_names(SecurityProtocol, state.config.requested_protocols) or ["RDP"]
+    state.facts = state.facts.update(requested_protocols=tuple(names))
+    state.send(connection_request(state))
+    state.wait_for(Expect.CONNECTION_CONFIRM, on_connection_confirm)
+
+
+def on_connection_confirm(state: ProbeState, frame: bytes) -> None:
+    """Read the CC: a selected protocol, a refusal, or a legacy CC without negotiation data."""
+    cc = nego.decode_connection_confirm(frame)
+    neg = cc.neg
+    if isinstance(neg, nego.NegFailure):
+        state.facts = state.facts.update(neg_failure_code=neg.failure_code)
+        name = name_of(nego.FailureCode, neg.failure_code)
+        state.fail(Signal.NEG_FAILURE, name, neg_failure_code=neg.failure_code)
+        return
+    if neg is None:
+        selected = int(SecurityProtocol.RDP)
+        state.facts = state.facts.update(legacy_no_negotiation=True)
+    else:
+        selected = neg.selected_protocol
+        state.facts = state.facts.update(
+            neg_flags=neg.flags, neg_flag_names=tuple(flag_names(nego.NegRspFlags, neg.flags))
+        )
+    record_selected(state, selected)
+    _after_negotiation(state, selected)
+
+
+def _after_negotiation(state: ProbeState, selected: int) -> None:
+    """Stop, or go on with TLS, or (Standard RDP Security) straight to MCS."""
+    if state.wants_to_stop_after(Phase.CONNECTION_INITIATION):
+        state.succeed("stopped after the connection confirm, as asked")
+    elif nego.is_standard_rdp_security(selected):
+        nla.credentials_not_checked(state, "the server selected Standard RDP Security (no NLA)")
+        settings.begin(state)
+    else:
+        state.enter(Phase.TLS)
+        state.start_tls()
+
+
+def record_selected(state: ProbeState, selected: int) -> None:
+    state.selected_protocol = selected
+    name = protocol_name(selected)
+    state.facts = state.facts.update(selected_protocol=name)
+    if nego.is_standard_rdp_security(selected):
+        state.skip(Phase.TLS, Phase.NLA)
+
+
+def protocol_name(value: int) -> str:
+    """``RDP``, ``SSL``, ``HYBRID`` … for one selectedProtocol value ([MS-RDPBCGR] 2.2.1.2.1)."""
+    name = SecurityProtocol(value).name if value <= max(SecurityProtocol) * 2 else None
+    return name or f"unknown(0x{value:x})"
+
+
+def uses_credssp(selected: int) -> bool:
+    return bool(selected & CREDSSP_PROTOCOLS)

@@ -1,0 +1,192 @@
+"""Network Level Authentication: CredSSP over TLS with NTLM ([MS-CSSP] 3.1.5, [MS-NLMP] 3.1).
+
+Without credentials the probe sends NTLM NEGOTIATE, reads the CHALLENGE (names, OS build,
+CredSSP version) and stops: nothing that could be logged as a logon attempt is sent.
+With credentials it sends AUTHENTICATE and a pubKeyAuth bound to the server's TLS key,
+verifies the server's proof, and stops before TSCredentials unless a full logon was asked
+for: the password itself is never sent to a server whose identity proof failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rdpprobe.result import AUTH_FAILED, AUTH_NOT_PERFORMED, AUTH_SUCCEEDED, AuthOutcome, NtlmFacts
+from rdpprobe.sequence import settings
+from rdpprobe.sequence.phases import Phase
+from rdpprobe.sequence.state import Expect, ProbeState
+from rdpprobe.signals import Signal
+from rdpprobe.wire import credssp, ntlm
+from rdpprobe.wire.codes import name_of
+
+#: The CredSSP version this client implements ([MS-CSSP] 2.2.1): v6, nonce + hash binding.
+CREDSSP_VERSION = 6
+#: [MS-CSSP] 2.2.1: clientNonce is 32 bytes.
+CLIENT_NONCE_SIZE = 32
+#: Versions from which pubKeyAuth is a hash over the nonce ([MS-CSSP] 3.1.5).
+HASH_BINDING_MIN_VERSION = 5
+#: [MS-RDPBCGR] 2.2.10.2 authorizationResult values.
+AUTHZ_SUCCESS = 0x00000000
+AUTHZ_ACCESS_DENIED = 0x00000005
+
+
+@dataclass(slots=True)
+class NlaState:
+    """What CredSSP has exchanged so far on this connection."""
+
+    negotiate: bytes
+    nonce: bytes
+    server_version: int | None = None
+    session: Any = None
+    sent_authenticate: bool = False
+
+
+def begin(state: ProbeState) -> None:
+    """Send TSRequest{NEGOTIATE} and wait for the CHALLENGE."""
+    state.enter(Phase.NLA)
+    negotiate = ntlm.build_negotiate()
+    state.nla = NlaState(negotiate, state.rng(CLIENT_NONCE_SIZE))
+    request = credssp.TsRequest(CREDSSP_VERSION, nego_tokens=(negotiate,), client_nonce=state.nla.nonce)
+    state.send(credssp.encode_ts_request(request))
+    state.wait_for(Expect.TS_REQUEST, on_challenge)
+
+
+def on_challenge(state: ProbeState, frame: bytes) -> None:
+    request = credssp.decode_ts_request(frame)
+    nla: NlaState = state.nla
+    nla.server_version = request.version
+    state.facts = state.facts.update(credssp_version=request.version)
+    if request.error_code is not None:
+        _credssp_error(state, request.error_code)
+        return
+    if not request.nego_tokens:
+        state.fail(Signal.DECODE_ERROR, "credssp: the server's TSRequest carries no NTLM token")
+        return
+    challenge = ntlm.decode_challenge(request.nego_tokens[0])
+    state.facts = state.facts.update(ntlm=_ntlm_facts(challenge))
+    if state.config.credentials is None:
+        state.succeed("stopped after the ntlm challenge: no credentials were given")
+        return
+    _send_authenticate(state, request.nego_tokens[0])
+
+
+def _send_authenticate(state: ProbeState, challenge: bytes) -> None:
+    creds = state.config.credentials
+    assert creds is not None and state.tls_certificate is not None
+    nla: NlaState = state.nla
+    authenticate, nla.session = ntlm.build_authenticate(
+        challenge, creds.user, creds.password, creds.domain, state.config.client_name.upper(),
+        state.rng, nla.negotiate,
+    )
+    proof = nla.session.seal(_client_binding(state))
+    request = credssp.TsRequest(
+        CREDSSP_VERSION, nego_tokens=(authenticate,), pub_key_auth=proof, client_nonce=nla.nonce
+    )
+    nla.sent_authenticate = True
+    state.send(credssp.encode_ts_request(request))
+    state.wait_for(Expect.TS_REQUEST, on_server_proof)
+
+
+def _public_key(state: ProbeState) -> bytes:
+    assert state.tls_certificate is not None
+    return credssp.subject_public_key(state.tls_certificate)
+
+
+def _client_binding(state: ProbeState) -> bytes:
+    nla: NlaState = state.nla
+    if (nla.server_version or 0) >= HASH_BINDING_MIN_VERSION:
+        return credssp.client_binding_hash(nla.nonce, _public_key(state))
+    return _public_key(state)
+
+
+def _expected_server_binding(state: ProbeState) -> bytes:
+    nla: NlaState = state.nla
+    if (nla.server_version or 0) >= HASH_BINDING_MIN_VERSION:
+        return credssp.server_binding_hash(nla.nonce, _public_key(state))
+    return credssp.increment_public_key(_public_key(state))
+
+
+def on_server_proof(state: ProbeState, frame: bytes) -> None:
+    """The server's pubKeyAuth proves it holds the TLS key; or errorCode says why not."""
+    request = credssp.decode_ts_request(frame)
+    if request.error_code is not None:
+        _credssp_error(state, request.error_code)
+        return
+    nla: NlaState = state.nla
+    if request.pub_key_auth is None or nla.session.unseal(request.pub_key_auth) != _expected_server_binding(state):
+        _set_auth(state, AUTH_FAILED, "the server's pubKeyAuth proof did not match its tls key")
+        state.fail(Signal.PUBKEY_MISMATCH, "credssp: server public key proof mismatch")
+        return
+    _set_auth(state, AUTH_SUCCEEDED, "ntlm authentication and the server's key proof succeeded")
+    if not state.config.full_logon or state.wants_to_stop_after(Phase.NLA):
+        state.succeed("credentials verified; stopped before sending TSCredentials")
+        return
+    _send_credentials(state)
+
+
+def _send_credentials(state: ProbeState) -> None:
+    creds = state.config.credentials
+    assert creds is not None
+    nla: NlaState = state.nla
+    ts_creds = credssp.encode_ts_credentials(credssp.TsPasswordCreds(creds.domain, creds.user, creds.password))
+    request = credssp.TsRequest(CREDSSP_VERSION, auth_info=nla.session.seal(ts_creds), client_nonce=nla.nonce)
+    state.send(credssp.encode_ts_request(request))
+    if (state.selected_protocol or 0) & 0x8:  # PROTOCOL_HYBRID_EX ([MS-RDPBCGR] 2.2.1.1.1)
+        state.wait_for(Expect.EARLY_AUTHZ, on_early_authz)
+    else:
+        settings.begin(state)
+
+
+def on_early_authz(state: ProbeState, frame: bytes) -> None:
+    """[MS-RDPBCGR] 2.2.10.2 Early User Authorization Result PDU."""
+    result = int.from_bytes(frame, "little")
+    if result != AUTHZ_SUCCESS:
+        _set_auth(state, AUTH_FAILED, f"early user authorization denied (0x{result:08x})")
+        state.fail(Signal.AUTHZ_DENIED, f"authorizationResult 0x{result:08x}", authz_result=result)
+        return
+    settings.begin(state)
+
+
+def _credssp_error(state: ProbeState, code: int) -> None:
+    status = code & 0xFFFFFFFF
+    name = name_of(credssp.NtStatus, status)
+    if state.config.credentials is not None:
+        _set_auth(state, AUTH_FAILED, name)
+    state.fail(Signal.CREDSSP_ERROR, name, ntstatus=status)
+
+
+def _set_auth(state: ProbeState, status: str, reason: str) -> None:
+    state.facts = state.facts.update(auth=AuthOutcome(status, reason))
+
+
+def credentials_not_checked(state: ProbeState, reason: str) -> None:
+    """Credentials were given but the server never ran CredSSP: never report success."""
+    if state.config.credentials is not None:
+        _set_auth(state, AUTH_NOT_PERFORMED, reason)
+
+
+def failure_context(state: ProbeState) -> dict[str, Any]:
+    """Refinements for a transport failure during NLA (did AUTHENTICATE go out?)."""
+    nla = state.nla
+    if state.phase is not Phase.NLA or not isinstance(nla, NlaState):
+        return {}
+    if nla.sent_authenticate:
+        _set_auth(state, AUTH_FAILED, "the server closed the connection after NTLM AUTHENTICATE")
+    return {"after_authenticate": nla.sent_authenticate, "credssp_version": nla.server_version}
+
+
+def _ntlm_facts(info: Any) -> NtlmFacts:
+    version = info.version
+    product = f"{version.major}.{version.minor}.{version.build}" if version is not None else None
+    moment = info.timestamp_datetime() if hasattr(info, "timestamp_datetime") else None
+    return NtlmFacts(
+        netbios_domain=info.netbios_domain,
+        netbios_computer=info.netbios_computer,
+        dns_domain=info.dns_domain,
+        dns_computer=info.dns_computer,
+        dns_tree=info.dns_tree,
+        product_version=product,
+        build=version.build if version is not None else None,
+        timestamp=moment.isoformat() if moment is not None else None,
+    )

@@ -1,0 +1,104 @@
+"""Which connections one probe makes: negotiation fallback and protocol enumeration.
+
+Pure logic: a generator yields the config of the next connection and receives its result,
+so the blocking and asyncio drivers share it. Like FreeRDP, a probe that is refused with
+RDP_NEG_FAILURE reconnects offering what the server asked for ([MS-RDPBCGR] 2.2.1.2.2),
+so the report can say "NLA required" or "Standard RDP Security only" precisely. With
+enumeration it first connects once per protocol, as nmap's rdp-enum-encryption does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Generator
+
+from rdpprobe.result import ProbeResult
+from rdpprobe.sequence.config import ProbeConfig
+from rdpprobe.sequence.phases import Phase
+from rdpprobe.signals import Signal
+from rdpprobe.wire.nego import FailureCode, SecurityProtocol
+
+Plan = Generator[ProbeConfig, ProbeResult, ProbeResult]
+
+SSL = int(SecurityProtocol.SSL)
+HYBRID = int(SecurityProtocol.SSL | SecurityProtocol.HYBRID)
+HYBRID_EX = int(SecurityProtocol.SSL | SecurityProtocol.HYBRID | SecurityProtocol.HYBRID_EX)
+#: (name, requestedProtocols) per enumerated protocol; CredSSP is offered with TLS, as clients do.
+ENUMERATION = (
+    ("RDP", int(SecurityProtocol.RDP)),
+    ("SSL", SSL),
+    ("HYBRID", HYBRID),
+    ("HYBRID_EX", HYBRID_EX),
+    ("RDSTLS", int(SecurityProtocol.RDSTLS)),
+    ("RDSAAD", int(SecurityProtocol.RDSAAD)),
+)
+CREDSSP_NAMES = frozenset({"HYBRID", "HYBRID_EX"})
+
+
+def fallback_request(failure_code: int, requested: int) -> int | None:
+    """The requestedProtocols to retry with after RDP_NEG_FAILURE, or None (terminal)."""
+    if failure_code == FailureCode.SSL_REQUIRED_BY_SERVER and requested != SSL:
+        return SSL
+    if failure_code == FailureCode.SSL_NOT_ALLOWED_BY_SERVER and requested != SecurityProtocol.RDP:
+        return int(SecurityProtocol.RDP)
+    if failure_code == FailureCode.HYBRID_REQUIRED_BY_SERVER and not requested & SecurityProtocol.HYBRID:
+        return HYBRID
+    return None
+
+
+def plan(config: ProbeConfig) -> Plan:
+    """Yield the config of each connection to make; return the final, merged result."""
+    accepted: list[str] | None = None
+    if config.enumerate_protocols:
+        accepted = []
+        for name, value in ENUMERATION:
+            probe = yield _enumeration_config(config, value)
+            if _never_reached_rdp(probe):
+                return probe
+            if probe.facts.selected_protocol == name:
+                accepted.append(name)
+    result = yield config
+    result = yield from _follow_negotiation(config, result)
+    return _with_protocol_facts(result, accepted)
+
+
+def _enumeration_config(config: ProbeConfig, requested: int) -> ProbeConfig:
+    return dataclasses.replace(
+        config,
+        requested_protocols=requested,
+        stop_after=Phase.CONNECTION_INITIATION,
+        enumerate_protocols=False,
+        credentials=None,
+    )
+
+
+def _never_reached_rdp(result: ProbeResult) -> bool:
+    return result.phase_reached is None or result.phase_reached < Phase.CONNECTION_INITIATION or (
+        result.phase_reached is Phase.CONNECTION_INITIATION and result.signal not in (Signal.OK, Signal.NEG_FAILURE)
+    )
+
+
+def _follow_negotiation(config: ProbeConfig, result: ProbeResult) -> Plan:
+    code = result.facts.neg_failure_code
+    if result.signal is not Signal.NEG_FAILURE or code is None or not config.follow_negotiation:
+        return result
+    retry = fallback_request(code, config.requested_protocols)
+    if retry is None:
+        return result
+    second = yield dataclasses.replace(config, requested_protocols=retry)
+    facts = second.facts.update(neg_failure_code=second.facts.neg_failure_code or code)
+    return dataclasses.replace(second, facts=facts)
+
+
+def _with_protocol_facts(result: ProbeResult, accepted: list[str] | None) -> ProbeResult:
+    facts = result.facts
+    nla_required = facts.nla_required
+    if accepted is not None:
+        facts = facts.update(accepted_protocols=tuple(accepted))
+        offered_without = {"RDP", "SSL"} & set(accepted)
+        nla_required = bool(CREDSSP_NAMES & set(accepted)) and not offered_without
+    elif facts.neg_failure_code == FailureCode.HYBRID_REQUIRED_BY_SERVER:
+        nla_required = True
+    elif facts.selected_protocol in ("RDP", "SSL"):
+        nla_required = False
+    return dataclasses.replace(result, facts=facts.update(nla_required=nla_required))

@@ -1,0 +1,185 @@
+"""The client side of the RDP connection sequence as a sans-IO state machine.
+
+Rules of this module:
+- no sockets, no ``ssl``, no clock, no randomness: time comes in as ``now`` (seconds, any
+  monotonic origin), randomness through the injected ``rng``, TLS outcomes from the driver;
+- every public method may queue actions: the driver drains ``next_action()`` after each
+  call, in order, until it returns None;
+- a peer's misbehaviour never escapes as an exception: a ``DecodeError`` at a handler
+  becomes ``Signal.DECODE_ERROR``; after the outcome is set every further input is ignored;
+- per-phase deadlines and one overall deadline bound the probe: ``get_timer()`` says when
+  the driver must call ``handle_timer``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from rdpprobe.sequence.verdicts import classify_outcome
+from rdpprobe.errors import DecodeError, ProbeUsageError
+from rdpprobe.result import ProbeResult, Target
+from rdpprobe.sequence import handlers
+from rdpprobe.sequence.actions import Action, Finished, TlsInfo
+from rdpprobe.sequence.config import ProbeConfig
+from rdpprobe.sequence.framing import foreign_protocol, frame_size
+from rdpprobe.sequence.phases import Phase
+from rdpprobe.sequence.state import Expect, ProbeState
+from rdpprobe.signals import Observed, Signal
+
+#: Phases whose deadline is the connect timeout rather than the per-phase one.
+CONNECT_PHASES = frozenset({Phase.DNS, Phase.TCP_CONNECT})
+#: Upper bound on frames handled per ``receive_data`` call (a flood cannot spin forever).
+MAX_FRAMES_PER_CALL = 256
+
+
+class Prober:
+    """Walks one connection through the sequence; see the module rules."""
+
+    def __init__(
+        self,
+        target: Target,
+        config: ProbeConfig,
+        *,
+        now: float,
+        started_at: datetime,
+        rng: Callable[[int], bytes],
+    ) -> None:
+        self._state = ProbeState(target, config, rng, started_at)
+        self._state.now = now
+        self._started_at = started_at
+        self._deadline = now + config.timeouts.overall
+        self._buffer = bytearray()
+        self._result: ProbeResult | None = None
+        self._finished_emitted = False
+        self._state.enter(Phase.DNS)
+
+    # -- driver inputs -------------------------------------------------------------------
+
+    def resolved(self, address: str, now: float) -> None:
+        """Name resolution gave ``address``; the driver connects next."""
+        self._tick(now)
+        self._state.target = Target(self._state.target.host, self._state.target.port, address)
+        self._state.enter(Phase.TCP_CONNECT)
+
+    def connection_made(self, now: float) -> None:
+        """TCP is established. Drain ``next_action()`` afterwards."""
+        self._tick(now)
+        self._guard(lambda: handlers.begin_connection_initiation(self._state))
+
+    def failed(self, observed: Observed, now: float) -> None:
+        """The transport failed (refused, reset, TLS alert …). Drain ``next_action()``."""
+        self._tick(now)
+        if not self._state.finished:
+            handlers.transport_failed(self._state, observed)
+
+    def tls_established(self, info: TlsInfo, now: float) -> None:
+        """The TLS handshake the prober asked for completed. Drain ``next_action()``."""
+        self._tick(now)
+        if self._state.expect is not Expect.TLS_HANDSHAKE:
+            raise ProbeUsageError("tls_established without a pending StartTls")
+        self._guard(lambda: handlers.tls_done(self._state, info))
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Bytes from the peer (plaintext once TLS is up); ``b""`` is end of stream."""
+        self._tick(now)
+        if self._state.finished:
+            return
+        if not data:
+            handlers.peer_closed(self._state)
+            return
+        self._buffer += data
+        self._guard(self._drain_frames)
+
+    def handle_timer(self, now: float) -> None:
+        """Call when ``get_timer()`` has passed. Drain ``next_action()`` afterwards."""
+        self._tick(now)
+        if self._state.finished or now < self._timer():
+            return
+        overall = now >= self._deadline
+        handlers.deadline_passed(self._state, overall)
+
+    # -- driver outputs ------------------------------------------------------------------
+
+    def next_action(self) -> Action | None:
+        state = self._state
+        if state.outbox:
+            return state.outbox.popleft()
+        if state.finished and not self._finished_emitted:
+            self._finished_emitted = True
+            return Finished(self.result)
+        return None
+
+    def get_timer(self) -> float | None:
+        return None if self._state.finished else self._timer()
+
+    @property
+    def finished(self) -> bool:
+        return self._state.finished
+
+    @property
+    def result(self) -> ProbeResult:
+        if self._result is None:
+            if not self._state.finished:
+                raise ProbeUsageError("the probe has not finished")
+            self._result = self._build_result()
+        return self._result
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _tick(self, now: float) -> None:
+        self._state.now = max(self._state.now, now)
+
+    def _timer(self) -> float:
+        state = self._state
+        budget = state.config.timeouts
+        per_phase = budget.connect if state.phase in CONNECT_PHASES else budget.phase
+        return min(self._deadline, state.phase_started + per_phase)
+
+    def _guard(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except DecodeError as exc:
+            self._state.fail(Signal.DECODE_ERROR, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug must end in a result, never a traceback
+            self._state.fail(Signal.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
+
+    def _drain_frames(self) -> None:
+        state = self._state
+        for _ in range(MAX_FRAMES_PER_CALL):
+            if state.finished or not self._buffer or state.handler is None:
+                return
+            if state.expect is Expect.CONNECTION_CONFIRM and self._reject_foreign():
+                return
+            size = frame_size(state.expect, self._buffer)
+            if size is None:
+                return
+            frame = bytes(self._buffer[:size])
+            del self._buffer[:size]
+            state.handler(state, frame)
+
+    def _reject_foreign(self) -> bool:
+        kind = foreign_protocol(bytes(self._buffer[:8]))
+        if kind is None:
+            return False
+        self._state.fail(Signal.NOT_RDP, f"peer answered like {kind}", not_rdp_kind=kind)
+        return True
+
+    def _build_result(self) -> ProbeResult:
+        state = self._state
+        assert state.outcome is not None
+        if state.phase is not None:
+            state.timings.append((state.phase, state.now - state.phase_started))
+        outcome = state.outcome
+        return ProbeResult(
+            target=state.target,
+            started_at=self._started_at,
+            phase_reached=state.phase,
+            failed_phase=state.phase if outcome.failed else None,
+            signal=outcome.signal,
+            detail=outcome.detail,
+            verdict=classify_outcome(state.phase, outcome, state.facts),
+            timings=tuple(state.timings),
+            skipped_phases=tuple(state.skipped),
+            facts=state.facts,
+        )

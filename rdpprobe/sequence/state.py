@@ -1,0 +1,145 @@
+"""The mutable state of one probe, shared by the phase handlers.
+
+Rules of this module:
+- only the prober and its handlers touch a ``ProbeState``; drivers see actions and results;
+- a phase is entered once and phases never move backwards (``enter`` enforces it);
+- the first outcome recorded wins: after ``finish`` every later event is ignored.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from rdpprobe.result import Facts, Target
+from rdpprobe.sequence.actions import Action, CloseConnection, SendBytes, StartTls
+from rdpprobe.sequence.config import ProbeConfig
+from rdpprobe.sequence.phases import Phase
+from rdpprobe.signals import Signal
+
+
+FrameHandler = Callable[["ProbeState", bytes], None]
+
+
+class Expect(enum.Enum):
+    """What the prober waits for next; it decides how incoming bytes are framed."""
+
+    NOTHING = "nothing"
+    CONNECTION_CONFIRM = "connection_confirm"  # TPKT, [MS-RDPBCGR] 2.2.1.2
+    TLS_HANDSHAKE = "tls_handshake"  # The driver runs TLS and reports back.
+    TS_REQUEST = "ts_request"  # DER on the TLS stream, [MS-CSSP] 2.2.1
+    EARLY_AUTHZ = "early_authz"  # 4 raw bytes, [MS-RDPBCGR] 2.2.10.2
+    MCS = "mcs"  # TPKT frames (slow path) or fast-path frames.
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How the probe ended: the evidence the classifier works from."""
+
+    signal: Signal
+    failed: bool
+    detail: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Refinements for the classifier: ``neg_failure_code``, ``ntstatus``, ``error_info`` …"""
+
+
+@dataclass(slots=True)
+class McsState:
+    """What the basic settings exchange and channel connection learned."""
+
+    user_id: int | None = None
+    io_channel: int | None = None
+    pending_joins: list[int] = field(default_factory=list)
+    joined: list[int] = field(default_factory=list)
+    encryption_method: int = 0
+    encryption_level: int = 0
+    server_random: bytes | None = None
+    server_certificate: bytes | None = None
+    share_id: int | None = None
+    error_info: int = 0
+    """The last non-zero Set Error Info code received ([MS-RDPBCGR] 2.2.5.1.1)."""
+
+
+class ProbeState:
+    """Everything a probe knows while it runs."""
+
+    def __init__(
+        self, target: Target, config: ProbeConfig, rng: Callable[[int], bytes], started_at: datetime
+    ) -> None:
+        self.target = target
+        self.config = config
+        self.rng = rng
+        self.phase: Phase | None = None
+        self.phase_started = 0.0
+        self.timings: list[tuple[Phase, float]] = []
+        self.skipped: list[Phase] = []
+        self.facts = Facts()
+        self.expect = Expect.NOTHING
+        self.handler: FrameHandler | None = None
+        self.selected_protocol: int | None = None
+        self.tls_certificate: bytes | None = None
+        self.nla: Any = None
+        self.mcs = McsState()
+        self.security: Any = None
+        self.outcome: Outcome | None = None
+        self.outbox: deque[Action] = deque()
+        self.now = 0.0
+        self.started_at = started_at
+        """Wall-clock start, from the driver; certificates are judged against it."""
+
+    # -- phases ------------------------------------------------------------------------
+
+    def enter(self, phase: Phase) -> None:
+        """Close the timing of the current phase and start ``phase``."""
+        if self.phase is not None:
+            if phase < self.phase:
+                raise AssertionError(f"phase moved backwards: {self.phase.value} -> {phase.value}")
+            self.timings.append((self.phase, self.now - self.phase_started))
+        self.phase = phase
+        self.phase_started = self.now
+
+    def skip(self, *phases: Phase) -> None:
+        self.skipped.extend(p for p in phases if p not in self.skipped)
+
+    def wants_to_stop_after(self, phase: Phase) -> bool:
+        """True when the user asked to stop once ``phase`` is complete."""
+        stop = self.config.stop_after
+        return stop is not None and stop <= phase
+
+    # -- actions -----------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        self.outbox.append(SendBytes(data))
+
+    def wait_for(self, expect: Expect, handler: FrameHandler) -> None:
+        """Frame the next input as ``expect`` and hand each frame to ``handler``."""
+        self.expect = expect
+        self.handler = handler
+
+    def start_tls(self) -> None:
+        self.expect = Expect.TLS_HANDSHAKE
+        self.outbox.append(StartTls(self.config.expected_name or self.target.host))
+
+    # -- outcomes ----------------------------------------------------------------------
+
+    def succeed(self, detail: str | None = None) -> None:
+        """The probe went as far as it was asked or allowed to go."""
+        self._finish(Outcome(Signal.OK, False, detail))
+
+    def fail(self, signal: Signal, detail: str | None = None, **extra: Any) -> None:
+        """The probe stopped on a failure observed in the current phase."""
+        self._finish(Outcome(signal, True, detail, extra))
+
+    def _finish(self, outcome: Outcome) -> None:
+        if self.outcome is None:
+            self.outcome = outcome
+            self.expect = Expect.NOTHING
+            self.handler = None
+            self.outbox.append(CloseConnection())
+
+    @property
+    def finished(self) -> bool:
+        return self.outcome is not None

@@ -1,0 +1,798 @@
+"""Run real RDP implementations on loopback for interop tests.
+
+Rules of this module:
+
+* Every process is started by this module in a new session (its own process
+  group), and its PID is recorded.  Stopping sends signals to that group only,
+  so nothing this module did not start is ever touched.
+* Every wait, loop and subprocess is bounded in time.
+* Everything binds and connects to 127.0.0.1 or ::1 only.
+* The container's PID 1 may not reap orphans: a process that has become a
+  zombie counts as stopped.
+* Nothing outside temporary directories is modified, with one exception:
+  ``/etc/xrdp/rsakeys.ini`` is generated when missing (see ``_ensure_rsakeys``).
+
+The behaviour of each implementation (what it answers, how it fails) is
+recorded in the project's notes on real servers; the helpers only start,
+drive and stop them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+# Time budgets, in seconds.
+STARTUP_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0
+POLL_INTERVAL = 0.02
+XDPYINFO_TIMEOUT = 3.0
+TSHARK_READ_TIMEOUT = 60.0
+CAPTURE_SETTLE = 0.3
+CAPTURE_READY_MARGIN = 0.05
+
+XRDP = "/usr/sbin/xrdp"
+XRDP_RSAKEYS = Path("/etc/xrdp/rsakeys.ini")
+
+# tshark: 6291456 is the expert severity "Warning" (epan/proto.h PI_WARN).
+EXPERT_WARNING = 6291456
+LINT_FILTER = f"_ws.malformed || _ws.expert.severity >= {EXPERT_WARNING}"
+# Expert groups (epan/proto.h) left out of the lint: PI_SEQUENCE covers TCP's own
+# analysis (RST, retransmissions, D-SACK), which says nothing about RDP encoding.
+PI_SEQUENCE = 0x02000000
+LINT_IGNORED_GROUPS = frozenset({PI_SEQUENCE})
+_AGGREGATOR = "\x1f"  # Joins several occurrences of a field; never in tshark's text.
+COTP_TYPE_CR = 0x0E  # X.224 13.3 Connection Request TPDU code.
+COTP_CR_FIXED_LI = 6  # X.224 CR length indicator without variable part or user data.
+
+_NAME_RE = re.compile(r"\b(?:ERRCONNECT|ERRINFO)_[A-Z0-9_]+\b")
+_STATE_RE = re.compile(r"\bCONNECTION_STATE_[A-Z0-9_]+\b")
+
+
+# ---------------------------------------------------------------------------
+# Tools and processes
+# ---------------------------------------------------------------------------
+
+def require(tool: str) -> str:
+    """Return the path of ``tool``; fail under CI, skip elsewhere, if it is missing."""
+    path = tool if os.path.isabs(tool) and os.access(tool, os.X_OK) else shutil.which(tool)
+    if path:
+        return path
+    message = f"{tool} is not installed (install the Debian packages listed in the CI script)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+    raise AssertionError("unreachable")  # pytest.skip raises.
+
+
+def is_running(pid: int) -> bool:
+    """Return whether ``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    # The state follows the parenthesised command name, which may contain spaces.
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def _start(argv: Sequence[str], *, env: dict[str, str] | None = None, log: Path | None = None,
+           stdin: int | None = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    out = open(log, "ab", buffering=0) if log else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        return subprocess.Popen(
+            list(argv), env=env, stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM,
+                 timeout: float = STOP_TIMEOUT) -> None:
+    """Stop ``proc`` and its process group (which this module created), bounded in time."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=timeout)
+    # Descendants left in the group (for example a child of `timeout`) are killed too;
+    # orphans that become zombies under a non-reaping PID 1 count as stopped.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _run(argv: Sequence[str], *, timeout: float, env: dict[str, str] | None = None,
+         input_: bytes | None = None) -> tuple[int, str]:
+    """Run ``argv`` in its own process group; return (rc, stdout+stderr). Bounded in time."""
+    proc = subprocess.Popen(
+        list(argv), env=env, stdin=subprocess.PIPE if input_ is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(input=input_, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_process(proc, signal.SIGKILL)
+        out, _ = proc.communicate(timeout=STOP_TIMEOUT)
+    finally:
+        stop_process(proc, signal.SIGKILL)
+    return proc.returncode, out.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------------
+# Ports
+# ---------------------------------------------------------------------------
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port that is free on ``host`` right now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _listening_ports() -> set[int] | None:
+    """Return the local TCP ports in LISTEN state, or None without /proc/net."""
+    ports: set[int] = set()
+    found = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        found = True
+        for line in lines:
+            cols = line.split()
+            if len(cols) > 3 and cols[3] == "0A":  # TCP_LISTEN.
+                ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports if found else None
+
+
+def wait_listening(host: str, port: int, timeout: float = STARTUP_TIMEOUT,
+                   proc: subprocess.Popen[bytes] | None = None) -> bool:
+    """Wait until something listens on ``host``:``port``; False on timeout or if ``proc`` exits.
+
+    The listening table in /proc is read where available, so the server sees no
+    probe connection; elsewhere a connect is attempted.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        ports = _listening_ports()
+        if ports is not None:
+            if port in ports:
+                return True
+        else:
+            with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+                return True
+        time.sleep(POLL_INTERVAL)
+    return False
+
+
+# ---------------------------------------------------------------------------
+# X.224 Connection Request over a plain socket
+# ---------------------------------------------------------------------------
+
+# [MS-RDPBCGR] 2.2.1.1: TPKT header, X.224 CR TPDU (no cookie), RDP_NEG_REQ prefix.
+CR_WITHOUT_NEG_REQ = bytes.fromhex("0300000b06e00000000000")
+CR_NEG_REQ_PREFIX = bytes.fromhex("030000130ee0000000000001000800")
+TPKT_HEADER_SIZE = 4
+
+
+def connection_request(requested: int | None) -> bytes:
+    """Return a hand-made X.224 CR, with RDP_NEG_REQ(requestedProtocols) unless None."""
+    if requested is None:
+        return CR_WITHOUT_NEG_REQ
+    return CR_NEG_REQ_PREFIX + requested.to_bytes(4, "little")
+
+
+def exchange_cr(host: str, port: int, requested: int | None, timeout: float = 3.0) -> bytes:
+    """Send a hand-made CR and return the server's first TPKT (b"" if it closed first)."""
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(connection_request(requested))
+        data = b""
+        deadline = time.monotonic() + timeout
+        while len(data) < TPKT_HEADER_SIZE or len(data) < int.from_bytes(data[2:4], "big"):
+            sock.settimeout(max(deadline - time.monotonic(), 0.01))
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+# ---------------------------------------------------------------------------
+# Xvfb
+# ---------------------------------------------------------------------------
+
+def _display_free(number: int) -> bool:
+    return not (Path(f"/tmp/.X{number}-lock").exists()
+                or Path(f"/tmp/.X11-unix/X{number}").exists())
+
+
+def _try_xvfb(number: int, logdir: Path) -> subprocess.Popen[bytes] | None:
+    display = f":{number}"
+    proc = _start(["Xvfb", display, "-nolisten", "tcp", "-screen", "0", "1024x768x24"],
+                  log=logdir / f"xvfb{number}.log")
+    env = dict(os.environ, DISPLAY=display)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline and proc.poll() is None:
+        rc, _ = _run(["xdpyinfo"], timeout=XDPYINFO_TIMEOUT, env=env)
+        if rc == 0:
+            return proc
+        time.sleep(0.05)
+    stop_process(proc)
+    return None
+
+
+@contextlib.contextmanager
+def xvfb() -> Iterator[str]:
+    """Start a private Xvfb; yield its DISPLAY string (":N") once ``xdpyinfo`` works.
+
+    Retries once with another display number.
+    """
+    require("Xvfb")
+    require("xdpyinfo")
+    with tempfile.TemporaryDirectory(prefix="rdpprobe-xvfb-") as tmp:
+        proc = None
+        for _attempt in range(2):
+            number = random.randrange(100, 60000)
+            if _display_free(number):
+                proc = _try_xvfb(number, Path(tmp))
+                if proc is not None:
+                    break
+        if proc is None:
+            raise RuntimeError("Xvfb did not start (two attempts)")
+        try:
+            yield f":{number}"
+        finally:
+            stop_process(proc)
+
+
+# ---------------------------------------------------------------------------
+# Certificates
+# ---------------------------------------------------------------------------
+
+def make_cert(directory: str | Path, name: str = "server", cn: str = "localhost",
+              expired: bool = False) -> tuple[Path, Path]:
+    """Write a self-signed RSA certificate and key (PEM); return (cert path, key path).
+
+    SANs: DNS ``cn`` and IP 127.0.0.1 / ::1.  ``expired`` makes it end yesterday.
+    """
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start, end = ((now - datetime.timedelta(days=30), now - datetime.timedelta(days=1))
+                  if expired else (now - datetime.timedelta(days=1), now + datetime.timedelta(days=365)))
+    san = x509.SubjectAlternativeName([
+        x509.DNSName(cn),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address("::1")),
+    ])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(end).add_extension(san, critical=False)
+            .sign(key, hashes.SHA256()))
+    directory = Path(directory)
+    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+# ---------------------------------------------------------------------------
+# xrdp
+# ---------------------------------------------------------------------------
+
+XRDP_MODES = ("rdp", "tls", "negotiate")
+
+
+@dataclass
+class Daemon:
+    """A server started by this module."""
+
+    host: str
+    port: int
+    logfile: Path
+    pid: int
+    workdir: Path
+    proc: subprocess.Popen[bytes] = field(repr=False)
+
+    def log(self) -> str:
+        """Return the server's log so far."""
+        try:
+            return self.logfile.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+
+def _ensure_rsakeys() -> None:
+    # xrdp reads the RSA key pair for Standard RDP Security from a path compiled
+    # into the binary (/etc/xrdp/rsakeys.ini); no xrdp.ini option moves it.  The
+    # Debian package creates it in its postinst, which does not run in images
+    # that unpack packages without maintainer scripts, so create it here if needed.
+    if XRDP_RSAKEYS.exists():
+        return
+    require("xrdp-keygen")
+    rc, out = _run(["xrdp-keygen", "xrdp", str(XRDP_RSAKEYS), "2048"], timeout=60)
+    if rc != 0 or not XRDP_RSAKEYS.exists():
+        raise RuntimeError(f"xrdp-keygen failed (rc {rc}): {out}")
+
+
+def _xrdp_ini(mode: str, crypt_level: str, port_spec: str, cert: str, key: str,
+              logfile: Path) -> str:
+    return f"""\
+[Globals]
+ini_version=1
+fork=false
+port={port_spec}
+use_vsock=false
+tcp_nodelay=true
+tcp_keepalive=true
+security_layer={mode}
+crypt_level={crypt_level}
+certificate={cert}
+key_file={key}
+ssl_protocols=TLSv1.2, TLSv1.3
+autorun=
+allow_channels=true
+allow_multimon=true
+bitmap_cache=true
+bitmap_compression=true
+bulk_compression=true
+max_bpp=32
+new_cursors=true
+use_fastpath=both
+blue=009cb5
+grey=dedede
+ls_top_window_bg_color=009cb5
+ls_width=350
+ls_height=430
+ls_bg_color=dedede
+ls_logo_filename=
+ls_logo_x_pos=55
+ls_logo_y_pos=50
+ls_label_x_pos=30
+ls_label_width=65
+ls_input_x_pos=110
+ls_input_width=210
+ls_input_y_pos=220
+ls_btn_ok_x_pos=142
+ls_btn_ok_y_pos=370
+ls_btn_ok_width=85
+ls_btn_ok_height=30
+ls_btn_cancel_x_pos=237
+ls_btn_cancel_y_pos=370
+ls_btn_cancel_width=85
+ls_btn_cancel_height=30
+
+[Logging]
+LogFile={logfile}
+LogLevel=DEBUG
+EnableSyslog=false
+EnableConsole=false
+
+[Channels]
+rdpdr=true
+rdpsnd=true
+drdynvc=true
+cliprdr=true
+rail=true
+xrdpvr=true
+tcutils=true
+
+[Xorg]
+name=Xorg
+lib=libxup.so
+username=ask
+password=ask
+ip=127.0.0.1
+port=-1
+code=20
+"""
+
+
+def _xrdp_port_spec(host: str, port: int) -> str:
+    # xrdp 0.9.21 reads "tcp6://.:PORT" as the IPv6 loopback; "tcp6://::1:PORT"
+    # and "tcp6://[::1]:PORT" would listen on every address or not at all.
+    if host == "::1":
+        return f"tcp6://.:{port}"
+    if ":" in host:
+        raise ValueError(f"invalid xrdp host: {host!r} (only ::1 is supported for IPv6)")
+    return f"tcp://{host}:{port}"
+
+
+@contextlib.contextmanager
+def xrdp_server(mode: str, crypt_level: str = "high", cert: str | Path | None = None,
+                key: str | Path | None = None, port: int | None = None,
+                host: str = "127.0.0.1") -> Iterator[Daemon]:
+    """Run ``xrdp --nodaemon`` with its own xrdp.ini; yield a Daemon once it listens.
+
+    ``mode``: rdp / tls / negotiate (xrdp's ``security_layer``).  Without
+    ``cert``/``key`` a fresh self-signed pair (CN localhost) is used; pass a
+    path that does not exist to get xrdp's "no certificate" behaviour.
+    ``host="::1"`` listens on IPv6 loopback.
+    """
+    if mode not in XRDP_MODES:
+        raise ValueError(f"invalid xrdp mode: {mode!r} (expected one of {XRDP_MODES})")
+    require(XRDP)
+    _ensure_rsakeys()
+    with tempfile.TemporaryDirectory(prefix="rdpprobe-xrdp-") as tmp:
+        workdir = Path(tmp)
+        if cert is None or key is None:
+            made_cert, made_key = make_cert(workdir)
+            cert, key = cert or made_cert, key or made_key
+        port = port or free_port(host)
+        port_spec = _xrdp_port_spec(host, port)
+        logfile = workdir / "xrdp.log"
+        ini = workdir / "xrdp.ini"
+        ini.write_text(_xrdp_ini(mode, crypt_level, port_spec, str(cert), str(key), logfile))
+        proc = _start([XRDP, "--nodaemon", "--config", str(ini)], log=workdir / "xrdp.out")
+        try:
+            if not wait_listening(host, port, STARTUP_TIMEOUT, proc):
+                out = (workdir / "xrdp.out").read_text(errors="replace")
+                raise RuntimeError(f"xrdp did not listen on {host}:{port}: {out[-2000:]}")
+            yield Daemon(host, port, logfile, proc.pid, workdir, proc)
+        finally:
+            stop_process(proc)
+
+
+# ---------------------------------------------------------------------------
+# FreeRDP shadow server
+# ---------------------------------------------------------------------------
+
+SHADOW_MODES = {
+    "nla": ["/sec:nla"],
+    "tls": ["/sec:tls"],
+    "rdp": ["/sec:rdp"],
+    "ext": ["/sec:ext"],
+    "all": ["+sec-nla", "+sec-tls", "+sec-rdp"],
+    "default": [],
+}
+
+
+def make_sam(path: str | Path, user: str, password: str, domain: str | None = None) -> Path:
+    """Write a SAM file for ``user`` with ``winpr-hash``; return its path."""
+    require("winpr-hash")
+    argv = ["winpr-hash", "-u", user, "-p", password]
+    if domain:
+        argv += ["-d", domain]
+    rc, out = _run(argv + ["-f", "sam"], timeout=10)
+    line = next((ln for ln in out.splitlines() if ln.startswith(f"{user}:")), None)
+    if rc != 0 or line is None:
+        raise RuntimeError(f"winpr-hash failed (rc {rc}): {out}")
+    Path(path).write_text(line + "\n")
+    return Path(path)
+
+
+def _start_shadow(argv: list[str], workdir: Path, display: str, logfile: Path,
+                  host: str, port: int) -> tuple[subprocess.Popen[bytes], bool]:
+    env = dict(os.environ, DISPLAY=display, HOME=str(workdir / "home"),
+               XDG_CONFIG_HOME=str(workdir / "config"), WLOG_LEVEL="INFO")
+    proc = _start(argv, env=env, log=logfile)
+    return proc, wait_listening(host, port, STARTUP_TIMEOUT, proc)
+
+
+@contextlib.contextmanager
+def shadow_server(mode: str, user: str = "alice", password: str = "Passw0rd!",
+                  domain: str | None = None, port: int | None = None,
+                  host: str = "127.0.0.1", cert: str | Path | None = None,
+                  key: str | Path | None = None) -> Iterator[Daemon]:
+    """Run ``freerdp-shadow-cli`` on its own Xvfb; yield a Daemon once it listens.
+
+    ``mode``: nla / tls / rdp / all (+sec-nla +sec-tls +sec-rdp) / ext / default.
+    Credentials go into a SAM file made by ``winpr-hash``.  ``cert``/``key``
+    pre-place the TLS identity; otherwise the server generates its own.
+    """
+    if mode not in SHADOW_MODES:
+        raise ValueError(f"invalid shadow mode: {mode!r} (expected one of {sorted(SHADOW_MODES)})")
+    require("freerdp-shadow-cli")
+    require("stdbuf")
+    with tempfile.TemporaryDirectory(prefix="rdpprobe-shadow-") as tmp:
+        workdir = Path(tmp)
+        (workdir / "home").mkdir()
+        shadow_dir = workdir / "config" / "freerdp" / "shadow"
+        shadow_dir.mkdir(parents=True)
+        if cert is not None and key is not None:
+            shutil.copy(cert, shadow_dir / "shadow.crt")
+            shutil.copy(key, shadow_dir / "shadow.key")
+        sam = make_sam(workdir / "sam", user, password, domain)
+        port = port or free_port(host)
+        bind = f"[{host}]" if ":" in host else host
+        argv = ["stdbuf", "-oL", "-eL", "freerdp-shadow-cli", f"/bind-address:{bind}",
+                f"/port:{port}", *SHADOW_MODES[mode], f"/sam-file:{sam}"]
+        logfile = workdir / "shadow.log"
+        # A rare race lets the server fail to open a display that xdpyinfo just
+        # reached; a second attempt on a fresh Xvfb is enough.
+        for attempt in range(2):
+            with xvfb() as display:
+                proc, ok = _start_shadow(argv, workdir, display, logfile, host, port)
+                try:
+                    if ok:
+                        yield Daemon(host, port, logfile, proc.pid, workdir, proc)
+                        return
+                finally:
+                    stop_process(proc)
+            text = logfile.read_text(errors="replace")
+            if attempt or "failed to open display" not in text:
+                raise RuntimeError(f"freerdp-shadow-cli did not listen on {host}:{port}: "
+                                   f"{text[-2000:]}")
+
+
+# ---------------------------------------------------------------------------
+# Clients: xfreerdp and rdesktop
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class XfreerdpResult:
+    """What one xfreerdp run did."""
+
+    rc: int
+    """Exit code (XF_EXIT_*: 0 success, 131 CONN_FAILED, 147 CONNECT_TRANSPORT_FAILED, ...;
+    124 when ``timeout`` stopped it)."""
+    errconnect: list[str]
+    """ERRCONNECT_* and ERRINFO_* names seen in the output, in order, without repeats."""
+    states: list[str]
+    """CONNECTION_STATE_* names seen in the output, in order, without repeats."""
+    active: bool
+    """Whether the client reached CONNECTION_STATE_ACTIVE."""
+    output: str
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _target_args(host: str, port: int) -> list[str]:
+    # xfreerdp 2.11 mis-parses /v:[::1]:PORT (port 0); /v:[::1] /port:PORT works.
+    if ":" in host:
+        return [f"/v:[{host}]", f"/port:{port}"]
+    return [f"/v:{host}:{port}"]
+
+
+@contextlib.contextmanager
+def _display(display: str | None) -> Iterator[str]:
+    if display:
+        yield display
+    else:
+        with xvfb() as fresh:
+            yield fresh
+
+
+def run_xfreerdp(host: str, port: int, user: str | None = None, password: str | None = None,
+                 extra: Sequence[str] = (), timeout: float = 15, domain: str | None = None,
+                 display: str | None = None) -> XfreerdpResult:
+    """Run xfreerdp against ``host``:``port`` under ``timeout``; return what it did.
+
+    ``/cert:ignore`` is passed unless ``extra`` has its own ``/cert`` option.
+    Each run gets a fresh HOME (no certificate store carried over) and the given
+    X ``display``, or a private Xvfb when None.
+    """
+    require("xfreerdp")
+    require("timeout")
+    argv = ["timeout", "-k", "2", str(timeout), "xfreerdp", *_target_args(host, port)]
+    if user is not None:
+        argv.append(f"/u:{user}")
+    if password is not None:
+        argv.append(f"/p:{password}")
+    if domain is not None:
+        argv.append(f"/d:{domain}")
+    if not any(arg.startswith(("/cert", "-cert", "+cert")) for arg in extra):
+        argv.append("/cert:ignore")
+    argv += ["/log-level:DEBUG", *extra]
+    with tempfile.TemporaryDirectory(prefix="rdpprobe-xfreerdp-") as home, \
+            _display(display) as disp:
+        env = dict(os.environ, DISPLAY=disp, HOME=home, XDG_CONFIG_HOME=f"{home}/.config")
+        rc, out = _run(argv, timeout=timeout + 10, env=env)
+    states = _unique(_STATE_RE.findall(out))
+    return XfreerdpResult(rc, _unique(_NAME_RE.findall(out)), states,
+                          "CONNECTION_STATE_ACTIVE" in states, out)
+
+
+def run_rdesktop(host: str, port: int, timeout: float = 8, extra: Sequence[str] = (),
+                 display: str | None = None) -> tuple[int, str, bool]:
+    """Run rdesktop for at most ``timeout`` seconds; return (rc, output, connected).
+
+    Answers "yes" to its certificate prompt.  ``connected`` is whether it
+    printed "Connection established"; rc is 124 when it was still connected
+    at the deadline.
+    """
+    require("rdesktop")
+    require("timeout")
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    argv = ["timeout", "-k", "2", str(timeout), "rdesktop", *extra, target]
+    with tempfile.TemporaryDirectory(prefix="rdpprobe-rdesktop-") as home, \
+            _display(display) as disp:
+        env = dict(os.environ, DISPLAY=disp, HOME=home)
+        rc, out = _run(argv, timeout=timeout + 10, env=env, input_=b"yes\n")
+    return rc, out, "Connection established" in out
+
+
+# ---------------------------------------------------------------------------
+# tshark
+# ---------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def tshark_capture(port: int, path: str | Path | None = None,
+                   interface: str = "lo") -> Iterator[Path]:
+    """Capture ``tcp port PORT`` on loopback while the block runs; yield the capture path.
+
+    Capturing has started when the block begins.  Without ``path`` the file
+    goes to a new temporary directory that is left in place for the caller.
+    """
+    require("tshark")
+    out = Path(path) if path else Path(tempfile.mkdtemp(prefix="rdpprobe-cap-")) / "capture.pcapng"
+    errlog = out.with_suffix(".tshark.log")
+    out.unlink(missing_ok=True)  # Its reappearance tells that the capture has started.
+    errlog.unlink(missing_ok=True)
+    proc = _start(["tshark", "-i", interface, "-f", f"tcp port {port}", "-w", str(out)],
+                  log=errlog)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        # tshark prints "Capturing on" before dumpcap has attached the filter;
+        # dumpcap creates the output file only after that, so wait for both.
+        while ("Capturing on" not in errlog.read_text(errors="replace")
+               or not out.exists() or out.stat().st_size == 0):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"tshark did not start: {errlog.read_text(errors='replace')}")
+            time.sleep(POLL_INTERVAL)
+        time.sleep(CAPTURE_READY_MARGIN)
+        yield out
+        time.sleep(CAPTURE_SETTLE)  # Let the last packets reach the file.
+    finally:
+        # SIGINT lets tshark stop dumpcap and finish the file.
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=STOP_TIMEOUT)
+        stop_process(proc)
+
+
+def _decode_args(port: int, keylog: str | Path | None) -> list[str]:
+    # Wireshark only maps RDP to port 3389, so the port is decoded explicitly.
+    if keylog is None:
+        return ["-d", f"tcp.port=={port},tpkt"]
+    return ["-d", f"tcp.port=={port},tls", "-d", f"tls.port=={port},tpkt",
+            "-o", f"tls.keylog_file:{keylog}"]
+
+
+def _tshark_rows(pcap: str | Path, port: int, fields: Sequence[str],
+                 keylog: str | Path | None, extra: Sequence[str] = ()) -> list[list[str]]:
+    require("tshark")
+    argv = ["tshark", "-n", "-r", str(pcap), *_decode_args(port, keylog), *extra,
+            "-T", "fields", "-E", "separator=/t", "-E", "quote=n", "-E", "occurrence=a",
+            "-E", f"aggregator={_AGGREGATOR}"]
+    for name in fields:
+        argv += ["-e", name]
+    proc = subprocess.run(argv, capture_output=True, timeout=TSHARK_READ_TIMEOUT, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"tshark failed (rc {proc.returncode}): "
+                           f"{proc.stderr.decode(errors='replace')}")
+    lines = [line for line in proc.stdout.decode("utf-8", "replace").split("\n") if line]
+    return [(line.split("\t") + [""] * len(fields))[:len(fields)] for line in lines]
+
+
+def tshark_fields(pcap_path: str | Path, port: int, fields: list[str],
+                  keylog: str | Path | None = None, all_frames: bool = False) -> list[dict[str, str]]:
+    """Return, per frame, the values tshark decoded for ``fields`` (plus ``frame.number``).
+
+    Missing fields are ""; several occurrences are joined with ",".  Frames
+    where none of ``fields`` is present are left out unless ``all_frames``.
+    """
+    names = ["frame.number", *fields]
+    rows = [{name: value.replace(_AGGREGATOR, ",") for name, value in zip(names, row)}
+            for row in _tshark_rows(pcap_path, port, names, keylog)]
+    if all_frames:
+        return rows
+    return [row for row in rows if any(row[name] for name in fields)]
+
+
+def _expert_problems(pcap: str | Path, port: int, keylog: str | Path | None,
+                     extra: Sequence[str]) -> list[tuple[int, str]]:
+    cols = ["frame.number", "_ws.expert.message", "_ws.expert.group", "_ws.expert.severity",
+            "_ws.col.Info"]
+    problems: list[tuple[int, str]] = []
+    for number, messages, groups, severities, info in _tshark_rows(
+            pcap, port, cols, keylog, ["-Y", LINT_FILTER, *extra]):
+        found = [
+            message for message, group, severity in zip(
+                messages.split(_AGGREGATOR), groups.split(_AGGREGATOR),
+                severities.split(_AGGREGATOR))
+            if severity and int(severity) >= EXPERT_WARNING
+            and int(group) not in LINT_IGNORED_GROUPS
+        ]
+        if not found and "Malformed" in messages:
+            found = [info or "malformed packet"]
+        problems += [(int(number), message) for message in _unique(found)]
+    return problems
+
+
+def _layer_problems(pcap: str | Path, port: int,
+                    keylog: str | Path | None) -> tuple[list[tuple[int, str]], set[int]]:
+    """Return (problems, numbers of the frames carrying X.224) from a two-pass read."""
+    cols = ["frame.number", "tcp.len", "tcp.reassembled_in", "frame.protocols", "cotp.type",
+            "cotp.li"]
+    problems: list[tuple[int, str]] = []
+    x224: set[int] = set()
+    for number, tcp_len, reassembled, protocols, cotp_type, cotp_li in _tshark_rows(
+            pcap, port, cols, keylog, ["-2"]):
+        layers = set(protocols.split(":"))
+        if "cotp" in layers:
+            x224.add(int(number))
+        if tcp_len and int(tcp_len) > 0 and not reassembled and not {
+                "tpkt", "cotp", "tls"} & layers:
+            problems.append((int(number), "tcp payload never dissected"))
+        types = [int(t, 0) for t in cotp_type.split(_AGGREGATOR) if t]
+        lis = [int(li) for li in cotp_li.split(_AGGREGATOR) if li]
+        if (COTP_TYPE_CR in types and any(li > COTP_CR_FIXED_LI for li in lis)
+                and "rdp" not in layers):
+            problems.append((int(number), "x.224 connection request not parsed as rdp"))
+    return problems, x224
+
+
+def tshark_lint(pcap_path: str | Path, port: int, keylog: str | Path | None = None,
+                strict: bool = False) -> list[str]:
+    """Return what tshark finds wrong in the RDP conversation on ``port`` (empty = clean).
+
+    Each entry reads ``"frame N: message"``.  Checks: malformed packets and
+    expert infos of severity Warning or above (TCP's own sequence analysis
+    excepted); TCP payload that no RDP-layer dissector consumed (for example
+    a PDU still incomplete at the end of the stream); an X.224 CR carrying
+    user data that is not parsed as RDP.  With ``keylog`` (a TLS key log
+    file) the TLS part is decrypted and dissected as TPKT, and the clear
+    X.224 negotiation before it is checked by a separate clear pass.
+    ``strict`` adds a pass without TCP reassembly, which also reports PDUs
+    split over several segments.
+    """
+    found: list[tuple[int, str]] = []
+    passes: list[list[str]] = [[]]
+    if strict:
+        passes.append(["-o", "tcp.desegment_tcp_streams:FALSE"])
+    for extra in passes:
+        found += _expert_problems(pcap_path, port, keylog, extra)
+    layer_found, _ = _layer_problems(pcap_path, port, keylog)
+    found += layer_found
+    if keylog is not None:
+        # The TLS decoding shows the clear X.224 CR/CC as TLS continuation data.
+        clear_found, x224 = _layer_problems(pcap_path, port, None)
+        clear_found += _expert_problems(pcap_path, port, None, [])
+        found += [(number, message) for number, message in clear_found if number in x224]
+    return [f"frame {number}: {message}" for number, message in sorted(_unique_pairs(found))]
+
+
+def _unique_pairs(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    return list(dict.fromkeys(items))

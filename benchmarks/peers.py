@@ -78,7 +78,10 @@ class PeerResult:
     cpu_s: float  # child user+sys (RUSAGE_CHILDREN delta)
     ok: int  # probes / targets that got the expected answer
     excerpt: str  # head and tail of the child's output
-    child_maxrss_kib: int | None = None  # only when this child set a new maximum
+    # peak RSS of the child from RUSAGE_CHILDREN; None unless it exceeded both
+    # earlier children and this process (see _run).  The C client reports its
+    # own exact figure in extra["maxrss_kib"] (VmHWM).
+    child_maxrss_kib: int | None = None
     timed_out: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -154,7 +157,12 @@ def _run(
         text = out.read().decode("utf-8", "replace")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    maxrss = after.ru_maxrss if after.ru_maxrss > before.ru_maxrss else None
+    # Linux keeps the high-water mark of the image that called exec, so a
+    # child's ru_maxrss is never below this process's own RSS at spawn time:
+    # only a value above both the previous maximum and our own peak says
+    # something about this child.
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    maxrss = after.ru_maxrss if after.ru_maxrss > max(before.ru_maxrss, own) else None
     return _Run(proc.returncode, text, wall, cpu, maxrss, timed_out)
 
 

@@ -5,8 +5,8 @@ Rules of this module:
   every verdict the probe can give; each row cites its row in reference/protocol-taxonomy.md
   §4.1 (``taxonomy_id``). Variants of a taxonomy row (the same row seen in another phase, say)
   get their own key, e.g. ``A1_dropped``.
-- ``ROUTES`` picks a row from ``(phase, signal)`` and falls back to ``(None, signal)``; every
-  Signal has such a default, so every combination lands somewhere.
+- ``PHASE_ROUTES`` picks a row from ``(phase, signal)``; otherwise ``DEFAULT_ROUTES`` picks
+  one from the signal alone. Every Signal has a default, so every combination lands somewhere.
 - ``REFINERS``, keyed by row key, read ``Detail`` to choose a more precise row or fill in codes
   (RDP_NEG_FAILURE code, NTSTATUS, errorInfo, TLS alert, Disconnect Provider Ultimatum reason).
 - ``classify()`` is total: any phase (or None), any Signal and any Detail give a Verdict; it
@@ -61,7 +61,18 @@ ERRINFO_RPC_INITIATED_DISCONNECT = 0x0001
 DPUM_USER_REQUESTED = 3  # T.125 Reason rn-user-requested
 NEG_FAILURE_CODES = range(1, 7)  # [MS-RDPBCGR] 2.2.1.2.2 failureCode 1..6
 
-__all__ = ["ROUTES", "ROWS", "ROW", "Detail", "Row", "classify", "classify_certificate", "route", "verdict_for"]
+__all__ = [
+    "DEFAULT_ROUTES",
+    "PHASE_ROUTES",
+    "ROW",
+    "ROWS",
+    "Detail",
+    "Row",
+    "classify",
+    "classify_certificate",
+    "route",
+    "verdict_for",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,53 +103,99 @@ class Detail:
 
 _P = Phase
 _S = Signal
-_AFTER_LOGON = (_P.SECURE_SETTINGS_EXCHANGE, _P.LICENSING, _P.CAPABILITIES_EXCHANGE)
 
-#: (phase, signal) -> row key; (None, signal) is the default for any phase.
-ROUTES: dict[tuple[Phase | None, Signal], str] = {
-    (None, _S.OK): "OK_partial", (None, _S.DNS_FAILURE): "D1", (None, _S.REFUSED): "T1",
-    (None, _S.TIMEOUT): "T2", (None, _S.UNREACHABLE): "T3", (None, _S.RESET): "X2", (None, _S.EOF): "X1",
-    (None, _S.SILENT): "X3", (None, _S.NOT_RDP): "X4", (None, _S.NEG_FAILURE): "N*",
-    (None, _S.TLS_ALERT): "S1", (None, _S.TLS_EOF): "S2", (None, _S.TLS_ERROR): "S1",
-    (None, _S.CREDSSP_ERROR): "C2", (None, _S.CREDSSP_VERSION): "C4", (None, _S.PUBKEY_MISMATCH): "C5",
-    (None, _S.AUTHZ_DENIED): "C6", (None, _S.MCS_REJECTED): "M1", (None, _S.DOWNGRADE): "M2",
-    (None, _S.BAD_SERVER_SECURITY): "R1", (None, _S.LICENSE_ERROR): "L1", (None, _S.SET_ERROR_INFO): "E1",
-    (None, _S.DISCONNECT_ULTIMATUM): "E2", (None, _S.REDIRECTED): "E3", (None, _S.DECODE_ERROR): "DECODE",
-    (None, _S.INTERNAL_ERROR): "INTERNAL",
-    (_P.DNS, _S.TIMEOUT): "D1", (_P.DNS, _S.SILENT): "D1",
-    (_P.TCP_CONNECT, _S.RESET): "T1", (_P.TCP_CONNECT, _S.SILENT): "T2",
+# fmt: off
+#: The row for a signal in any phase that PHASE_ROUTES does not list (taxonomy §4.1).
+DEFAULT_ROUTES: dict[Signal, str] = {
+    _S.OK: "OK_partial",
+    _S.DNS_FAILURE: "D1",
+    _S.REFUSED: "T1",
+    _S.TIMEOUT: "T2",
+    _S.UNREACHABLE: "T3",
+    _S.EOF: "X1",
+    _S.RESET: "X2",
+    _S.SILENT: "X3",
+    _S.NOT_RDP: "X4",
+    _S.NEG_FAILURE: "N*",
+    _S.TLS_ALERT: "S1",
+    _S.TLS_EOF: "S2",
+    _S.TLS_ERROR: "S1",
+    _S.CREDSSP_ERROR: "C2",
+    _S.CREDSSP_VERSION: "C4",
+    _S.PUBKEY_MISMATCH: "C5",
+    _S.AUTHZ_DENIED: "C6",
+    _S.MCS_REJECTED: "M1",
+    _S.DOWNGRADE: "M2",
+    _S.BAD_SERVER_SECURITY: "R1",
+    _S.LICENSE_ERROR: "L1",
+    _S.SET_ERROR_INFO: "E1",
+    _S.DISCONNECT_ULTIMATUM: "E2",
+    _S.REDIRECTED: "E3",
+    _S.DECODE_ERROR: "DECODE",
+    _S.INTERNAL_ERROR: "INTERNAL",
+}
+
+#: Where the same signal means something else because of the phase it arrived in.
+PHASE_ROUTES: dict[tuple[Phase, Signal], str] = {
+    (_P.DNS, _S.TIMEOUT): "D1",                              # EAI_AGAIN
+    (_P.DNS, _S.SILENT): "D1",
+    (_P.TCP_CONNECT, _S.RESET): "T1",                        # RST to the SYN
+    (_P.TCP_CONNECT, _S.SILENT): "T2",
     (_P.CONNECTION_INITIATION, _S.DECODE_ERROR): "X4",
-    (_P.TLS, _S.EOF): "S2", (_P.TLS, _S.RESET): "S2", (_P.TLS, _S.SILENT): "S2_silent",
-    (_P.NLA, _S.EOF): "C1", (_P.NLA, _S.RESET): "C1", (_P.NLA, _S.TLS_EOF): "C1", (_P.NLA, _S.TLS_ERROR): "C1",
-    (_P.NLA, _S.SILENT): "C1_silent", (_P.NLA, _S.TLS_ALERT): "C3",
-    (_P.BASIC_SETTINGS_EXCHANGE, _S.EOF): "M1", (_P.BASIC_SETTINGS_EXCHANGE, _S.RESET): "M1",
+    (_P.TLS, _S.EOF): "S2",                                  # FIN/RST right after ClientHello
+    (_P.TLS, _S.RESET): "S2",
+    (_P.TLS, _S.SILENT): "S2_silent",
+    (_P.NLA, _S.EOF): "C1",
+    (_P.NLA, _S.RESET): "C1",
+    (_P.NLA, _S.TLS_EOF): "C1",
+    (_P.NLA, _S.TLS_ERROR): "C1",
+    (_P.NLA, _S.SILENT): "C1_silent",
+    (_P.NLA, _S.TLS_ALERT): "C3",                            # alert 80 from a CredSSP v2 server
+    (_P.BASIC_SETTINGS_EXCHANGE, _S.EOF): "M1",
+    (_P.BASIC_SETTINGS_EXCHANGE, _S.RESET): "M1",
     (_P.BASIC_SETTINGS_EXCHANGE, _S.SILENT): "M1_silent",
-    (_P.CHANNEL_CONNECTION, _S.EOF): "M3", (_P.CHANNEL_CONNECTION, _S.RESET): "M3",
-    (_P.CHANNEL_CONNECTION, _S.SILENT): "M3_silent", (_P.CHANNEL_CONNECTION, _S.MCS_REJECTED): "M3",
-    (_P.SECURITY_COMMENCEMENT, _S.EOF): "R1_dropped", (_P.SECURITY_COMMENCEMENT, _S.RESET): "R1_dropped",
-    (_P.SECURITY_COMMENCEMENT, _S.SILENT): "A1",
-    **{(phase, signal): "A1_dropped" for phase in _AFTER_LOGON for signal in (_S.EOF, _S.RESET)},
-    (_P.SECURE_SETTINGS_EXCHANGE, _S.SILENT): "A1", (_P.LICENSING, _S.SILENT): "A1_licensing",
+    (_P.CHANNEL_CONNECTION, _S.EOF): "M3",
+    (_P.CHANNEL_CONNECTION, _S.RESET): "M3",
+    (_P.CHANNEL_CONNECTION, _S.SILENT): "M3_silent",
+    (_P.CHANNEL_CONNECTION, _S.MCS_REJECTED): "M3",
+    (_P.SECURITY_COMMENCEMENT, _S.EOF): "R1_dropped",
+    (_P.SECURITY_COMMENCEMENT, _S.RESET): "R1_dropped",
+    (_P.SECURITY_COMMENCEMENT, _S.SILENT): "A1",             # nothing due before Client Info
+    (_P.SECURE_SETTINGS_EXCHANGE, _S.EOF): "A1_dropped",     # dropped during logon
+    (_P.SECURE_SETTINGS_EXCHANGE, _S.RESET): "A1_dropped",
+    (_P.SECURE_SETTINGS_EXCHANGE, _S.SILENT): "A1",
+    (_P.LICENSING, _S.EOF): "A1_dropped",
+    (_P.LICENSING, _S.RESET): "A1_dropped",
+    (_P.LICENSING, _S.SILENT): "A1_licensing",
+    (_P.CAPABILITIES_EXCHANGE, _S.EOF): "A1_dropped",
+    (_P.CAPABILITIES_EXCHANGE, _S.RESET): "A1_dropped",
     (_P.CAPABILITIES_EXCHANGE, _S.SILENT): "A1",
 }
+
+#: The taxonomy family of an undecodable reply, by phase.
+_DECODE_FAMILY: dict[Phase, str] = {
+    _P.CONNECTION_INITIATION: "X4",
+    _P.TLS: "S1",
+    _P.NLA: "C1",
+    _P.BASIC_SETTINGS_EXCHANGE: "M1",
+    _P.CHANNEL_CONNECTION: "M3",
+    _P.SECURITY_COMMENCEMENT: "R1",
+    _P.SECURE_SETTINGS_EXCHANGE: "A1",
+    _P.LICENSING: "L1",
+    _P.CAPABILITIES_EXCHANGE: "A1",
+}
+# fmt: on
 
 #: Phases in which a connect timeout is a timeout; later it is a silent server.
 _CONNECT_PHASES = frozenset({None, _P.DNS, _P.TCP_CONNECT})
 
-#: The taxonomy family of an undecodable reply, by phase.
-_DECODE_FAMILY: dict[Phase, str] = {
-    _P.CONNECTION_INITIATION: "X4", _P.TLS: "S1", _P.NLA: "C1", _P.BASIC_SETTINGS_EXCHANGE: "M1",
-    _P.CHANNEL_CONNECTION: "M3", _P.SECURITY_COMMENCEMENT: "R1", _P.SECURE_SETTINGS_EXCHANGE: "A1",
-    _P.LICENSING: "L1", _P.CAPABILITIES_EXCHANGE: "A1",
-}
 
-
-
-# ---- building verdicts -------------------------------------------------------------------------
+# ---- building verdicts ---------------------------------------------------------------------------
 
 
 def _with_freerdp(verdict: Verdict, suffix: str) -> Verdict:
-    return replace(verdict, freerdp=f"ERRCONNECT_{suffix}", freerdp_code=freerdp_connect_code(suffix))
+    code = freerdp_connect_code(suffix)
+    return replace(verdict, freerdp=f"ERRCONNECT_{suffix}", freerdp_code=code)
 
 
 def _with_advice(verdict: Verdict, advice: Advice) -> Verdict:
@@ -153,7 +210,7 @@ def _hex(value: int) -> str:
     return f"0x{value:x}" if value >= 0 else str(value)
 
 
-# ---- refiners: Detail -> a more precise verdict -------------------------------------------------
+# ---- refiners: Detail -> a more precise verdict --------------------------------------------------
 
 
 def _refine_negotiation(verdict: Verdict, phase: Phase | None, detail: Detail) -> Verdict:
@@ -173,10 +230,15 @@ def _refine_tls_failure(verdict: Verdict, phase: Phase | None, detail: Detail) -
     return verdict if detail.tls_alert is None else _append(verdict, _alert_note(detail.tls_alert))
 
 
+_AFTER_CERTIFICATE = (
+    "The server ended the TLS handshake after sending its certificate: version, cipher or "
+    "policy mismatch"
+)
+
+
 def _refine_tls_abort(verdict: Verdict, phase: Phase | None, detail: Detail) -> Verdict:
     if detail.before_certificate is False:
-        verdict = replace(verdict_for("S1"), summary="The server ended the TLS handshake after sending its "
-                          "certificate: version, cipher or policy mismatch")
+        verdict = replace(verdict_for("S1"), summary=_AFTER_CERTIFICATE)
     return verdict if detail.tls_alert is None else _append(verdict, _alert_note(detail.tls_alert))
 
 
@@ -222,14 +284,16 @@ def _refine_error_info(verdict: Verdict, phase: Phase | None, detail: Detail) ->
         return verdict
     if ERRINFO_LICENSE_FIRST <= code <= ERRINFO_LICENSE_LAST:
         return _licensing_errinfo(code)
-    refined = _errinfo_verdict(verdict, code, MsClientCode(0x3, MSG_BY_SERVER, MEDIUM, extended=code))
+    ms = MsClientCode(0x3, MSG_BY_SERVER, MEDIUM, extended=code)
+    refined = _errinfo_verdict(verdict, code, ms)
     if code == ERRINFO_INSUFFICIENT_PRIVILEGES:
         refined = _with_freerdp(refined, "INSUFFICIENT_PRIVILEGES")
     return refined
 
 
 def _licensing_errinfo(code: int) -> Verdict:
-    return _errinfo_verdict(verdict_for("L1"), code, MsClientCode(0x808, MSG_LICENSING, MEDIUM, extended=code))
+    ms = MsClientCode(0x808, MSG_LICENSING, MEDIUM, extended=code)
+    return _errinfo_verdict(verdict_for("L1"), code, ms)
 
 
 def _errinfo_verdict(verdict: Verdict, code: int, ms: MsClientCode) -> Verdict:
@@ -304,14 +368,16 @@ REFINERS: dict[str, Refiner] = {
 }
 
 
-# ---- public entry points ---------------------------------------------------------------------------
+# ---- public entry points -------------------------------------------------------------------------
 
 
 def route(phase: Phase | None, signal: Signal) -> str:
     """The row key for ``(phase, signal)`` before any refinement."""
     if signal is Signal.TIMEOUT and phase not in _CONNECT_PHASES:
         signal = Signal.SILENT
-    return ROUTES.get((phase, signal)) or ROUTES.get((None, signal)) or "INTERNAL"
+    if phase is not None and (phase, signal) in PHASE_ROUTES:
+        return PHASE_ROUTES[(phase, signal)]
+    return DEFAULT_ROUTES.get(signal, "INTERNAL")
 
 
 def classify(phase: Phase | None, signal: Signal, detail: Detail | None = None) -> Verdict:
@@ -326,11 +392,15 @@ def classify(phase: Phase | None, signal: Signal, detail: Detail | None = None) 
         return _append(verdict_for("INTERNAL"), f"could not classify: {type(exc).__name__}")
 
 
-# ---- certificate findings (S3) ---------------------------------------------------------------------
+# ---- certificate findings (S3) -------------------------------------------------------------------
 
 CERT_EXPIRED_FINDING = "expired"
-MS_CERT_UNTRUSTED = ms_code(0x907, "The identity of the remote computer cannot be verified (certificate "
-                        "warning; declining it ends the connection)", LOW)
+MS_CERT_UNTRUSTED = ms_code(
+    0x907,
+    "The identity of the remote computer cannot be verified (certificate warning; "
+    "declining it ends the connection)",
+    LOW,
+)
 MS_CERT_EXPIRED = ms_code(0x1B07, "The certificate received from the remote computer has "
                                   "expired", LOW)
 

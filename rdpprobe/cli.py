@@ -1,11 +1,35 @@
-"""The ``rdpprobe`` command line: the only place that sets up logging and terminal output."""
+"""The ``rdpprobe`` command line: the only place that sets up logging and terminal output.
+
+Exit codes: 0 the command did what was asked (for ``check``: no failure, and credentials,
+when given, verified); 1 ``check`` classified a failure; 2 usage error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
+import logging
+import os
 import sys
+from typing import Any
+
+from rich.console import Console
 
 from rdpprobe import __version__
+from rdpprobe.api import probe
+from rdpprobe.errors import ProbeUsageError
+from rdpprobe.result import AUTH_SUCCEEDED
+from rdpprobe.sequence.phases import Phase
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+PASSWORD_ENV = "RDPPROBE_PASSWORD"
+
+
+class UsageError(Exception):
+    """Bad user input: one line naming the problem, exit 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,17 +38,116 @@ def build_parser() -> argparse.ArgumentParser:
         description="Walk an RDP server through the connection sequence and say where and why it fails.",
     )
     parser.add_argument("--version", action="version", version=f"rdpprobe {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_check(commands.add_parser("check", help="probe one server and explain the outcome"))
+    for name, adder in _EXTRA_COMMANDS:
+        adder(commands.add_parser(name, help=_EXTRA_HELP[name]))
     return parser
+
+
+def add_probe_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by ``check`` and ``scan``."""
+    p.add_argument("--protocols", help="requested protocols, e.g. SSL,HYBRID,HYBRID_EX (default)")
+    p.add_argument("--cookie", help="mstshash cookie (default: probe)")
+    p.add_argument("--connect-timeout", type=float, default=5.0, metavar="S", help="TCP connect timeout")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="timeout per phase")
+    p.add_argument("--deadline", type=float, default=30.0, metavar="S", help="overall deadline per target")
+    p.add_argument("--stop-after", choices=[p.value for p in Phase], help="stop once this phase is complete")
+    p.add_argument("--no-legacy-tls", action="store_true", help="refuse TLS 1.0/1.1 and weak ciphers")
+    p.add_argument("--no-follow", action="store_true", help="do not reconnect after RDP_NEG_FAILURE")
+    p.add_argument("--enumerate", action="store_true", help="connect once per protocol to list those accepted")
+
+
+def _add_check(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", help="HOST, HOST:PORT or [IPv6]:PORT")
+    p.add_argument("-p", "--port", type=int, help="port (default 3389)")
+    add_probe_options(p)
+    p.add_argument("--user", help=f"check credentials: USER or DOMAIN\\USER (password from ${PASSWORD_ENV} or a prompt)")
+    p.add_argument("--full-logon", action="store_true", help="with --user, also send the credentials and log on")
+    p.add_argument("--expected-name", help="name to check the certificate against (default: the host)")
+    p.add_argument("--keylog", metavar="FILE", help="write TLS keys here (for Wireshark)")
+    p.add_argument("--json", action="store_true", help="print the JSON form of the result")
+
+
+def probe_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "connect_timeout": args.connect_timeout,
+        "timeout": args.timeout,
+        "deadline": args.deadline,
+        "legacy_tls": not args.no_legacy_tls,
+        "follow_negotiation": not args.no_follow,
+        "enumerate": args.enumerate,
+    }
+    for key in ("protocols", "cookie", "stop_after"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    return options
+
+
+def _password() -> str:
+    if PASSWORD_ENV in os.environ:
+        return os.environ[PASSWORD_ENV]
+    if not sys.stdin.isatty():
+        raise UsageError(f"--user needs a password: set {PASSWORD_ENV} (no terminal to prompt on)")
+    return getpass.getpass("Password: ")
+
+
+def run_check(args: argparse.Namespace) -> int:
+    options = probe_options(args)
+    if args.user:
+        options.update(user=args.user, password=_password(), full_logon=args.full_logon)
+    elif args.full_logon:
+        raise UsageError("--full-logon needs --user")
+    for key in ("expected_name",):
+        if getattr(args, key):
+            options[key] = getattr(args, key)
+    if args.keylog:
+        options["keylog_path"] = args.keylog
+    result = probe(args.target, args.port, **options)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        from rdpprobe.render import render_result
+
+        render_result(Console(), result)
+    auth = result.facts.auth
+    verified = args.user is None or (auth is not None and auth.status == AUTH_SUCCEEDED)
+    return EXIT_OK if result.ok and verified else EXIT_FAILURE
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
+    _setup_logging(args.verbose)
+    handler = _HANDLERS.get(args.command)
+    if handler is None:
         parser.print_help(sys.stderr)
-        return 2
-    return 0
+        return EXIT_USAGE
+    try:
+        return handler(args)
+    except (UsageError, ProbeUsageError) as exc:
+        print(f"rdpprobe: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+_HANDLERS: dict[str | None, Any] = {"check": run_check}
+_EXTRA_COMMANDS: list[tuple[str, Any]] = []
+_EXTRA_HELP: dict[str, str] = {}
+
+
+def register(name: str, help_text: str, add_arguments: Any, handler: Any) -> None:
+    """Add a subcommand (used by the scan, mock and demo modules)."""
+    _EXTRA_COMMANDS.append((name, add_arguments))
+    _EXTRA_HELP[name] = help_text
+    _HANDLERS[name] = handler
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from rich.text import Text
 
 __all__ = [
     "CSV_COLUMNS", "FORMATS", "SCHEMA_VERSION", "CsvWriter", "JsonlWriter", "Summary",
-    "TableWriter", "Writer", "envelope", "load_schema", "make_writer",
+    "TableWriter", "Writer", "csv_row", "envelope", "load_schema", "make_writer",
 ]  # fmt: skip
 
 SCHEMA_VERSION = 1

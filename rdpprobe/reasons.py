@@ -1,23 +1,29 @@
 """Names and meanings of the codes a server sends when it refuses or ends a connection.
 
 Set Error Info (taxonomy §3b), licensing error codes, Disconnect Provider Ultimatum reasons,
-TLS alerts and the kinds of non-RDP replies; used by ``rdpprobe.classify`` to word verdicts.
-This is a local copy for wording only; decoders keep raw integers.
+TLS alerts, CredSSP NTSTATUS codes (§2.2), FreeRDP's ERRCONNECT codes (§3c) and the kinds of
+non-RDP replies; used by ``rdpprobe.classify`` to word verdicts. These are copies for wording
+only: decoders keep raw integers and name them through their own enums.
 """
 
 from __future__ import annotations
 
 from rdpprobe.remedies import ADVICE, CHECK_EVENT_LOGS, Advice
 
-# ---- name tables ----------------------------------------------------------------------------
+# ---- confidence (taxonomy §4.1 legend H/M/L) -----------------------------------------------------
+HIGH, MEDIUM, LOW = "high", "medium", "low"
+
+# fmt: off
+# ---- TLS, licensing, MCS -------------------------------------------------------------------------
 
 #: TLS alert descriptions (RFC 5246 7.2, RFC 8446 6).
 TLS_ALERTS: dict[int, str] = {
-    0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 21: "decryption_failed",
-    22: "record_overflow", 30: "decompression_failure", 40: "handshake_failure", 42: "bad_certificate",
-    43: "unsupported_certificate", 44: "certificate_revoked", 45: "certificate_expired",
-    46: "certificate_unknown", 47: "illegal_parameter", 48: "unknown_ca", 49: "access_denied",
-    50: "decode_error", 51: "decrypt_error", 60: "export_restriction", 70: "protocol_version",
+    0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac",
+    21: "decryption_failed", 22: "record_overflow", 30: "decompression_failure",
+    40: "handshake_failure", 42: "bad_certificate", 43: "unsupported_certificate",
+    44: "certificate_revoked", 45: "certificate_expired", 46: "certificate_unknown",
+    47: "illegal_parameter", 48: "unknown_ca", 49: "access_denied", 50: "decode_error",
+    51: "decrypt_error", 60: "export_restriction", 70: "protocol_version",
     71: "insufficient_security", 80: "internal_error", 86: "inappropriate_fallback",
     90: "user_canceled", 100: "no_renegotiation", 109: "missing_extension",
     110: "unsupported_extension", 112: "unrecognized_name", 116: "certificate_required",
@@ -31,26 +37,26 @@ LICENSE_ERRORS: dict[int, str] = {
     0x08: "ERR_INVALID_CLIENT", 0x0B: "ERR_INVALID_PRODUCTID", 0x0C: "ERR_INVALID_MESSAGE_LEN",
 }
 
+#: Disconnect Provider Ultimatum reasons (T.125 Reason).
+DPUM_REASONS: dict[int, str] = {
+    0: "domain-disconnected", 1: "provider-initiated", 2: "token-purged",
+    3: "user-requested", 4: "channel-purged",
+}
+
 #: What a non-RDP reply looked like (taxonomy X4).
 NOT_RDP_KINDS: dict[str, str] = {
     "ssh": "an SSH server answered",
     "http": "an HTTP server answered",
-    "tls": "a TLS server answered straight away (an RD Gateway, stunnel or similar TLS endpoint)",
+    "tls": "a TLS server answered straight away (an RD Gateway, stunnel or similar endpoint)",
     "vnc": "a VNC server answered",
     "unknown": "the reply is not a TPKT/X.224 Connection Confirm",
 }
 
-#: Disconnect Provider Ultimatum reasons (T.125 Reason).
-DPUM_REASONS: dict[int, str] = {
-    0: "domain-disconnected", 1: "provider-initiated", 2: "token-purged", 3: "user-requested", 4: "channel-purged",
-}
-
-# ---- Set Error Info (taxonomy §3b) ------------------------------------------------------------
+# ---- Set Error Info (taxonomy §3b) ---------------------------------------------------------------
 
 #: errorInfo code -> (name without the ERRINFO_ prefix, meaning); [MS-RDPBCGR] 2.2.5.1.1.
 ERRINFO: dict[int, tuple[str, str]] = {
-    0x0001: ("RPC_INITIATED_DISCONNECT", "an administrative tool in another session "
-                                         "disconnected it"),
+    0x0001: ("RPC_INITIATED_DISCONNECT", "an administrative tool disconnected the session"),
     0x0002: ("RPC_INITIATED_LOGOFF", "an administrative tool forced a logoff"),
     0x0003: ("IDLE_TIMEOUT", "the idle session time limit elapsed"),
     0x0004: ("LOGON_TIMEOUT", "the active session time limit elapsed"),
@@ -59,8 +65,7 @@ ERRINFO: dict[int, tuple[str, str]] = {
     0x0007: ("SERVER_DENIED_CONNECTION", "the server denied the connection"),
     0x0009: ("SERVER_INSUFFICIENT_PRIVILEGES", "the user has no right to connect"),
     0x000A: ("SERVER_FRESH_CREDENTIALS_REQUIRED", "the server does not accept saved credentials"),
-    0x000B: ("RPC_INITIATED_DISCONNECT_BYUSER", "the user disconnected it with an "
-                                                "administrative tool"),
+    0x000B: ("RPC_INITIATED_DISCONNECT_BYUSER", "the user disconnected with an admin tool"),
     0x000C: ("LOGOFF_BY_USER", "the user logged off"),
     0x000F: ("CLOSE_STACK_ON_DRIVER_NOT_READY", "the display driver was not ready"),
     0x0010: ("SERVER_DWM_CRASH", "the Desktop Window Manager crashed"),
@@ -72,8 +77,7 @@ ERRINFO: dict[int, tuple[str, str]] = {
     0x0101: ("LICENSE_NO_LICENSE_SERVER", "no license server was available"),
     0x0102: ("LICENSE_NO_LICENSE", "no client access licenses are available"),
     0x0103: ("LICENSE_BAD_CLIENT_MSG", "the client sent an invalid licensing message"),
-    0x0104: ("LICENSE_HWID_DOESNT_MATCH_LICENSE", "the client's license was issued to another "
-                                                  "device"),
+    0x0104: ("LICENSE_HWID_DOESNT_MATCH_LICENSE", "the client's license belongs to another device"),
     0x0105: ("LICENSE_BAD_CLIENT_LICENSE", "the client's license is invalid"),
     0x0106: ("LICENSE_CANT_FINISH_PROTOCOL", "the licensing exchange could not finish"),
     0x0107: ("LICENSE_CLIENT_ENDED_PROTOCOL", "the client ended the licensing exchange"),
@@ -82,63 +86,152 @@ ERRINFO: dict[int, tuple[str, str]] = {
     0x010A: ("LICENSE_NO_REMOTE_CONNECTIONS", "the server is not licensed for remote connections"),
 }
 
-# Connection broker, protocol and Standard RDP Security codes: "hex NAME" pairs.
+# Connection broker, protocol and Standard RDP Security codes, as "hex NAME" pairs; their
+# meaning comes from ERRINFO_RANGES.
 _MORE_ERRINFO = """
 0400 CB_DESTINATION_NOT_FOUND 0402 CB_LOADING_DESTINATION 0404 CB_REDIRECTING_TO_DESTINATION
 0405 CB_SESSION_ONLINE_VM_WAKE 0406 CB_SESSION_ONLINE_VM_BOOT 0407 CB_SESSION_ONLINE_VM_NO_DNS
-0408 CB_DESTINATION_POOL_NOT_FREE 0409 CB_CONNECTION_CANCELLED 0410 CB_CONNECTION_ERROR_INVALID_SETTINGS
-0411 CB_SESSION_ONLINE_VM_BOOT_TIMEOUT 0412 CB_SESSION_ONLINE_VM_SESSMON_FAILED
+0408 CB_DESTINATION_POOL_NOT_FREE 0409 CB_CONNECTION_CANCELLED
+0410 CB_CONNECTION_ERROR_INVALID_SETTINGS 0411 CB_SESSION_ONLINE_VM_BOOT_TIMEOUT
+0412 CB_SESSION_ONLINE_VM_SESSMON_FAILED
 10C9 UNKNOWNPDUTYPE2 10CA UNKNOWNPDUTYPE 10CB DATAPDUSEQUENCE 10CD CONTROLPDUSEQUENCE
 10CE INVALIDCONTROLPDUACTION 10CF INVALIDINPUTPDUTYPE 10D0 INVALIDINPUTPDUMOUSE
-10D1 INVALIDREFRESHRECTPDU 10D2 CREATEUSERDATAFAILED 10D3 CONNECTFAILED 10D4 CONFIRMACTIVEWRONGSHAREID
-10D5 CONFIRMACTIVEWRONGORIGINATOR 10DA PERSISTENTKEYPDUBADLENGTH 10DB PERSISTENTKEYPDUILLEGALFIRST
-10DC PERSISTENTKEYPDUTOOMANYTOTALKEYS 10DD PERSISTENTKEYPDUTOOMANYCACHEKEYS 10DE INPUTPDUBADLENGTH
-10DF BITMAPCACHEERRORPDUBADLENGTH 10E0 SECURITYDATATOOSHORT 10E1 VCHANNELDATATOOSHORT
-10E2 SHAREDATATOOSHORT 10E3 BADSUPRESSOUTPUTPDU 10E5 CONFIRMACTIVEPDUTOOSHORT 10E7 CAPABILITYSETTOOSMALL
-10E8 CAPABILITYSETTOOLARGE 10E9 NOCURSORCACHE 10EA BADCAPABILITIES 10EC VIRTUALCHANNELDECOMPRESSIONERR
-10ED INVALIDVCCOMPRESSIONTYPE 10EF INVALIDCHANNELID 10F0 VCHANNELSTOOMANY 10F3 REMOTEAPPSNOTENABLED
-10F4 CACHECAPNOTSET 10F5 BITMAPCACHEERRORPDUBADLENGTH2 10F6 OFFSCRCACHEERRORPDUBADLENGTH
+10D1 INVALIDREFRESHRECTPDU 10D2 CREATEUSERDATAFAILED 10D3 CONNECTFAILED
+10D4 CONFIRMACTIVEWRONGSHAREID 10D5 CONFIRMACTIVEWRONGORIGINATOR 10DA PERSISTENTKEYPDUBADLENGTH
+10DB PERSISTENTKEYPDUILLEGALFIRST 10DC PERSISTENTKEYPDUTOOMANYTOTALKEYS
+10DD PERSISTENTKEYPDUTOOMANYCACHEKEYS 10DE INPUTPDUBADLENGTH 10DF BITMAPCACHEERRORPDUBADLENGTH
+10E0 SECURITYDATATOOSHORT 10E1 VCHANNELDATATOOSHORT 10E2 SHAREDATATOOSHORT
+10E3 BADSUPRESSOUTPUTPDU 10E5 CONFIRMACTIVEPDUTOOSHORT 10E7 CAPABILITYSETTOOSMALL
+10E8 CAPABILITYSETTOOLARGE 10E9 NOCURSORCACHE 10EA BADCAPABILITIES
+10EC VIRTUALCHANNELDECOMPRESSIONERR 10ED INVALIDVCCOMPRESSIONTYPE 10EF INVALIDCHANNELID
+10F0 VCHANNELSTOOMANY 10F3 REMOTEAPPSNOTENABLED 10F4 CACHECAPNOTSET
+10F5 BITMAPCACHEERRORPDUBADLENGTH2 10F6 OFFSCRCACHEERRORPDUBADLENGTH
 10F7 DNGCACHEERRORPDUBADLENGTH 10F8 GDIPLUSPDUBADLENGTH 1129 BADMONITORDATA
-112A VCDECOMPRESSEDREASSEMBLEFAILED 112B VCDATATOOLONG 112C BAD_FRAME_ACK_DATA 112D GRAPHICSMODENOTSUPPORTED
-112E GRAPHICSSUBSYSTEMRESETFAILED 112F GRAPHICSSUBSYSTEMFAILED 1130 TIMEZONEKEYNAMELENGTHTOOSHORT
-1131 TIMEZONEKEYNAMELENGTHTOOLONG 1132 DYNAMICDSTDISABLEDFIELDMISSING 1133 VCDECODINGERROR
-1134 VIRTUALDESKTOPTOOLARGE 1135 MONITORGEOMETRYVALIDATIONFAILED 1136 INVALIDMONITORCOUNT
-1191 UPDATESESSIONKEYFAILED 1192 DECRYPTFAILED 1193 ENCRYPTFAILED 1194 ENCPKGMISMATCH 1195 DECRYPTFAILED2
-1196 PEER_DISCONNECTED
+112A VCDECOMPRESSEDREASSEMBLEFAILED 112B VCDATATOOLONG 112C BAD_FRAME_ACK_DATA
+112D GRAPHICSMODENOTSUPPORTED 112E GRAPHICSSUBSYSTEMRESETFAILED 112F GRAPHICSSUBSYSTEMFAILED
+1130 TIMEZONEKEYNAMELENGTHTOOSHORT 1131 TIMEZONEKEYNAMELENGTHTOOLONG
+1132 DYNAMICDSTDISABLEDFIELDMISSING 1133 VCDECODINGERROR 1134 VIRTUALDESKTOPTOOLARGE
+1135 MONITORGEOMETRYVALIDATIONFAILED 1136 INVALIDMONITORCOUNT
+1191 UPDATESESSIONKEYFAILED 1192 DECRYPTFAILED 1193 ENCRYPTFAILED 1194 ENCPKGMISMATCH
+1195 DECRYPTFAILED2 1196 PEER_DISCONNECTED
 """
 # 0x1111-0x1126 are SECURITYDATATOOSHORT2 ... SECURITYDATATOOSHORT23.
 _SECURITYDATATOOSHORT_FIRST = 0x1111
 _SECURITYDATATOOSHORT_LAST = 0x1126
 _FIRST_NUMBERED_SUFFIX = 2
 
+
+def _advice(cause: str, *fixes: str) -> Advice:
+    return Advice((cause,), fixes)
+
+
+#: (first, last, meaning, advice) for groups of errorInfo codes.
 ERRINFO_RANGES: tuple[tuple[int, int, str, Advice], ...] = (
     (0x0001, 0x0002, "disconnected by an administrative tool",
-     Advice(("someone used an administrative tool to end the session",), ("ask the server's administrators",))),
+     _advice("someone used an administrative tool to end the session",
+             "ask the server's administrators")),
     (0x0003, 0x0004, "a session time limit elapsed",
-     Advice(("session time limits in policy",), ("adjust the Remote Desktop Services session time limits",))),
+     _advice("session time limits set by policy",
+             "adjust the Remote Desktop Services session time limits")),
     (0x0005, 0x0005, "another connection took over the session",
-     Advice(("the same user connected from another client",), ("allow more than one session per user, or disconnect the other client",))),
-    (0x0006, 0x0006, "the server ran out of memory", Advice(("memory exhaustion on the "
-        "server",), ("add memory or reduce load",))),
+     _advice("the same user connected from another client",
+             "allow more than one session per user, or disconnect the other client")),
+    (0x0006, 0x0006, "the server ran out of memory",
+     _advice("memory exhaustion on the server", "add memory or reduce the load")),
     (0x0007, 0x0007, "the server denied the connection",
-     Advice(("Remote Desktop refuses this connection (policy, license or connection limits)",),
-            ("check the Remote Desktop settings and connection limits", CHECK_EVENT_LOGS))),
+     _advice("Remote Desktop refuses this connection (policy, license or connection limits)",
+             "check the Remote Desktop settings and connection limits", CHECK_EVENT_LOGS)),
     (0x0009, 0x0009, "the user has no right to connect",
-     Advice(("the user is not in Remote Desktop Users or lacks the logon right",), ("grant the right or group membership",))),
+     _advice("the user is not in Remote Desktop Users or lacks the logon right",
+             "grant the right or the group membership")),
     (0x000A, 0x000A, "saved credentials are refused",
-     Advice(("policy demands freshly typed credentials",), ("type the password instead of using saved credentials",))),
+     _advice("policy demands freshly typed credentials",
+             "type the password instead of using saved credentials")),
     (0x000B, 0x000C, "the user ended the session",
-     Advice(("the user logged off or disconnected",), ("nothing to fix unless unexpected",))),
+     _advice("the user logged off or disconnected", "nothing to fix unless unexpected")),
     (0x000F, 0x0018, "a server component crashed",
-     Advice(("the display driver, DWM, Winlogon or CSRSS failed",), (CHECK_EVENT_LOGS, "reboot the server"))),
+     _advice("the display driver, DWM, Winlogon or CSRSS failed",
+             CHECK_EVENT_LOGS, "reboot the server")),
     (0x0100, 0x010A, "licensing failed", ADVICE["L1"]),
     (0x0400, 0x0412, "the connection broker could not place the session",
-     Advice(("the RD Connection Broker has no usable destination",), ("check the broker's collection and session hosts",))),
+     _advice("the RD Connection Broker has no usable destination",
+             "check the broker's collection and session hosts")),
     (0x10C9, 0x1136, "the server reports an RDP protocol error, almost always a client bug",
-     Advice(("the client sent something the server could not accept",), ("report it with a trace",))),
+     _advice("the client sent something the server could not accept", "report it with a trace")),
     (0x1191, 0x1196, "Standard RDP Security encryption failed",
-     Advice(("encryption keys or methods disagree",), ("prefer TLS/NLA over Standard RDP Security", "report it with a trace"))),
+     _advice("encryption keys or methods disagree",
+             "prefer TLS/NLA over Standard RDP Security", "report it with a trace")),
 )
+
+# ---- FreeRDP codes: class << 16 | code (include/freerdp/error.h; taxonomy §3c) -------------------
+FREERDP_ERRINFO_CLASS = 0x1
+FREERDP_CONNECT_CLASS = 0x2
+_CLASS_SHIFT = 16
+_CODE_MASK = 0xFFFF
+ERRCONNECT: dict[str, int] = {
+    "DNS_NAME_NOT_FOUND": 0x05, "CONNECT_FAILED": 0x06, "MCS_CONNECT_INITIAL_ERROR": 0x07,
+    "TLS_CONNECT_FAILED": 0x08, "AUTHENTICATION_FAILED": 0x09, "INSUFFICIENT_PRIVILEGES": 0x0A,
+    "SECURITY_NEGO_CONNECT_FAILED": 0x0C, "CONNECT_TRANSPORT_FAILED": 0x0D,
+    "PASSWORD_EXPIRED": 0x0E, "PASSWORD_CERTAINLY_EXPIRED": 0x0F, "ACCOUNT_DISABLED": 0x12,
+    "PASSWORD_MUST_CHANGE": 0x13, "LOGON_FAILURE": 0x14, "WRONG_PASSWORD": 0x15,
+    "ACCESS_DENIED": 0x16, "ACCOUNT_RESTRICTION": 0x17, "ACCOUNT_LOCKED_OUT": 0x18,
+    "ACCOUNT_EXPIRED": 0x19, "LOGON_TYPE_NOT_GRANTED": 0x1A, "ACTIVATION_TIMEOUT": 0x1C,
+    "HYBRID_REQUIRED_BY_SERVER": 0x1E,
+}
+
+# ---- CredSSP errorCode (taxonomy §2.2) -----------------------------------------------------------
+
+#: NTSTATUS -> (name, ERRCONNECT suffix, mstsc code, confidence, what it means).
+NTSTATUS: dict[int, tuple[str, str, int | None, str, str]] = {
+    0xC000006D: ("STATUS_LOGON_FAILURE", "LOGON_FAILURE", 0x807, MEDIUM,
+                 "unknown user name or bad password"),
+    0xC000006A: ("STATUS_WRONG_PASSWORD", "WRONG_PASSWORD", 0x807, LOW,
+                 "the password is wrong"),
+    0xC0000064: ("STATUS_NO_SUCH_USER", "AUTHENTICATION_FAILED", 0xA07, MEDIUM,
+                 "the user does not exist"),
+    0xC0000072: ("STATUS_ACCOUNT_DISABLED", "ACCOUNT_DISABLED", 0xB07, MEDIUM,
+                 "the account is disabled"),
+    0xC000006E: ("STATUS_ACCOUNT_RESTRICTION", "ACCOUNT_RESTRICTION", 0xC07, MEDIUM,
+                 "an account restriction applies (e.g. a blank password)"),
+    0xC000006F: ("STATUS_INVALID_LOGON_HOURS", "AUTHENTICATION_FAILED", 0xC07, LOW,
+                 "outside the allowed logon hours"),
+    0xC0000070: ("STATUS_INVALID_WORKSTATION", "AUTHENTICATION_FAILED", 0xC07, LOW,
+                 "the account may not log on from this workstation"),
+    0xC0000071: ("STATUS_PASSWORD_EXPIRED", "PASSWORD_EXPIRED", 0xF07, MEDIUM,
+                 "the password has expired"),
+    0xC0000193: ("STATUS_ACCOUNT_EXPIRED", "ACCOUNT_EXPIRED", 0xE07, MEDIUM,
+                 "the account has expired"),
+    0xC0000224: ("STATUS_PASSWORD_MUST_CHANGE", "PASSWORD_MUST_CHANGE", 0x1207, MEDIUM,
+                 "the password must be changed before the first logon"),
+    0xC0000234: ("STATUS_ACCOUNT_LOCKED_OUT", "ACCOUNT_LOCKED_OUT", 0xD07, MEDIUM,
+                 "the account is locked out"),
+    0xC000015B: ("STATUS_LOGON_TYPE_NOT_GRANTED", "LOGON_TYPE_NOT_GRANTED", None, LOW,
+                 "the user lacks the right to log on through Remote Desktop Services"),
+    0xC0000022: ("STATUS_ACCESS_DENIED", "ACCESS_DENIED", None, LOW,
+                 "access is denied"),
+    0xC000005E: ("STATUS_NO_LOGON_SERVERS", "AUTHENTICATION_FAILED", 0x1807, LOW,
+                 "no domain controller is reachable"),
+    0xC0000133: ("STATUS_TIME_DIFFERENCE_AT_DC", "AUTHENTICATION_FAILED", None, LOW,
+                 "the clocks of server and domain controller differ too much"),
+    0xC0000388: ("STATUS_DOWNGRADE_DETECTED", "AUTHENTICATION_FAILED", None, LOW,
+                 "a downgrade was detected"),
+    0xC0000413: ("STATUS_AUTHENTICATION_FIREWALL_FAILED", "AUTHENTICATION_FAILED", None, LOW,
+                 "the authentication firewall refused the user"),
+}
+
+#: SSL_ERR_* wording for the mstsc codes above (taxonomy §3a).
+SSL_ERR_MESSAGES: dict[int, str] = {
+    0x807: "The logon attempt failed",
+    0xA07: "The user account does not exist",
+    0xB07: "The user account is disabled",
+    0xC07: "The user account is restricted",
+    0xD07: "The user account is locked out",
+    0xE07: "The user account has expired",
+    0xF07: "The password has expired",
+    0x1207: "The password must be changed before logging on the first time",
+    0x1807: "No authority could be contacted for authentication",
+}
+# fmt: on
 
 
 def _more_errinfo() -> dict[int, tuple[str, str]]:
@@ -150,8 +243,8 @@ def _more_errinfo() -> dict[int, tuple[str, str]]:
     return table
 
 
-for _code, (_name, _meaning) in _more_errinfo().items():
-    ERRINFO.setdefault(_code, (_name, _meaning))
+for _code, _entry in _more_errinfo().items():
+    ERRINFO.setdefault(_code, _entry)
 
 
 def errinfo_group(code: int) -> tuple[str, Advice] | None:
@@ -160,26 +253,6 @@ def errinfo_group(code: int) -> tuple[str, Advice] | None:
         if low <= code <= high:
             return meaning, advice
     return None
-
-
-# ---- confidence (taxonomy §4.1 legend H/M/L) ---------------------------------------------------
-HIGH, MEDIUM, LOW = "high", "medium", "low"
-
-# ---- FreeRDP codes: class << 16 | code (include/freerdp/error.h; taxonomy §3c) ----------------
-FREERDP_ERRINFO_CLASS = 0x1
-FREERDP_CONNECT_CLASS = 0x2
-_CLASS_SHIFT = 16
-_CODE_MASK = 0xFFFF
-ERRCONNECT: dict[str, int] = {
-    "DNS_NAME_NOT_FOUND": 0x05, "CONNECT_FAILED": 0x06, "MCS_CONNECT_INITIAL_ERROR": 0x07,
-    "TLS_CONNECT_FAILED": 0x08, "AUTHENTICATION_FAILED": 0x09, "INSUFFICIENT_PRIVILEGES": 0x0A,
-    "SECURITY_NEGO_CONNECT_FAILED": 0x0C, "CONNECT_TRANSPORT_FAILED": 0x0D, "PASSWORD_EXPIRED": 0x0E,
-    "PASSWORD_CERTAINLY_EXPIRED": 0x0F, "ACCOUNT_DISABLED": 0x12, "PASSWORD_MUST_CHANGE": 0x13,
-    "LOGON_FAILURE": 0x14, "WRONG_PASSWORD": 0x15, "ACCESS_DENIED": 0x16, "ACCOUNT_RESTRICTION": 0x17,
-    "ACCOUNT_LOCKED_OUT": 0x18, "ACCOUNT_EXPIRED": 0x19, "LOGON_TYPE_NOT_GRANTED": 0x1A,
-    "ACTIVATION_TIMEOUT": 0x1C, "HYBRID_REQUIRED_BY_SERVER": 0x1E,
-}
-
 
 
 def freerdp_connect_code(name: str | None) -> int | None:
@@ -192,48 +265,3 @@ def freerdp_connect_code(name: str | None) -> int | None:
 def errinfo_code(error_info: int) -> int:
     """FreeRDP's full code for a Set Error Info value, e.g. 0x101 -> 0x00010101."""
     return FREERDP_ERRINFO_CLASS << _CLASS_SHIFT | (error_info & _CODE_MASK)
-
-
-# ---- CredSSP errorCode (taxonomy §2.2) ---------------------------------------------------------
-
-#: NTSTATUS -> (name, ERRCONNECT suffix, mstsc code, confidence, what it means); taxonomy §2.2.
-NTSTATUS: dict[int, tuple[str, str, int | None, str, str]] = {
-    0xC000006D: ("STATUS_LOGON_FAILURE", "LOGON_FAILURE", 0x807, MEDIUM, "unknown user name or "
-        "bad password"),
-    0xC000006A: ("STATUS_WRONG_PASSWORD", "WRONG_PASSWORD", 0x807, LOW, "the password is wrong"),
-    0xC0000064: ("STATUS_NO_SUCH_USER", "AUTHENTICATION_FAILED", 0xA07, MEDIUM, "the user does "
-        "not exist"),
-    0xC0000072: ("STATUS_ACCOUNT_DISABLED", "ACCOUNT_DISABLED", 0xB07, MEDIUM, "the account is "
-        "disabled"),
-    0xC000006E: ("STATUS_ACCOUNT_RESTRICTION", "ACCOUNT_RESTRICTION", 0xC07, MEDIUM,
-                 "an account restriction applies (e.g. blank password)"),
-    0xC000006F: ("STATUS_INVALID_LOGON_HOURS", "AUTHENTICATION_FAILED", 0xC07, LOW, "outside the allowed logon hours"),
-    0xC0000070: ("STATUS_INVALID_WORKSTATION", "AUTHENTICATION_FAILED", 0xC07, LOW,
-                 "the account may not log on from this workstation"),
-    0xC0000071: ("STATUS_PASSWORD_EXPIRED", "PASSWORD_EXPIRED", 0xF07, MEDIUM, "the password "
-        "has expired"),
-    0xC0000193: ("STATUS_ACCOUNT_EXPIRED", "ACCOUNT_EXPIRED", 0xE07, MEDIUM, "the account has "
-        "expired"),
-    0xC0000224: ("STATUS_PASSWORD_MUST_CHANGE", "PASSWORD_MUST_CHANGE", 0x1207, MEDIUM,
-                 "the password must be changed before the first logon"),
-    0xC0000234: ("STATUS_ACCOUNT_LOCKED_OUT", "ACCOUNT_LOCKED_OUT", 0xD07, MEDIUM, "the account is locked out"),
-    0xC000015B: ("STATUS_LOGON_TYPE_NOT_GRANTED", "LOGON_TYPE_NOT_GRANTED", None, LOW,
-                 "the user lacks the right to log on through Remote Desktop Services"),
-    0xC0000022: ("STATUS_ACCESS_DENIED", "ACCESS_DENIED", None, LOW, "access is denied"),
-    0xC000005E: ("STATUS_NO_LOGON_SERVERS", "AUTHENTICATION_FAILED", 0x1807, LOW, "no domain controller is reachable"),
-    0xC0000133: ("STATUS_TIME_DIFFERENCE_AT_DC", "AUTHENTICATION_FAILED", None, LOW,
-                 "the clocks of server and domain controller differ too much"),
-    0xC0000388: ("STATUS_DOWNGRADE_DETECTED", "AUTHENTICATION_FAILED", None, LOW, "a downgrade "
-        "was detected"),
-    0xC0000413: ("STATUS_AUTHENTICATION_FIREWALL_FAILED", "AUTHENTICATION_FAILED", None, LOW,
-                 "the authentication firewall refused the user"),
-}
-#: SSL_ERR_* messages for the mstsc codes above (taxonomy §3a).
-SSL_ERR_MESSAGES: dict[int, str] = {
-    0x807: "The logon attempt failed", 0xA07: "The user account does not "
-                                              "exist", 0xB07: "The user account is disabled",
-    0xC07: "The user account is restricted", 0xD07: "The user account is locked out",
-    0xE07: "The user account has expired", 0xF07: "The password has expired",
-    0x1207: "The password must be changed before logging on the first time",
-    0x1807: "No authority could be contacted for authentication",
-}

@@ -18,11 +18,16 @@ class Advice:
     remediation: tuple[str, ...]
 
 
-_RESTART_TERMSERVICE = "restart the Remote Desktop Services service (TermService) or reboot the server"
-CHECK_EVENT_LOGS = "read the server's System and TerminalServices-* event logs around the probe time"
+_RESTART_TERMSERVICE = (
+    "restart the Remote Desktop Services service (TermService) or reboot the server"
+)
+CHECK_EVENT_LOGS = (
+    "read the server's System and TerminalServices-* event logs around the probe time"
+)
 _MAX_OUTSTANDING = (
     "if scanners or brute-force attempts are hitting the port, raise MaxOutstandingConnections "
-    "(REG_DWORD under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server) and block the source"
+    "(REG_DWORD under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server) and block "
+    "the source"
 )
 _WEDGED = (
     "the RDP listener is wedged (seen after a client went to sleep mid-session; "
@@ -44,71 +49,110 @@ _FIX_KEY_ACL = (
     "permissions)"
 )
 
+# fmt: off
 ADVICE: dict[str, Advice] = {
     "D1": Advice(
-        ("the name is misspelt or has no A/AAAA record", "split-horizon or VPN DNS is not applied on this client"),
-        ("check the spelling and the DNS record", "connect by FQDN or IP address", "check the client's resolver and VPN DNS settings"),
+        ("the name is misspelt or has no A/AAAA record",
+         "split-horizon or VPN DNS is not applied on this client"),
+        ("check the spelling and the DNS record",
+         "connect by FQDN or IP address",
+         "check the client's resolver and VPN DNS settings"),
     ),
     "T1": Advice(
-        ("the Remote Desktop Services service (TermService) is stopped", "Remote Desktop is disabled, so no listener is bound",
-         "RDP listens on another port (PortNumber)", "a firewall rejects the port", "a NAT rule points at a host without RDP"),
-        ("start Remote Desktop Services and set it to Automatic", "enable Remote Desktop in the system settings",
-         "check the port: netstat -ano | findstr 3389 on the server", "allow TCP 3389 inbound"),
+        ("the Remote Desktop Services service (TermService) is stopped",
+         "Remote Desktop is disabled, so no listener is bound",
+         "RDP listens on another port (PortNumber)",
+         "a firewall rejects the port",
+         "a NAT rule points at a host without RDP"),
+        ("start Remote Desktop Services and set it to Automatic",
+         "enable Remote Desktop in the system settings",
+         "check the port: netstat -ano | findstr 3389 on the server",
+         "allow TCP 3389 inbound"),
     ),
     "T2": Advice(
         ("the host is off, asleep or hibernating (Windows client VMs sleep by default)",
-         "a firewall drops TCP 3389 silently (Windows Firewall, cloud NSG)", "wrong IP address, routing or VPN problem"),
+         "a firewall drops TCP 3389 silently (Windows Firewall, cloud NSG)",
+         "wrong IP address, routing or VPN problem"),
         ("wake the host and set a power plan without sleep or hibernate (powercfg)",
-         "allow TCP (and UDP) 3389 inbound on the host firewall, NSG and router", "check the address and the route"),
+         "allow TCP (and UDP) 3389 inbound on the host firewall, NSG and router",
+         "check the address and the route"),
     ),
     "T3": Advice(
-        ("a router ACL rejects the traffic", "the host is down on the local network (no ARP reply)", "no route or VPN"),
-        ("check that the host is up", "fix the route or the ACL"),
+        ("a router ACL rejects the traffic",
+         "the host is down on the local network (no ARP reply)",
+         "no route or VPN"),
+        ("check that the host is up",
+         "fix the route or the ACL"),
     ),
     "X1": Advice(
-        (_WEDGED, _HALF_OPEN, "Remote Desktop Services is shutting down", "a filter driver or IPS closes the connection",
+        (_WEDGED,
+         _HALF_OPEN,
+         "Remote Desktop Services is shutting down",
+         "a filter driver or IPS closes the connection",
          "the port is forwarded to a service that closes it"),
-        (_RESTART_TERMSERVICE, "sign in at the console or through another remote tool once", _MAX_OUTSTANDING, CHECK_EVENT_LOGS),
+        (_RESTART_TERMSERVICE,
+         "sign in at the console or through another remote tool once",
+         _MAX_OUTSTANDING,
+         CHECK_EVENT_LOGS),
     ),
     "X2": Advice(
-        (_HALF_OPEN + "; an immediate reset is the reported pattern", _WEDGED,
-         "a security appliance injects resets", "the RDP service crashed"),
-        (_RESTART_TERMSERVICE, _MAX_OUTSTANDING, "check firewalls and IPS on the path for injected resets", CHECK_EVENT_LOGS),
+        ("the server hit its limit of half-open connections (MaxOutstandingConnections; event "
+         "1006); an immediate reset is the reported pattern",
+         _WEDGED,
+         "a security appliance injects resets",
+         "the RDP service crashed"),
+        (_RESTART_TERMSERVICE,
+         _MAX_OUTSTANDING,
+         "check firewalls and IPS on the path for injected resets",
+         CHECK_EVENT_LOGS),
     ),
     "X3": Advice(
-        ("TermService is hung: the kernel accepts connections but nothing services them", "the host is overloaded",
+        ("TermService is hung: the kernel accepts connections but nothing services them",
+         "the host is overloaded",
          "a middlebox drops data after the TCP handshake (MTU problem)"),
-        (_RESTART_TERMSERVICE, "check CPU and memory on the server", "test the path MTU with don't-fragment pings; bypass the VPN"),
+        (_RESTART_TERMSERVICE,
+         "check CPU and memory on the server",
+         "test the path MTU with don't-fragment pings; bypass the VPN"),
     ),
     "X4": Advice(
-        ("wrong port", "the port is forwarded to the wrong host or service", "an RD Gateway (443) was addressed as an RDP host"),
-        ("point the client at the RDP port of the right host", "use an RD Gateway through the client's gateway setting"),
+        ("wrong port",
+         "the port is forwarded to the wrong host or service",
+         "an RD Gateway (443) was addressed as an RDP host"),
+        ("point the client at the RDP port of the right host",
+         "use an RD Gateway through the client's gateway setting"),
     ),
     "X5": Advice(
         ("a pre-Vista server (XP/2003) or a minimal RDP server without negotiation",),
         ("upgrade the server; Standard RDP Security cannot authenticate the server",),
     ),
     "N1": Advice(
-        ("the server's security layer is SSL (SecurityLayer=2) and the client offered only Standard RDP Security",),
+        ("the server's security layer is SSL (SecurityLayer=2) and the client offered only "
+         "Standard RDP Security",),
         ("offer TLS; the Microsoft client does this by default",),
     ),
     "N2": Advice(
         ("the server's security layer is RDP (SecurityLayer=0)",),
-        ("set the security layer to Negotiate or SSL and require NLA; Standard RDP Security is weak",),
+        ("set the security layer to Negotiate or SSL and require NLA; Standard RDP Security is "
+         "weak",),
     ),
     "N3": Advice(
-        ("the RDP certificate is missing or unusable", "creating the self-signed certificate failed (events 1057/1058)",
-         "the configured thumbprint (SSLCertificateSHA1Hash) points at a deleted certificate", _KEY_ACL),
-        (_REGENERATE_CERT, _FIX_KEY_ACL),
+        ("the RDP certificate is missing or unusable",
+         "creating the self-signed certificate failed (events 1057/1058)",
+         "the configured thumbprint (SSLCertificateSHA1Hash) points at a deleted certificate",
+         _KEY_ACL),
+        (_REGENERATE_CERT,
+         _FIX_KEY_ACL),
     ),
     "N4": Advice(
-        ("a client bug: the Direct Approach was mixed with negotiation, or the request was sent twice",),
+        ("a client bug: the Direct Approach was mixed with negotiation, or the request was sent"
+         " twice",),
         ("report it: rdpprobe should never send inconsistent flags",),
     ),
     "N5": Advice(
-        ("Network Level Authentication is required (UserAuthentication=1) and the client did not offer CredSSP "
-         "(old client, or enablecredsspsupport:i:0 in the .rdp file)",),
-        ("enable CredSSP/NLA on the client", "or, less secure, turn off 'Require NLA' on the server"),
+        ("Network Level Authentication is required (UserAuthentication=1) and the client did "
+         "not offer CredSSP (old client, or enablecredsspsupport:i:0 in the .rdp file)",),
+        ("enable CredSSP/NLA on the client",
+         "or, less secure, turn off 'Require NLA' on the server"),
     ),
     "N6": Advice(
         ("the server requires TLS with a client certificate",),
@@ -119,40 +163,59 @@ ADVICE: dict[str, Advice] = {
         ("check the server's security layer and NLA settings",),
     ),
     "S1": Advice(
-        ("no common TLS version or cipher: an old server with TLS 1.0 only (Windows 7 / 2008 R2 without updates) "
-         "against a client that requires TLS 1.2", "TLS 1.0/1.1 disabled on the server and an old client", "FIPS policy"),
+        ("no common TLS version or cipher: an old server with TLS 1.0 only (Windows 7 / 2008 R2"
+         " without updates) against a client that requires TLS 1.2",
+         "TLS 1.0/1.1 disabled on the server and an old client",
+         "FIPS policy"),
         ("enable TLS 1.2 on the server (Schannel Protocols\\TLS 1.2\\Server) and install updates",
          "to confirm, retry the probe allowing TLS 1.0 and weak ciphers"),
     ),
     "S2": Advice(
-        (_KEY_ACL, "the RDP certificate is corrupt or expired", "TLS is disabled in Schannel",
+        (_KEY_ACL,
+         "the RDP certificate is corrupt or expired",
+         "TLS is disabled in Schannel",
          "a third-party cryptographic provider interferes"),
-        (_FIX_KEY_ACL, _REGENERATE_CERT, "check Schannel events 36870/36871 in the System log"),
+        (_FIX_KEY_ACL,
+         _REGENERATE_CERT,
+         "check Schannel events 36870/36871 in the System log"),
     ),
     "S2_silent": Advice(
-        ("the server's TLS stack is hung", "a middlebox drops the TLS traffic"),
-        (_RESTART_TERMSERVICE, "check Schannel events in the System log"),
+        ("the server's TLS stack is hung",
+         "a middlebox drops the TLS traffic"),
+        (_RESTART_TERMSERVICE,
+         "check Schannel events in the System log"),
     ),
     "S3": Advice(
-        ("the default self-signed certificate is used, or the client connects by IP or short name",
-         "the machine was renamed and the certificate was not renewed", "the internal CA's root is not on the client"),
-        ("deploy a CA-issued certificate whose SAN matches the name clients use (GPO certificate template or "
-         "SSLCertificateSHA1Hash)", "distribute the root certificate", "connect by the name in the certificate"),
+        ("the default self-signed certificate is used, or the client connects by IP or short "
+         "name",
+         "the machine was renamed and the certificate was not renewed",
+         "the internal CA's root is not on the client"),
+        ("deploy a CA-issued certificate whose SAN matches the name clients use (GPO "
+         "certificate template or SSLCertificateSHA1Hash)",
+         "distribute the root certificate",
+         "connect by the name in the certificate"),
     ),
     "C1": Advice(
-        ("NTLM is blocked by policy (Restrict NTLM)", "the CredSSP package on the server is broken",
+        ("NTLM is blocked by policy (Restrict NTLM)",
+         "the CredSSP package on the server is broken",
          "the server did not accept the client's TSRequest"),
-        ("check the server's NTLM restrictions and try Kerberos", CHECK_EVENT_LOGS),
+        ("check the server's NTLM restrictions and try Kerberos",
+         CHECK_EVENT_LOGS),
     ),
     "C2": Advice(
-        ("wrong password, or a locked, disabled or expired account", "the password must be changed",
-         "logon hours or workstation restrictions", "a local account with a blank password"),
-        ("fix the account or the password", "NLA cannot change an expired password: change it elsewhere first"),
+        ("wrong password, or a locked, disabled or expired account",
+         "the password must be changed",
+         "logon hours or workstation restrictions",
+         "a local account with a blank password"),
+        ("fix the account or the password",
+         "NLA cannot change an expired password: change it elsewhere first"),
     ),
     "C3": Advice(
-        ("older servers (CredSSP v2: Windows 7, 2008 R2, 8, 2012) cannot send an error code, so a logon failure "
-         "ends in a TLS internal_error alert", "a client-side NTLM sealing or sequence bug"),
-        ("check the user name, domain and password", "check the account's state on the server or domain controller"),
+        ("older servers (CredSSP v2: Windows 7, 2008 R2, 8, 2012) cannot send an error code, so"
+         " a logon failure ends in a TLS internal_error alert",
+         "a client-side NTLM sealing or sequence bug"),
+        ("check the user name, domain and password",
+         "check the account's state on the server or domain controller"),
     ),
     "C4": Advice(
         ("one side lacks the 2018 CredSSP updates (CVE-2018-0886, KB4093492)",
@@ -162,34 +225,45 @@ ADVICE: dict[str, Advice] = {
     ),
     "C5": Advice(
         ("a TLS-inspecting appliance sits on the path (possible man-in-the-middle)",),
-        ("exempt RDP from TLS inspection", "investigate the network path"),
+        ("exempt RDP from TLS inspection",
+         "investigate the network path"),
     ),
     "C6": Advice(
-        ("the user is not in Remote Desktop Users", "the user lacks 'Allow log on through Remote Desktop Services' "
-         "or has 'Deny log on through Remote Desktop Services'"),
+        ("the user is not in Remote Desktop Users",
+         "the user lacks 'Allow log on through Remote Desktop Services' or has 'Deny log on "
+         "through Remote Desktop Services'"),
         ("add the user to Remote Desktop Users or grant the right by policy",),
     ),
     "M1": Advice(
-        ("the server rejected the client's GCC data (e.g. serverSelectedProtocol differs from the negotiated one)",
-         "domain parameters could not be merged", "the server could not build its response (Set Error Info 0x10D2)"),
-        ("report it with a trace: this usually means a client encoding bug", CHECK_EVENT_LOGS),
+        ("the server rejected the client's GCC data (e.g. serverSelectedProtocol differs from "
+         "the negotiated one)",
+         "domain parameters could not be merged",
+         "the server could not build its response (Set Error Info 0x10D2)"),
+        ("report it with a trace: this usually means a client encoding bug",
+         CHECK_EVENT_LOGS),
     ),
     "M2": Advice(
         ("a proxy or attacker changed the security negotiation on the path",),
         ("investigate the network path; do not connect until explained",),
     ),
     "M3": Advice(
-        ("the client joined a channel the server did not offer", "server resource limits (too many users or channels)"),
-        ("join only the user, I/O and listed channels", CHECK_EVENT_LOGS),
+        ("the client joined a channel the server did not offer",
+         "server resource limits (too many users or channels)"),
+        ("join only the user, I/O and listed channels",
+         CHECK_EVENT_LOGS),
     ),
     "R1": Advice(
-        ("the Terminal Services certificate in the registry is corrupt", "a non-standard server"),
+        ("the Terminal Services certificate in the registry is corrupt",
+         "a non-standard server"),
         ("delete Certificate, X509 Certificate and X509 Certificate ID under "
          "HKLM\\SYSTEM\\CurrentControlSet\\Services\\TermService\\Parameters and reboot",),
     ),
     "L1": Advice(
-        ("the RD Session Host licensing grace period has expired", "no license server is configured or reachable",
-         "the licensing mode does not match the CALs", "no CALs are left", "the client's license store is corrupt"),
+        ("the RD Session Host licensing grace period has expired",
+         "no license server is configured or reachable",
+         "the licensing mode does not match the CALs",
+         "no CALs are left",
+         "the client's license store is corrupt"),
         ("configure RD Licensing (mode and server) and install CALs",
          "on the client, delete HKLM\\SOFTWARE\\Microsoft\\MSLicensing and retry as administrator"),
     ),
@@ -207,20 +281,30 @@ ADVICE: dict[str, Advice] = {
         ("connect through the broker, or probe the target address from the redirection facts",),
     ),
     "A1": Advice(
-        ("logon processing is stuck (group policy, profile service, hung Winlogon)", "the session host is overloaded"),
-        (CHECK_EVENT_LOGS + " (TerminalServices-LocalSessionManager)", _RESTART_TERMSERVICE),
+        ("logon processing is stuck (group policy, profile service, hung Winlogon)",
+         "the session host is overloaded"),
+        ("read the server's System and TerminalServices-* event logs around the probe time "
+         "(TerminalServices-LocalSessionManager)",
+         _RESTART_TERMSERVICE),
     ),
     "A1_dropped": Advice(
-        ("the server rejected the logon information without sending a reason", "a service crashed during logon"),
-        (CHECK_EVENT_LOGS, _RESTART_TERMSERVICE),
+        ("the server rejected the logon information without sending a reason",
+         "a service crashed during logon"),
+        (CHECK_EVENT_LOGS,
+         _RESTART_TERMSERVICE),
     ),
     "DECODE": Advice(
-        ("the server sent a malformed or unexpected PDU", "a client decoding bug"),
+        ("the server sent a malformed or unexpected PDU",
+         "a client decoding bug"),
         ("report it with a trace",),
     ),
     "OK": Advice((), ()),
-    "INTERNAL": Advice(("a bug in rdpprobe, not a property of the server",), ("report the error with the debug trace",)),
+    "INTERNAL": Advice(
+        ("a bug in rdpprobe, not a property of the server",),
+        ("report the error with the debug trace",),
+    ),
 }
+# fmt: on
 
 
 def advice_for(key: str, taxonomy_id: str) -> Advice:
@@ -228,18 +312,31 @@ def advice_for(key: str, taxonomy_id: str) -> Advice:
     return ADVICE.get(key) or ADVICE.get(taxonomy_id) or Advice((), ())
 
 
-# ---- certificate findings (taxonomy S3) -------------------------------------------------------
+# ---- certificate findings (taxonomy S3) ----------------------------------------------------------
 
+#: finding -> (cause, fix).
 CERT_FINDING_ADVICE: dict[str, tuple[str, str]] = {
-    "self_signed": ("the certificate is self-signed, so clients cannot verify it",
-                    "deploy a certificate from a CA the clients trust"),
+    "self_signed": (
+        "the certificate is self-signed, so clients cannot verify it",
+        "deploy a certificate from a CA the clients trust",
+    ),
     "expired": ("the certificate has expired", "renew the certificate"),
-    "not_yet_valid": ("the certificate is not valid yet (or a clock is wrong)", "check both clocks; reissue the certificate"),
-    "name_mismatch": ("the certificate does not name the host the client connects to",
-                      "connect by the name in the certificate, or issue one whose SAN lists every name used"),
-    "weak_key": ("the certificate's key is too short (RSA < 2048 or EC < 224 bits)", "issue a certificate with a 2048-bit RSA or P-256 key"),
+    "not_yet_valid": (
+        "the certificate is not valid yet (or a clock is wrong)",
+        "check both clocks; reissue the certificate",
+    ),
+    "name_mismatch": (
+        "the certificate does not name the host the client connects to",
+        "connect by the name in the certificate, or issue one whose SAN lists every name used",
+    ),
+    "weak_key": (
+        "the certificate's key is too short (RSA < 2048 or EC < 224 bits)",
+        "issue a certificate with a 2048-bit RSA or P-256 key",
+    ),
     "sha1_signature": ("the certificate is signed with SHA-1", "reissue it with SHA-256"),
     "md5_signature": ("the certificate is signed with MD5", "reissue it with SHA-256"),
-    "no_server_auth_eku": ("the certificate lacks the Server Authentication / Remote Desktop Authentication EKU",
-                           "issue it from a template with Server Authentication"),
+    "no_server_auth_eku": (
+        "the certificate lacks the Server Authentication / Remote Desktop Authentication EKU",
+        "issue it from a template with Server Authentication",
+    ),
 }

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from rdpprobe.intervals import Intervals, Permutation, subtract
 from rdpprobe.targets import (
+    Exclusions,
     Target,
     TargetError,
     TargetFile,
@@ -259,6 +260,17 @@ def test_exclusion_file_errors_surface_before_any_target(tmp_path: Path) -> None
     bad.write_text("10.0.0.1\n10.0.0.0/99\n")
     with pytest.raises(TargetError, match=r"exclude\.txt:2: invalid network"):
         iter_targets(["10.0.0.0/24"], excludes=[TargetFile(str(bad))])
+
+
+def test_exclusions_answer_the_engine_about_resolved_addresses() -> None:
+    exclusions = Exclusions.from_sources(["10.0.0.0/24", "[2001:db8::1]:3390", "Printer."])
+    assert exclusions.covers("10.0.0.77", 3389) and exclusions.covers("10.0.0.77", 1)
+    assert not exclusions.covers("10.0.1.1", 3389)
+    assert exclusions.covers("2001:db8::1", 3390) and not exclusions.covers("2001:db8::1", 3389)
+    assert exclusions.covers_name("printer", 3389) and not exclusions.covers_name("fax", 3389)
+    assert hosts(list(iter_targets(["10.0.0.255-10.0.1.1"], excludes=exclusions))) == [
+        "10.0.1.0:3389", "10.0.1.1:3389"
+    ]  # fmt: skip
 
 
 # --- order ----------------------------------------------------------------------------------

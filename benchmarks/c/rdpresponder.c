@@ -519,6 +519,22 @@ static void raise_nofile(void)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* Peak RSS of this process image in KiB.  VmHWM is reset by execve, unlike
+ * ru_maxrss, which keeps the high-water mark of the image that called exec
+ * (e.g. a Python parent's). */
+static long peak_rss_kib(long fallback)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	if (!f)
+		return fallback;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmHWM:", 6)) { v = strtol(line + 6, NULL, 10); break; }
+	fclose(f);
+	return v > 0 ? v : fallback;
+}
+
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
@@ -642,6 +658,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "rdpresponder: exiting accepted=%ld answered=%ld active=%ld cpu_s=%.3f maxrss_kib=%ld\n",
 		g_accepted, g_answered, g_active,
 		ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
-		ru.ru_maxrss);
+		peak_rss_kib(ru.ru_maxrss));
 	return 0;
 }

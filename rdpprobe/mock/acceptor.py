@@ -15,6 +15,7 @@ Rules of this module:
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,11 +50,12 @@ class Acceptor:
     """One server connection's protocol state. Drain the returned actions after each call."""
 
     def __init__(self, scenario: Scenario, credentials: Credentials | None = None,
-                 rng: Rng = os.urandom) -> None:
+                 rng: Rng = os.urandom, clock: Callable[[], float] = time.time) -> None:
         self.scenario = scenario
         self.persona = scenario.personality
         self.plan = scenario.plan
         self.rng = rng
+        self.clock = clock
         self.credentials = credentials or Credentials()
         self.state = State.WAIT_CONNECTION_REQUEST
         self.phase_reached = ServerPhase.ACCEPT

@@ -16,7 +16,7 @@ from rdpprobe.mock.actions import Action as Step
 from rdpprobe.mock.faults import Action, Fault, ServerPhase
 from rdpprobe.mock.mcsserver import SERVER_USER_ID
 from rdpprobe.mock.states import State
-from rdpprobe.wire import info, licensing, rdpcrypto, security, share
+from rdpprobe.wire import info, licensing, rdpcrypto, redirection, security, share
 from rdpprobe.wire.security import BasicSecurityHeader, SecuredPdu, SecFlags
 from rdpprobe.wire.share import PduType2, ShareDataHeader, ShareDataPdu
 
@@ -138,9 +138,18 @@ class Activation:
         return self._share(share.encode_share_pdu(pdu))
 
     def _redirect(self, f: Fault) -> bytes:
-        from rdpprobe.mock import redirect  # Server Redirection needs its own codec.
-
-        return self._share(redirect.redirection_pdu(str(f.param("target")), str(f.param("lb_info"))))
+        """2.2.13.3.1 Enhanced Security Server Redirection to ``target`` (+ LoadBalanceInfo)."""
+        lb_info = str(f.param("lb_info")).encode()
+        flags = redirection.RedirFlags.LB_TARGET_NET_ADDRESS
+        if lb_info:
+            flags |= redirection.RedirFlags.LB_LOAD_BALANCE_INFO
+        packet = redirection.ServerRedirection(0, int(flags), str(f.param("target")), lb_info or None)
+        crypto = self.a.mcs.crypto
+        if crypto is not None:
+            body = redirection.encode_redirection_packet(packet)
+            return self.a.mcs.indication(rdpcrypto.seal(crypto, SecFlags.SEC_REDIRECTION_PKT, body))
+        pdu = redirection.EnhancedRedirection(packet, SERVER_USER_ID)
+        return self.a.mcs.indication(redirection.encode_enhanced_redirection(pdu))
 
     # -- framing helpers ---------------------------------------------------------------------
 

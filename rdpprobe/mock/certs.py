@@ -163,7 +163,11 @@ def _variant_args(name: str, ca: Issuer) -> dict[str, object]:
     now = datetime.now(timezone.utc)
     table: dict[str, dict[str, object]] = {
         "self-signed": {},
-        "expired": {"issuer": ca, "not_before": now - 2 * DEFAULT_VALIDITY, "not_after": now - BACKDATE},
+        "expired": {
+            "issuer": ca,
+            "not_before": now - 2 * DEFAULT_VALIDITY,
+            "not_after": now - BACKDATE,
+        },
         "not-yet-valid": {"issuer": ca, "not_before": now + DEFAULT_VALIDITY},
         "wrong-name": {"issuer": ca, "common_name": WRONG_NAME, "sans": (WRONG_NAME,)},
         "weak-key": {"issuer": ca, "key_size": WEAK_RSA_BITS},
@@ -221,7 +225,10 @@ def _add_leaf_extensions(
 ) -> x509.CertificateBuilder:
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(_general_names(sans)), False)
-    oids = [ExtendedKeyUsageOID.SERVER_AUTH] if ekus is None else [x509.ObjectIdentifier(o) for o in ekus]
+    if ekus is None:
+        oids = [ExtendedKeyUsageOID.SERVER_AUTH]
+    else:
+        oids = [x509.ObjectIdentifier(oid) for oid in ekus]
     if oids:
         builder = builder.add_extension(x509.ExtendedKeyUsage(oids), critical=False)
     return builder

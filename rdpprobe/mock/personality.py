@@ -80,7 +80,8 @@ def choose(p: Personality, requested: int | None) -> NegRsp | NegFailure | None:
         return _no_neg_req(p)
     if p.force_rdp:
         return NegRsp(RDP, p.rsp_flags)
-    for proto in (HYBRID_EX, HYBRID, SSL):
+    allowed = (HYBRID_EX, HYBRID) if p.require_nla else (HYBRID_EX, HYBRID, SSL)
+    for proto in allowed:
         if requested & proto and p.supported & proto:
             return NegRsp(proto, p.rsp_flags)
     return _refusal(p, requested)

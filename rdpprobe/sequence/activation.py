@@ -17,12 +17,14 @@ from rdpprobe.signals import Signal
 from rdpprobe.wire import info, nego, rdpcrypto, security, tpkt
 from rdpprobe.wire.codes import name_of
 
-#: INFO_* flags of a probe's Client Info ([MS-RDPBCGR] 2.2.1.11.1.1): mouse, no Ctrl+Alt+Del,
-#: Unicode strings, and ask for logon notifications and logon errors.
+#: INFO_* flags of a probe's Client Info ([MS-RDPBCGR] 2.2.1.11.1.1): the four every client
+#: sends (mouse, no Ctrl+Alt+Del, Unicode, maximized shell; xrdp rejects a Client Info
+#: without them), and requests for logon notifications and logon errors.
 PROBE_INFO_FLAGS = (
     info.InfoFlags.INFO_MOUSE
     | info.InfoFlags.INFO_DISABLECTRLALTDEL
     | info.InfoFlags.INFO_UNICODE
+    | info.InfoFlags.INFO_MAXIMIZESHELL
     | info.InfoFlags.INFO_LOGONNOTIFY
     | info.InfoFlags.INFO_LOGONERRORS
 )

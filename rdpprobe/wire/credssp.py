@@ -52,6 +52,7 @@ __all__ = [
     "encode_ts_password_creds",
     "encode_ts_request",
     "increment_le",
+    "increment_public_key",
     "password_credentials",
     "server_binding_hash",
     "subject_public_key",
@@ -282,7 +283,10 @@ class TsPasswordCreds:
     """password; kept out of repr so it never lands in logs or tracebacks."""
 
 
-def encode_ts_credentials(creds: TsCredentials) -> bytes:
+def encode_ts_credentials(creds: TsCredentials | TsPasswordCreds) -> bytes:
+    """TSCredentials; a ``TsPasswordCreds`` is wrapped with credType 1 (``password_credentials``)."""
+    if isinstance(creds, TsPasswordCreds):
+        creds = TsCredentials(TS_PASSWORD_CREDS, encode_ts_password_creds(creds))
     asn = _TSCredentials()
     asn["credType"] = creds.cred_type
     asn["credentials"] = creds.credentials
@@ -327,7 +331,7 @@ def decode_ts_password_creds(data: bytes) -> TsPasswordCreds:
 
 def password_credentials(creds: TsPasswordCreds) -> bytes:
     """The complete TSCredentials (credType 1) for ``creds``: what a client seals into authInfo."""
-    return encode_ts_credentials(TsCredentials(TS_PASSWORD_CREDS, encode_ts_password_creds(creds)))
+    return encode_ts_credentials(creds)
 
 
 # ---------------------------------------------------------------------------------------
@@ -354,6 +358,11 @@ def increment_le(data: bytes) -> bytes:
         return b""
     value = (int.from_bytes(data, "little") + 1) % (1 << (8 * len(data)))
     return value.to_bytes(len(data), "little")
+
+
+def increment_public_key(public_key: bytes) -> bytes:
+    """[MS-CSSP] 3.1.5 v2-4: what the server seals back, SubjectPublicKey plus one (``increment_le``)."""
+    return increment_le(public_key)
 
 
 def subject_public_key(cert_der: bytes) -> bytes:

@@ -11,6 +11,7 @@ before anything is allocated.
 
 from __future__ import annotations
 
+from typing import Iterable
 from dataclasses import dataclass
 
 from rdpprobe.errors import EncodeError, InvalidField
@@ -397,7 +398,7 @@ def decode_server_blocks(data: bytes) -> tuple[ServerBlock, ...]:
     return tuple(blocks)
 
 
-def encode_blocks(blocks: tuple[ClientBlock | ServerBlock, ...] | list[ClientBlock | ServerBlock]) -> bytes:
+def encode_blocks(blocks: Iterable[ClientBlock | ServerBlock]) -> bytes:
     w = Writer()
     for block in blocks:
         write_block(w, block)

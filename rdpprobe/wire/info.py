@@ -269,7 +269,8 @@ def read_client_info(r: Reader) -> ClientInfo:
         texts.append(_decode_text(r.take(size), unicode, name))
         r.skip(nul)  # INVARIANT: the terminator is sent even though cb* excludes it.
     extended = read_extended_info(r) if r.remaining else None
-    return ClientInfo(code_page, flags, *texts, extended=extended)
+    domain, user, password, shell, work_dir = texts
+    return ClientInfo(code_page, flags, domain, user, password, shell, work_dir, extended)
 
 
 def write_client_info(w: Writer, info: ClientInfo) -> None:

@@ -101,8 +101,8 @@ def read_domain_parameters(r: Reader) -> DomainParameters:
     raw = [ber.read_integer_octets(body) for _ in range(DOMAIN_PARAMETER_COUNT)]
     body.expect_end()
     unsigned = any(_int_style(o) for o in raw)
-    values = [int.from_bytes(o, "big") for o in raw]
-    return DomainParameters(*values, unsigned_ints=unsigned)
+    v = [int.from_bytes(o, "big") for o in raw]
+    return DomainParameters(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], unsigned_ints=unsigned)
 
 
 def write_domain_parameters(w: Writer, p: DomainParameters) -> None:
@@ -117,10 +117,12 @@ def read_connect_initial(r: Reader) -> ConnectInitial:
     calling = ber.read_octet_string(body)
     called = ber.read_octet_string(body)
     upward = ber.read_boolean(body)
-    params = [read_domain_parameters(body) for _ in range(3)]
+    target = read_domain_parameters(body)
+    minimum = read_domain_parameters(body)
+    maximum = read_domain_parameters(body)
     user_data = ber.read_octet_string(body)
     body.expect_end()
-    return ConnectInitial(*params, user_data, calling, called, upward)
+    return ConnectInitial(target, minimum, maximum, user_data, calling, called, upward)
 
 
 def write_connect_initial(w: Writer, ci: ConnectInitial) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from rdpprobe.errors import EncodeError, InvalidField, UnexpectedType
+from rdpprobe.errors import DecodeError, EncodeError, InvalidField, UnexpectedType
 from rdpprobe.wire.buffer import Reader, Writer
 from rdpprobe.wire.share import (
     PDU_TYPE_MASK,
@@ -238,3 +238,14 @@ def encode_enhanced_redirection(pdu: EnhancedRedirection) -> bytes:
     w.write(packet)
     w.pad(pad)
     return bytes(w)
+
+
+def decode_redirection_pdu(data: bytes) -> ServerRedirection:
+    """The packet from either carrier: the raw packet (Flags 0x0400 first) or the Enhanced
+    Security form (Share Control Header first)."""
+    if data[:2] == SEC_REDIRECTION_PKT.to_bytes(2, "little"):
+        try:
+            return decode_redirection_packet(data)
+        except DecodeError:
+            pass  # A Share Control Header whose totalLength happens to be 0x0400.
+    return decode_enhanced_redirection(data).redirection

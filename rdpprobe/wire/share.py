@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from rdpprobe.errors import InvalidField
+from rdpprobe.errors import DecodeError, InvalidField
 from rdpprobe.wire.buffer import Reader, Writer
 from rdpprobe.wire.codes import name_of
 
@@ -116,9 +116,12 @@ ORIGINATOR_ID_SERVER = 0x03EA  # [MS-RDPBCGR] 2.2.1.13.2.1 originatorId MUST be 
 _SHARE = "share pdu"
 
 
-def name_of_capability(cap_type: int) -> str:
+def capability_name(cap_type: int) -> str:
     """The name of a capabilitySetType, or ``unknown(0x…)``."""
     return name_of(CapabilitySetType, cap_type)
+
+
+name_of_capability = capability_name
 
 
 # --- Capability sets ----------------------------------------------------------------------
@@ -128,7 +131,7 @@ def name_of_capability(cap_type: int) -> str:
 class CapabilitySet:
     """[MS-RDPBCGR] 2.2.1.13.1.1.1 Capability Set (TS_CAPS_SET), kept raw."""
 
-    cap_type: int
+    type: int
     """capabilitySetType (``CapabilitySetType``)."""
     data: bytes
     """capabilityData: the bytes after the 4-byte header."""
@@ -165,8 +168,8 @@ def general_capability(cap: CapabilitySet) -> GeneralCapability:
     r = Reader(cap.data, "general capability set")
     major, minor, version = r.u16le(), r.u16le(), r.u16le()
     r.skip(2)  # pad2octetsA
-    values = [r.u16le() for _ in range(5)]
-    return GeneralCapability(major, minor, version, *values, r.u8(), r.u8())
+    types, extra, update, unshare, level = (r.u16le() for _ in range(5))
+    return GeneralCapability(major, minor, version, types, extra, update, unshare, level, r.u8(), r.u8())
 
 
 def bitmap_capability(cap: CapabilitySet) -> BitmapCapability:
@@ -178,6 +181,18 @@ def bitmap_capability(cap: CapabilitySet) -> BitmapCapability:
     resize = r.u16le()
     r.skip(2 + 1)  # bitmapCompressionFlag, highColorFlags
     return BitmapCapability(bpp, width, height, resize, r.u8())
+
+
+def desktop_size(pdu: DemandActive | ConfirmActive) -> tuple[int, int] | None:
+    """(width, height) from the first well-formed BITMAP capability set, if any."""
+    for cap in pdu.capability_sets:
+        if cap.type == CapabilitySetType.CAPSTYPE_BITMAP:
+            try:
+                view = bitmap_capability(cap)
+            except DecodeError:
+                continue
+            return view.desktop_width, view.desktop_height
+    return None
 
 
 def read_capability_sets(r: Reader, count: int) -> tuple[CapabilitySet, ...]:
@@ -194,7 +209,7 @@ def read_capability_sets(r: Reader, count: int) -> tuple[CapabilitySet, ...]:
 
 def write_capability_sets(w: Writer, sets: tuple[CapabilitySet, ...]) -> None:
     for cap in sets:
-        w.u16le(cap.cap_type)
+        w.u16le(cap.type)
         w.u16le(CAPABILITY_HEADER_SIZE + len(cap.data))
         w.write(cap.data)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from rdpprobe.errors import EncodeError, InvalidField, NotEnoughData, UnexpectedType
 from rdpprobe.wire.buffer import Reader, Writer
@@ -243,7 +244,7 @@ def write_data_tpdu(w: Writer, t: DataTpdu) -> None:
     w.write(t.data)
 
 
-_READERS = {
+_READERS: dict[int, Callable[[Reader], Tpdu]] = {
     TpduCode.CONNECTION_REQUEST: read_connection_request_tpdu,
     TpduCode.CONNECTION_CONFIRM: read_connection_confirm_tpdu,
     TpduCode.DISCONNECT_REQUEST: read_disconnect_request_tpdu,
@@ -251,7 +252,7 @@ _READERS = {
     TpduCode.DATA: read_data_tpdu,
 }
 
-_WRITERS = {
+_WRITERS: dict[type, Callable[[Writer, Any], None]] = {
     ConnectionRequestTpdu: write_connection_request_tpdu,
     ConnectionConfirmTpdu: write_connection_confirm_tpdu,
     DisconnectRequestTpdu: write_disconnect_request_tpdu,
@@ -271,14 +272,14 @@ def decode_tpdu(data: bytes) -> Tpdu:
     code = read_tpdu_code(data)
     if code not in _READERS:
         raise UnexpectedType("x224", code, "x224 tpdu code", 1)
-    tpdu = _READERS[TpduCode(code)](r)
+    tpdu = _READERS[code](r)
     r.expect_end()
     return tpdu
 
 
 def encode_tpdu(tpdu: Tpdu) -> bytes:
     w = Writer()
-    _WRITERS[type(tpdu)](w, tpdu)  # type: ignore[operator]
+    _WRITERS[type(tpdu)](w, tpdu)
     return bytes(w)
 
 

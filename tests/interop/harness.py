@@ -89,17 +89,16 @@ def is_running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
-def _start(argv: Sequence[str], *, env: dict[str, str] | None = None, log: Path | None = None,
-           stdin: int | None = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
-    out = open(log, "ab", buffering=0) if log else subprocess.DEVNULL  # noqa: SIM115
-    try:
-        return subprocess.Popen(
-            list(argv), env=env, stdin=stdin, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    finally:
-        if log:
-            out.close()  # type: ignore[union-attr]
+def _start(argv: Sequence[str], *, env: dict[str, str] | None = None,
+           log: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in a new session, stdout and stderr appended to ``log``."""
+    if log is None:
+        return subprocess.Popen(list(argv), env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    with open(log, "ab", buffering=0) as out:
+        return subprocess.Popen(list(argv), env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM,

@@ -1,0 +1,94 @@
+"""A probe result for a person: the phase ladder, the verdict, the facts, the fixes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from rdpprobe.result import ProbeResult
+from rdpprobe.sequence.phases import Phase
+
+OK_MARK = "✓"
+FAIL_MARK = "✗"
+SKIP_MARK = "–"
+
+
+def render_result(console: Console, result: ProbeResult) -> None:
+    """Print ``result`` as the ``rdpprobe check`` report."""
+    target = result.target
+    where = f"{target.host}:{target.port}" + (f" ({target.address})" if target.address and target.address != target.host else "")
+    console.print(Text(f"rdpprobe check {where}", style="bold"))
+    console.print(_ladder(result))
+    _verdict(console, result)
+    _facts(console, result)
+    _remediation(console, result)
+
+
+def _ladder(result: ProbeResult) -> Table:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    timings = dict(result.timings)
+    for phase in Phase:
+        mark, style, note = _row(result, phase)
+        seconds = timings.get(phase)
+        took = f"{seconds * 1000:.0f} ms" if seconds is not None else ""
+        table.add_row(Text(mark, style=style), phase.value, took, note)
+    return table
+
+
+def _row(result: ProbeResult, phase: Phase) -> tuple[str, str, str]:
+    if phase in result.skipped_phases:
+        return SKIP_MARK, "dim", "skipped"
+    if result.failed_phase is phase:
+        return FAIL_MARK, "bold red", f"{result.signal.value}: {result.detail or ''}"
+    reached = result.phase_reached
+    if reached is not None and phase <= reached:
+        note = result.detail if phase is reached and result.ok else ""
+        return OK_MARK, "green", note or ""
+    return " ", "dim", ""
+
+
+def _verdict(console: Console, result: ProbeResult) -> None:
+    verdict = result.verdict
+    style = "green" if result.ok else "red"
+    console.print(Text(verdict.summary, style=f"bold {style}"))
+    ms = verdict.ms_client
+    if ms is not None:
+        extended = f" (extended 0x{ms.extended:x})" if ms.extended is not None else ""
+        console.print(f"A Microsoft client would show 0x{ms.code:x}{extended}: {ms.message}")
+    if verdict.freerdp:
+        code = f" [0x{verdict.freerdp_code:08x}]" if verdict.freerdp_code is not None else ""
+        console.print(f"FreeRDP would report {verdict.freerdp}{code}")
+    for cause in verdict.causes:
+        console.print(f"  likely cause: {cause}")
+
+
+def _facts(console: Console, result: ProbeResult) -> None:
+    facts = result.to_dict()["facts"]
+    if not facts:
+        return
+    console.print(Text("Facts", style="bold"))
+    for key, value in _flatten(facts):
+        console.print(f"  {key}: {value}")
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        rows: list[tuple[str, str]] = []
+        for key, item in value.items():
+            rows.extend(_flatten(item, f"{prefix}.{key}" if prefix else key))
+        return rows
+    if isinstance(value, list):
+        return [(prefix, ", ".join(str(v) for v in value) or "-")]
+    return [(prefix, str(value))]
+
+
+def _remediation(console: Console, result: ProbeResult) -> None:
+    steps = result.verdict.remediation
+    if not steps:
+        return
+    console.print(Text("What to do", style="bold"))
+    for number, step in enumerate(steps, start=1):
+        console.print(f"  {number}. {step}")

@@ -12,9 +12,11 @@ from 1004, then the user channel; the server's own user id is 1002.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from functools import cache
 from typing import TYPE_CHECKING
 
+import OpenSSL.crypto
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from rdpprobe.mock.actions import Action as Step
@@ -38,7 +40,6 @@ FIRST_STATIC_CHANNEL = 1004  # [MS-RDPBCGR] 4.1.4 channelIdArray
 SERVER_USER_ID = 1002  # [MS-RDPBCGR] 4.1.11 initiator of server PDUs
 SERVER_RANDOM_SIZE = 32  # [MS-RDPBCGR] 2.2.1.4.3 serverRandomLen
 PROPRIETARY_KEY_BITS = 512  # [MS-RDPBCGR] 4.1.4: bitlen of the spec example's key
-RSA_EXPONENT = 65537
 SHORT_RANDOM_SIZE = 16  # A broken server random for the R1 fault.
 # [MS-RDPBCGR] 2.2.1.4.2: server earlyCapabilityFlags; none claimed.
 SERVER_EARLY_CAPABILITIES = 0
@@ -46,8 +47,17 @@ SERVER_EARLY_CAPABILITIES = 0
 
 @cache
 def proprietary_key() -> rsa.RSAPrivateKey:
-    """The mock's Standard RDP Security key (a 512-bit key, like Windows' own)."""
-    return rsa.generate_private_key(RSA_EXPONENT, PROPRIETARY_KEY_BITS)
+    """The mock's Standard RDP Security key (a 512-bit key, like Windows' own).
+
+    ``cryptography`` refuses to generate keys below 1024 bits, so pyOpenSSL generates it.
+    """
+    pkey = OpenSSL.crypto.PKey()
+    with warnings.catch_warnings():  # pyOpenSSL deprecates generate_key in favour of cryptography.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pkey.generate_key(OpenSSL.crypto.TYPE_RSA, PROPRIETARY_KEY_BITS)
+    key = pkey.to_cryptography_key()
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
 
 
 class McsServer:

@@ -1,0 +1,152 @@
+"""Certificate facts and findings (taxonomy S3)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rdpprobe.certinfo import EKU_REMOTE_DESKTOP_AUTH, analyze_certificate, dns_name_matches
+from rdpprobe.mock.certs import certificate_variant, make_certificate
+
+NOW = datetime.now(timezone.utc)
+CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
+
+
+@pytest.mark.parametrize(
+    ("variant", "findings"),
+    [
+        ("self-signed", {"self_signed"}),
+        ("expired", {"expired"}),
+        ("not-yet-valid", {"not_yet_valid"}),
+        ("wrong-name", {"name_mismatch"}),
+        ("weak-key", {"weak_key"}),
+        ("sha1", {"sha1_signature"}),
+        ("ca-signed", set()),
+    ],
+)
+def test_variant_findings(variant: str, findings: set[str]) -> None:
+    bundle = certificate_variant(variant)
+    facts = analyze_certificate(bundle.cert_der, "localhost", NOW)
+    assert facts.parse_error is None
+    assert set(facts.findings) == findings
+
+
+def test_facts_fields() -> None:
+    bundle = certificate_variant("ca-signed")
+    facts = analyze_certificate(bundle.cert_der, None, NOW)
+    assert facts.subject == "CN=localhost"
+    assert facts.issuer == "CN=rdpprobe test CA"
+    assert facts.common_name == "localhost"
+    assert facts.san_dns == ("localhost",)
+    assert facts.san_ip == ("127.0.0.1", "::1")
+    assert facts.serial == f"{bundle.certificate.serial_number:x}"
+    assert facts.sha256 == hashlib.sha256(bundle.cert_der).hexdigest()
+    assert (facts.key_type, facts.key_size, facts.signature_hash) == ("rsa", 2048, "sha256")
+    assert facts.ekus == ("1.3.6.1.5.5.7.3.1",)
+    assert facts.not_before is not None and datetime.fromisoformat(facts.not_before) < NOW
+    assert facts.not_after is not None and datetime.fromisoformat(facts.not_after) > NOW
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x30", b"not a certificate", bytes(range(256))])
+def test_garbage_never_raises(garbage: bytes) -> None:
+    facts = analyze_certificate(garbage, "localhost", NOW)
+    assert facts.parse_error
+    assert facts.findings == ()
+    assert facts.sha256 == hashlib.sha256(garbage).hexdigest()
+
+
+def test_truncated_certificate() -> None:
+    der = certificate_variant("ca-signed").cert_der
+    assert analyze_certificate(der[:-10], None, NOW).parse_error
+
+
+@given(st.binary(max_size=512))
+def test_arbitrary_bytes_never_raise(data: bytes) -> None:
+    facts = analyze_certificate(data, "host.example", NOW)
+    assert facts.parse_error or facts.subject is not None
+
+
+def test_naive_now_is_utc() -> None:
+    der = certificate_variant("expired").cert_der
+    naive = datetime.now(timezone.utc).replace(tzinfo=None)
+    assert "expired" in analyze_certificate(der, None, naive).findings
+
+
+@pytest.mark.parametrize(
+    ("name", "mismatch"),
+    [
+        ("localhost", False),
+        ("LOCALHOST.", False),
+        ("127.0.0.1", False),
+        ("::1", False),
+        ("[::1]", False),
+        ("127.0.0.2", True),
+        ("other.example", True),
+    ],
+)
+def test_name_check_against_sans(name: str, mismatch: bool) -> None:
+    facts = analyze_certificate(certificate_variant("ca-signed").cert_der, name, NOW)
+    assert ("name_mismatch" in facts.findings) is mismatch
+
+
+def test_cn_is_used_only_without_dns_sans() -> None:
+    no_san = make_certificate(common_name="rdp.example.test", sans=())
+    assert "name_mismatch" not in analyze_certificate(no_san.cert_der, "rdp.example.test", NOW).findings
+    assert "name_mismatch" in analyze_certificate(no_san.cert_der, "10.0.0.1", NOW).findings
+    with_san = make_certificate(common_name="cn.example.test", sans=("san.example.test",))
+    assert "name_mismatch" in analyze_certificate(with_san.cert_der, "cn.example.test", NOW).findings
+
+
+@pytest.mark.parametrize(
+    ("pattern", "host", "matches"),
+    [
+        ("*.example.com", "rdp.example.com", True),
+        ("*.example.com", "example.com", False),
+        ("*.example.com", "a.b.example.com", False),
+        ("*.com", "example.com", False),
+        ("rdp*.example.com", "rdp1.example.com", False),
+        ("RDP.Example.COM", "rdp.example.com.", True),
+        ("rdp.example.com", "rdp.example.org", False),
+    ],
+)
+def test_wildcards(pattern: str, host: str, matches: bool) -> None:
+    assert dns_name_matches(pattern, host) is matches
+
+
+def test_weak_keys_and_hashes() -> None:
+    weak_ec = make_certificate(key_type="ec", key_size=192)
+    assert "weak_key" in analyze_certificate(weak_ec.cert_der, None, NOW).findings
+    ec = make_certificate(key_type="ec")
+    facts = analyze_certificate(ec.cert_der, None, NOW)
+    assert (facts.key_type, facts.key_size) == ("ec", 256)
+    assert "weak_key" not in facts.findings
+    md5 = make_certificate(hash_name="md5")
+    assert "md5_signature" in analyze_certificate(md5.cert_der, None, NOW).findings
+    ec_sha1 = make_certificate(key_type="ec", hash_name="sha1")
+    assert "sha1_signature" in analyze_certificate(ec_sha1.cert_der, None, NOW).findings
+
+
+@pytest.mark.parametrize(
+    ("ekus", "flagged"),
+    [
+        ((CLIENT_AUTH,), True),
+        ((EKU_REMOTE_DESKTOP_AUTH,), False),
+        ((CLIENT_AUTH, "1.3.6.1.5.5.7.3.1"), False),
+        ((), False),  # no EKU extension at all: any use is allowed
+    ],
+)
+def test_server_auth_eku(ekus: tuple[str, ...], flagged: bool) -> None:
+    bundle = make_certificate(ekus=ekus)
+    assert ("no_server_auth_eku" in analyze_certificate(bundle.cert_der, None, NOW).findings) is flagged
+
+
+def test_validity_edges() -> None:
+    start = NOW - timedelta(days=1)
+    bundle = make_certificate(not_before=start, not_after=start + timedelta(days=2))
+    assert not {"expired", "not_yet_valid"} & set(analyze_certificate(bundle.cert_der, None, NOW).findings)
+    later = NOW + timedelta(days=3)
+    assert "expired" in analyze_certificate(bundle.cert_der, None, later).findings

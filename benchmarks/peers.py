@@ -240,8 +240,8 @@ class Responder:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read() if self.proc.stderr else b""
-                raise RuntimeError(f"rdpresponder exited: {err.decode(errors='replace')}")
+                msg = self.proc.stderr.read() if self.proc.stderr else b""
+                raise RuntimeError(f"rdpresponder exited: {msg.decode(errors='replace')}")
             with contextlib.suppress(OSError), socket.create_connection(
                 (self.host, self.port), timeout=0.2
             ):
@@ -564,7 +564,7 @@ if __name__ == "__main__":  # pragma: no cover - manual smoke run
     with Responder(mode="plain-tls") as resp:
         runs.append(openssl_s_time(resp.port, seconds=2))
     for res in runs:
-        if res:
+        if isinstance(res, PeerResult):
             print(f"{res.name:28} targets={res.targets:6} ok={res.ok:6} wall={res.wall_s:8.3f}s "
                   f"cpu={res.cpu_s:7.3f}s  {res.per_s:9.1f}/s  {res.cpu_us_per_target:9.1f} us/target")
         else:

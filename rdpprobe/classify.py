@@ -99,6 +99,8 @@ class Detail:
     """TSRequest.version the server announced (C4)."""
     legacy_no_negotiation: bool = False
     """The Connection Confirm carried no RDP_NEG data (X5)."""
+    after_authenticate: bool = False
+    """The connection ended after the client sent NTLM AUTHENTICATE (C3: credentials rejected)."""
 
 
 _P = Phase
@@ -251,6 +253,10 @@ def _refine_nla_alert(verdict: Verdict, phase: Phase | None, detail: Detail) -> 
     return _append(verdict_for("C1"), _alert_note(alert))
 
 
+def _refine_nla_close(verdict: Verdict, phase: Phase | None, detail: Detail) -> Verdict:
+    return verdict_for("C3_closed") if detail.after_authenticate else verdict
+
+
 def _refine_ntstatus(verdict: Verdict, phase: Phase | None, detail: Detail) -> Verdict:
     status = detail.ntstatus
     if status is None:
@@ -358,6 +364,7 @@ REFINERS: dict[str, Refiner] = {
     "S2": _refine_tls_abort,
     "C2": _refine_ntstatus,
     "C3": _refine_nla_alert,
+    "C1": _refine_nla_close,
     "C4": _refine_credssp_version,
     "X4": _refine_not_rdp,
     "E1": _refine_error_info,

@@ -139,6 +139,11 @@ ROWS: tuple[Row, ...] = (
         "which is how older servers report a failed logon (FreeRDP's name for this, "
         "PASSWORD_CERTAINLY_EXPIRED, is misleading: it means a generic NLA failure)",
         ms_code(0x807, MSG_LOGON_FAILED, LOW), "PASSWORD_CERTAINLY_EXPIRED"),
+    Row("C3_closed", "C3", "logon_failed",
+        "The server closed the connection right after the NTLM AUTHENTICATE message, without "
+        "an error code: it rejected the credentials (FreeRDP-based servers and CredSSP v2 "
+        "Windows servers report a failed logon this way)",
+        ms_code(0x807, MSG_LOGON_FAILED, LOW), _TRANSPORT),
     Row("C3_denied", "C3", "logon_failed",
         "The server refused the authentication with a TLS access_denied alert",
         ms_code(0x807, MSG_LOGON_FAILED, LOW), "AUTHENTICATION_FAILED"),

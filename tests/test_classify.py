@@ -82,6 +82,9 @@ ROW_CASES = [
      "ERRCONNECT_PASSWORD_CERTAINLY_EXPIRED", "logon_failed"),
     (P.NLA, S.TLS_ALERT, Detail(tls_alert=49), "C3", 0x807, "ERRCONNECT_AUTHENTICATION_FAILED",
      "logon_failed"),
+    # A FreeRDP server closes after a bad AUTHENTICATE; xfreerdp reports the transport failure.
+    (P.NLA, S.EOF, Detail(after_authenticate=True), "C3", 0x807,
+     "ERRCONNECT_CONNECT_TRANSPORT_FAILED", "logon_failed"),
     (P.NLA, S.CREDSSP_VERSION, Detail(credssp_version=2), "C4", None,
      "ERRCONNECT_PASSWORD_CERTAINLY_EXPIRED", "nla_failed"),
     (P.NLA, S.PUBKEY_MISMATCH, None, "C5", None, "ERRCONNECT_CONNECT_TRANSPORT_FAILED",

@@ -58,7 +58,7 @@ class Credentials:
         return self.password
 
 
-class Step_(enum.Enum):
+class NlaStep(enum.Enum):
     """Which client TSRequest the server waits for."""
 
     NEGOTIATE = "negotiate"
@@ -71,7 +71,7 @@ class NlaServer:
 
     def __init__(self, acceptor: Acceptor) -> None:
         self.a = acceptor
-        self.step = Step_.NEGOTIATE
+        self.step = NlaStep.NEGOTIATE
         f = acceptor.fault(ServerPhase.NLA, Action.CREDSSP_VERSION)
         self.version = int(f.param("version")) if f else acceptor.persona.credssp_version or 6
         self.require = int(f.param("require")) if f else 0
@@ -93,7 +93,7 @@ class NlaServer:
         req = credssp.decode_ts_request(frame)
         f = self.a.plan.terminal(ServerPhase.NLA)
         if f is not None and f.action in (Action.CLOSE, Action.RESET, Action.BLACKHOLE, Action.GARBAGE):
-            if str(f.params.get("step", Step_.NEGOTIATE.value)) == self.step.value:
+            if str(f.params.get("step", NlaStep.NEGOTIATE.value)) == self.step.value:
                 return self.a.respond(ServerPhase.NLA, b"")
         return _STEPS[self.step](self, req)
 
@@ -118,7 +118,7 @@ class NlaServer:
             timestamp=datetime_to_filetime(datetime.fromtimestamp(self.a.clock(), timezone.utc)),
         )
         self.messages = [token, challenge]
-        self.step = Step_.AUTHENTICATE
+        self.step = NlaStep.AUTHENTICATE
         reply = TsRequest(self.version, nego_tokens=(challenge,))
         return self.a.respond(ServerPhase.NLA, credssp.encode_ts_request(reply))
 
@@ -140,7 +140,7 @@ class NlaServer:
         if not self._client_proof_ok(req.pub_key_auth):
             self.a.note("client pubKeyAuth does not match the server certificate")
             return self.a.close()
-        self.step = Step_.CREDENTIALS
+        self.step = NlaStep.CREDENTIALS
         reply = TsRequest(self.version, pub_key_auth=self.session.seal(self._server_proof()))
         return self.a.respond(ServerPhase.NLA, credssp.encode_ts_request(reply))
 
@@ -203,7 +203,7 @@ def _status(value: object) -> int:
 
 
 _STEPS = {
-    Step_.NEGOTIATE: NlaServer._negotiate,
-    Step_.AUTHENTICATE: NlaServer._authenticate,
-    Step_.CREDENTIALS: NlaServer._credentials,
+    NlaStep.NEGOTIATE: NlaServer._negotiate,
+    NlaStep.AUTHENTICATE: NlaServer._authenticate,
+    NlaStep.CREDENTIALS: NlaServer._credentials,
 }

@@ -25,6 +25,7 @@ from rdpprobe.mock.acceptor import Acceptor, Record
 from rdpprobe.mock.nla import Credentials
 from rdpprobe.mock.scenarios import Scenario, get_scenario
 from rdpprobe.mock.session import Hangup, MockSession, Sleep, Write
+from rdpprobe.mock.tlslayer import allow_legacy
 
 MAX_HANDSHAKE_ROUNDS = 16  # A TLS handshake needs at most a handful of flights.
 READ_SIZE = 65536
@@ -35,8 +36,7 @@ def client_context() -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    ctx.minimum_version = ssl.TLSVersion.TLSv1
-    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    allow_legacy(ctx)
     return ctx
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ssl
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -27,14 +28,26 @@ _TLS_VERSIONS = {
 _LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0"
 
 
+def allow_legacy(ctx: ssl.SSLContext) -> None:
+    """Let ``ctx`` speak TLS 1.0 and weak ciphers, as old RDP hosts do.
+
+    Python deprecates naming TLS 1.0; the warning is silenced here on purpose.
+    """
+    ctx.set_ciphers(_LEGACY_CIPHERS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+
+
 @cache
 def server_context(bundle: CertBundle, tls_version: str | None = None) -> ssl.SSLContext:
     """A server ``SSLContext`` presenting ``bundle`` (cached per bundle and version)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.set_ciphers(_LEGACY_CIPHERS)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1
+    allow_legacy(ctx)
     if tls_version is not None:
-        ctx.minimum_version = ctx.maximum_version = _TLS_VERSIONS[tls_version]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ctx.maximum_version = _TLS_VERSIONS[tls_version]
     with tempfile.TemporaryDirectory() as tmp:
         cert, key = bundle.write(Path(tmp))
         ctx.load_cert_chain(cert, key)

@@ -25,6 +25,8 @@ class StartTls:
     """Run a TLS client handshake on the connection now; report with ``tls_established``."""
 
     server_name: str | None
+    received: bytes = b""
+    """Bytes that arrived after the Connection Confirm: the start of the server's TLS stream."""
 
 
 @dataclass(frozen=True, slots=True)

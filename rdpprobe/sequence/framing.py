@@ -27,7 +27,13 @@ FOREIGN_BANNERS = (
 
 
 def frame_size(expect: Expect, buf: bytearray) -> int | None:
-    """The size of the first whole frame in ``buf`` for ``expect``, or None."""
+    """The size of the first frame in ``buf`` for ``expect`` once all of it is there, or None."""
+    size = _declared_size(expect, buf)
+    return size if size is not None and size <= len(buf) else None
+
+
+def _declared_size(expect: Expect, buf: bytearray) -> int | None:
+    """The frame size the header announces, as soon as the header is complete."""
     if expect is Expect.TS_REQUEST:
         return credssp.ts_request_frame_length(buf)
     if expect is Expect.EARLY_AUTHZ:

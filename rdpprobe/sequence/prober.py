@@ -20,7 +20,7 @@ from rdpprobe.sequence.verdicts import classify_outcome
 from rdpprobe.errors import DecodeError, ProbeUsageError
 from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence import handlers
-from rdpprobe.sequence.actions import Action, Finished, TlsInfo
+from rdpprobe.sequence.actions import Action, Finished, StartTls, TlsInfo
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.framing import foreign_protocol, frame_size
 from rdpprobe.sequence.phases import Phase
@@ -104,7 +104,12 @@ class Prober:
     def next_action(self) -> Action | None:
         state = self._state
         if state.outbox:
-            return state.outbox.popleft()
+            action = state.outbox.popleft()
+            if isinstance(action, StartTls) and self._buffer:
+                # INVARIANT: what follows the CC in the same read belongs to TLS, not to us.
+                action = StartTls(action.server_name, bytes(self._buffer))
+                self._buffer.clear()
+            return action
         if state.finished and not self._finished_emitted:
             self._finished_emitted = True
             return Finished(self.result)
@@ -147,7 +152,7 @@ class Prober:
     def _drain_frames(self) -> None:
         state = self._state
         for _ in range(MAX_FRAMES_PER_CALL):
-            if state.finished or not self._buffer or state.handler is None:
+            if state.finished or not self._buffer or state.expect is Expect.TLS_HANDSHAKE:
                 return
             if state.expect is Expect.CONNECTION_CONFIRM and self._reject_foreign():
                 return

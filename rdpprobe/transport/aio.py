@@ -89,7 +89,7 @@ class _Drive:
         if isinstance(action, SendBytes):
             await self.loop.sock_sendall(self.sock, self.conduit.outgoing(action.data))
         elif isinstance(action, StartTls):
-            await self._handshake(action.server_name)
+            await self._handshake(action)
         elif isinstance(action, CloseConnection):
             self.sock.close()
         elif action is None:
@@ -111,9 +111,9 @@ class _Drive:
             self.prober.handle_timer(time.monotonic())
             return None
 
-    async def _handshake(self, server_name: str | None) -> None:
+    async def _handshake(self, action: StartTls) -> None:
         conduit = self.conduit
-        conduit.start_tls(server_name)
+        conduit.start_tls(action.server_name, action.received)
         for _ in range(MAX_TURNS):
             try:
                 done, out = conduit.handshake_step()

@@ -71,7 +71,7 @@ def _drive(prober: Prober, sock: socket.socket, conduit: Conduit) -> ProbeResult
             if isinstance(action, SendBytes):
                 sock.sendall(conduit.outgoing(action.data))
             elif isinstance(action, StartTls):
-                _handshake(prober, sock, conduit, action.server_name)
+                _handshake(prober, sock, conduit, action)
             elif isinstance(action, CloseConnection):
                 sock.close()
             elif action is None:
@@ -98,8 +98,8 @@ def _read(prober: Prober, sock: socket.socket, conduit: Conduit) -> None:
         prober.receive_data(data, time.monotonic())
 
 
-def _handshake(prober: Prober, sock: socket.socket, conduit: Conduit, server_name: str | None) -> None:
-    conduit.start_tls(server_name)
+def _handshake(prober: Prober, sock: socket.socket, conduit: Conduit, action: StartTls) -> None:
+    conduit.start_tls(action.server_name, action.received)
     for _ in range(MAX_TURNS):
         try:
             done, out = conduit.handshake_step()

@@ -23,11 +23,14 @@ class Conduit:
         self._keylog = keylog_path
         self.tls: TlsPump | None = None
 
-    def start_tls(self, server_name: str | None) -> None:
+    def start_tls(self, server_name: str | None, received: bytes = b"") -> None:
+        """Begin TLS; ``received`` is what the server already sent past the Connection Confirm."""
         ctx = client_context(self._legacy, self._keylog)
         # INVARIANT: SNI carries names only; an address literal is not a server name.
         name = server_name if server_name and not _is_address(server_name) else None
         self.tls = TlsPump(ctx, name)
+        if received:
+            self.tls.feed(received)
 
     def handshake_step(self) -> tuple[bool, bytes]:
         """(complete, bytes to send). Raises ``ssl.SSLError`` when the handshake fails."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import warnings
 from dataclasses import dataclass
 
 from rdpprobe.sequence.actions import TlsInfo
@@ -30,7 +31,10 @@ def client_context(legacy: bool = True, keylog_path: str | None = None) -> ssl.S
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     if legacy:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        with warnings.catch_warnings():
+            # Reaching TLS 1.0 servers is the point here: Python deprecates the setting.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
         ctx.options |= OP_LEGACY_SERVER_CONNECT
     keylog = keylog_path or os.environ.get("SSLKEYLOGFILE")

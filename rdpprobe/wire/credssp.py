@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -31,7 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from pyasn1.codec.der import decoder as der_decoder
 from pyasn1.codec.der import encoder as der_encoder
 from pyasn1.error import PyAsn1Error
-from pyasn1.type import namedtype, tag, univ
+from pyasn1.type import base, namedtype, tag, univ
 
 from rdpprobe.errors import EncodeError, InvalidField, UnexpectedType
 from rdpprobe.wire.buffer import Reader
@@ -90,19 +91,22 @@ def _ctx(n: int) -> tag.Tag:
     return tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, n)
 
 
-def _explicit(n: int, asn1: univ.Asn1Item) -> univ.Asn1Item:
-    return asn1.subtype(explicitTag=_ctx(n))  # type: ignore[attr-defined, no-any-return]
+_Asn1 = TypeVar("_Asn1", base.SimpleAsn1Type, base.ConstructedAsn1Type)
 
 
-class _NegoDataItem(univ.Sequence):  # type: ignore[misc]
+def _explicit(n: int, asn1: _Asn1) -> _Asn1:
+    return cast(_Asn1, asn1.subtype(explicitTag=_ctx(n)))  # type: ignore[no-untyped-call]
+
+
+class _NegoDataItem(univ.Sequence):
     componentType = namedtype.NamedTypes(namedtype.NamedType("negoToken", _explicit(0, univ.OctetString())))
 
 
-class _NegoData(univ.SequenceOf):  # type: ignore[misc]
+class _NegoData(univ.SequenceOf):
     componentType = _NegoDataItem()
 
 
-class _TSRequest(univ.Sequence):  # type: ignore[misc]
+class _TSRequest(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("version", _explicit(0, univ.Integer())),
         namedtype.OptionalNamedType("negoTokens", _explicit(1, _NegoData())),
@@ -113,14 +117,14 @@ class _TSRequest(univ.Sequence):  # type: ignore[misc]
     )
 
 
-class _TSCredentials(univ.Sequence):  # type: ignore[misc]
+class _TSCredentials(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("credType", _explicit(0, univ.Integer())),
         namedtype.NamedType("credentials", _explicit(1, univ.OctetString())),
     )
 
 
-class _TSPasswordCreds(univ.Sequence):  # type: ignore[misc]
+class _TSPasswordCreds(univ.Sequence):
     componentType = namedtype.NamedTypes(
         namedtype.NamedType("domainName", _explicit(0, univ.OctetString())),
         namedtype.NamedType("userName", _explicit(1, univ.OctetString())),
@@ -128,7 +132,7 @@ class _TSPasswordCreds(univ.Sequence):  # type: ignore[misc]
     )
 
 
-def _der_decode(data: bytes, spec: univ.Asn1Item, pdu: str) -> univ.Asn1Item:
+def _der_decode(data: bytes, spec: univ.Sequence, pdu: str) -> univ.Sequence:
     """Decode exactly ``data`` with pyasn1, turning every failure into ``DecodeError``."""
     frame = der_sequence_length(data, pdu)
     if frame is None or frame != len(data):
@@ -139,10 +143,10 @@ def _der_decode(data: bytes, spec: univ.Asn1Item, pdu: str) -> univ.Asn1Item:
         raise InvalidField(pdu, "der", str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__) from exc
     if rest:
         raise InvalidField(pdu, "length", f"{len(rest)} trailing bytes", len(data) - len(rest))
-    return value
+    return cast(univ.Sequence, value)
 
 
-def _der_encode(value: univ.Asn1Item) -> bytes:
+def _der_encode(value: univ.Sequence) -> bytes:
     try:
         return bytes(der_encoder.encode(value))
     except PyAsn1Error as exc:

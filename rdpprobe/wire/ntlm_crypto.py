@@ -27,7 +27,7 @@ from rdpprobe.errors import InvalidField, NotEnoughData
 try:  # cryptography >= 43 keeps RC4 among the "decrepit" algorithms.
     from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
 except ImportError:  # pragma: no cover - older cryptography
-    from cryptography.hazmat.primitives.ciphers.algorithms import ARC4  # type: ignore[no-redef]
+    from cryptography.hazmat.primitives.ciphers.algorithms import ARC4
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext
 
 # [MS-NLMP] 2.2.2.5 NEGOTIATE flags that change the session-security algorithms.

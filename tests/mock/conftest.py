@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# The pytest11 entry point registers these when rdpprobe is installed; importing them here
+# keeps the suite working from a plain checkout too (conftest fixtures take precedence).
+from rdpprobe.pytest_plugin import rdp_mock_server, rdp_mock_servers  # noqa: F401
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
 TIMEOUT = 3.0
 CR_HEADER = bytes.fromhex("030000130ee00000000000")  # TPKT + X.224 CR, LI 14

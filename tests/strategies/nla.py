@@ -11,7 +11,7 @@ from rdpprobe.wire.ntlm_fields import AvId, AvPair, NtlmVersion
 from rdpprobe.wire.ntlm_messages import AuthenticateMessage, NegotiateMessage
 
 # Names the NTLM and CredSSP encoders accept: any text without lone surrogates.
-names = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
+names = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
 latin1_names = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=20)
 u32 = st.integers(0, 0xFFFFFFFF)
 small_bytes = st.binary(max_size=64)

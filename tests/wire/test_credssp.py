@@ -310,8 +310,10 @@ def test_increment_le(data: bytes, expected: bytes) -> None:
 def test_credssp_v6_exchange() -> None:
     public_key = subject_public_key(self_signed(rsa.generate_private_key(public_exponent=65537, key_size=1024)))
     nonce = bytes(range(32))
-    counter = iter(range(1, 1000))
-    rng = lambda n: hashlib.sha256(bytes([next(counter)])).digest()[:n]  # noqa: E731
+    counter = iter(range(1, 256))
+
+    def rng(n: int) -> bytes:
+        return hashlib.sha256(bytes([next(counter)])).digest()[:n]
 
     # Client: NEGOTIATE.
     negotiate = ntlm.build_negotiate()

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from Cryptodome.Hash import MD4  # impacket's MD4 (pycryptodomex), an independent oracle
 from hypothesis import given
 from hypothesis import strategies as st
+from impacket import ntlm as impacket_ntlm  # type: ignore[import-untyped]
 
 from rdpprobe.errors import DecodeError, EncodeError, InvalidField, ProbeUsageError, UnexpectedType
 from rdpprobe.wire import ntlm
@@ -34,6 +36,7 @@ from rdpprobe.wire.ntlm_crypto import (
     ntlmv2_client_blob,
     ntowfv2,
     rc4,
+    rc4_stream,
     seal_key,
     session_base_key,
     sign_key,
@@ -114,8 +117,6 @@ def test_md4_rfc1320(message: bytes, digest: str) -> None:
 
 @given(st.binary(max_size=300))
 def test_md4_matches_pycryptodomex(data: bytes) -> None:
-    from Cryptodome.Hash import MD4  # impacket's own MD4, as an independent oracle
-
     assert md4(data) == MD4.new(data).digest()
 
 
@@ -336,8 +337,6 @@ def test_build_authenticate_modern_av_pairs() -> None:
 
 
 def test_build_authenticate_matches_impacket_ntproofstr() -> None:
-    from impacket import ntlm as impacket_ntlm
-
     msg = decode_authenticate(rdpprobe_authenticate()[0])
     blob = msg.nt_response[16:]
     key = impacket_ntlm.NTOWFv2("alice", "Passw0rd!", "")
@@ -433,8 +432,6 @@ def test_missing_session_key_is_a_failure() -> None:
 
 
 def test_impacket_client_against_our_server() -> None:
-    from impacket import ntlm as impacket_ntlm
-
     type1 = impacket_ntlm.getNTLMSSPType1("WS", "", signingRequired=True)
     type1["flags"] |= impacket_ntlm.NTLMSSP_NEGOTIATE_SEAL | impacket_ntlm.NTLMSSP_NEGOTIATE_KEY_EXCH
     challenge = encode_challenge(
@@ -540,8 +537,6 @@ def test_short_or_bad_version_signature(data: bytes) -> None:
 
 
 def test_seal_matches_impacket() -> None:
-    from impacket import ntlm as impacket_ntlm
-
     client, _ = session_pair()
     key, flags = client.exported_session_key, client.flags
     handle = rc4_handle(impacket_ntlm.SEALKEY(flags, key, "Client"))
@@ -552,6 +547,4 @@ def test_seal_matches_impacket() -> None:
 
 
 def rc4_handle(key: bytes) -> Any:
-    from rdpprobe.wire.ntlm_crypto import rc4_stream
-
     return rc4_stream(key).update

@@ -1,0 +1,84 @@
+"""Which TLS library the engine drives: pyOpenSSL (fast, the default) or the stdlib ``ssl``.
+
+Both are used through the memory-BIO pump interface of ``transport.tls.TlsPump``; a flavor
+bundles the pump factory with the exceptions it raises and the table that classifies them.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rdpprobe.errors import ProbeUsageError
+from rdpprobe.signals import Observed, Signal
+from rdpprobe.transport.errors import observe
+from rdpprobe.transport.tls import TlsPump, client_context
+
+TLS_CHOICES = ("auto", "openssl", "stdlib")
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFlavor:
+    """A TLS implementation as the engine sees it."""
+
+    name: str
+    make_pump: Callable[[str | None], TlsPump]
+    errors: tuple[type[BaseException], ...]
+    """Exceptions the pump raises for a failed handshake or record."""
+    observe: Callable[[BaseException], Observed]
+
+
+def tls_flavor(choice: str, legacy: bool, keylog_path: str | None = None) -> TlsFlavor:
+    """The flavor for ``choice`` (one of ``TLS_CHOICES``); ``auto`` prefers pyOpenSSL."""
+    if choice not in TLS_CHOICES:
+        raise ProbeUsageError(f"unknown tls engine {choice!r}, expected one of {', '.join(TLS_CHOICES)}")
+    if choice != "stdlib":
+        try:
+            return _openssl_flavor(legacy, keylog_path)
+        except ImportError:
+            if choice == "openssl":
+                raise ProbeUsageError("--tls openssl needs pyOpenSSL") from None
+    return _stdlib_flavor(legacy, keylog_path)
+
+
+def _openssl_flavor(legacy: bool, keylog_path: str | None) -> TlsFlavor:
+    from OpenSSL import SSL
+
+    from rdpprobe.transport import tls_openssl
+
+    ctx = tls_openssl.openssl_context(legacy, tls_openssl.keylog_path_from_env(keylog_path))
+    return TlsFlavor(
+        "openssl",
+        functools.partial(tls_openssl.OpenSslPump, ctx),
+        (SSL.Error,),
+        tls_openssl.observe_failure,
+    )
+
+
+def _stdlib_flavor(legacy: bool, keylog_path: str | None) -> TlsFlavor:
+    ctx = client_context(legacy, keylog_path)
+    return TlsFlavor("stdlib", functools.partial(TlsPump, ctx), (ssl.SSLError,), observe)
+
+
+def handshake_failure(pump: TlsPump, observed: Observed) -> Observed:
+    """``observed``, or the server's own alert when it sent one before any handshake record."""
+    before = not pump.saw_handshake_record
+    alert = pump.early_alert
+    if alert is not None:
+        return Observed(Signal.TLS_ALERT, f"alert {alert.description}", alert.description, before)
+    return Observed(observed.signal, observed.detail, observed.tls_alert, before)
+
+
+@functools.lru_cache(maxsize=4096)
+def sni_name(server_name: str | None) -> str | None:
+    """The name to send as SNI: names only, never an address literal."""
+    if not server_name:
+        return None
+    try:
+        ipaddress.ip_address(server_name.strip("[]"))
+    except ValueError:
+        return server_name
+    return None

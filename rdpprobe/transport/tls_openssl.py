@@ -1,0 +1,165 @@
+"""TLS for the scanner through pyOpenSSL: the same pump as ``tls.TlsPump``, a cheaper engine.
+
+pyOpenSSL binds the OpenSSL that ships inside the ``cryptography`` wheel, which is newer
+than the one the stdlib ``ssl`` module links against here and costs the client less CPU per
+handshake. The pump has the interface of ``TlsPump`` (``feed``, ``handshake``,
+``data_to_send``, ``write``, ``read``, ``info``, ``saw_handshake_record``, ``early_alert``)
+and reports failures with ``observe_failure``, the pyOpenSSL twin of ``errors.observe``.
+
+Rules of this module:
+- contexts are built once per (legacy, keylog) pair and shared: building one costs more than
+  a handshake;
+- failures are classified by OpenSSL's reason code (the ``reason`` field of each queued
+  error), never by free text.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+from OpenSSL import SSL
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from rdpprobe.sequence.actions import TlsInfo
+from rdpprobe.signals import Observed, Signal
+from rdpprobe.transport.errors import TLS_ALERTS_BY_REASON, observe
+from rdpprobe.transport.tls import READ_CHUNK, RECORD_HEADER_SIZE, TlsPump
+
+#: The reasons OpenSSL gives when the peer closed the transport mid-handshake.
+EOF_REASONS = frozenset({"UNEXPECTED_EOF_WHILE_READING"})
+#: Cipher list that still reaches old servers (TLS 1.0, RC4-era suites); as in ``tls.py``.
+LEGACY_CIPHERS = b"DEFAULT:@SECLEVEL=0"
+#: Record header plus the two bytes of an alert body: what the early-record watch keeps.
+WATCHED_BYTES = RECORD_HEADER_SIZE + 2
+#: Bytes pulled from the outgoing memory BIO per ``bio_read`` call.
+BIO_CHUNK = 65536
+
+
+@functools.lru_cache(maxsize=4)
+def openssl_context(legacy: bool = True, keylog_path: str | None = None) -> SSL.Context:
+    """A shared client context that verifies nothing and, when ``legacy``, reaches TLS 1.0."""
+    ctx = SSL.Context(SSL.TLS_METHOD)
+    ctx.set_verify(SSL.VERIFY_NONE)
+    ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
+    ctx.set_mode(SSL.MODE_RELEASE_BUFFERS)
+    ctx.set_options(SSL.OP_NO_COMPRESSION | SSL.OP_NO_TICKET)
+    if legacy:
+        ctx.set_min_proto_version(SSL.TLS1_VERSION)
+        ctx.set_cipher_list(LEGACY_CIPHERS)
+        ctx.set_options(SSL.OP_LEGACY_SERVER_CONNECT)
+    if keylog_path:
+        ctx.set_keylog_callback(functools.partial(_append_keylog, keylog_path))
+    return ctx
+
+
+def _append_keylog(path: str, _conn: SSL.Connection, line: bytes) -> None:
+    with open(path, "ab") as stream:
+        stream.write(line + b"\n")
+
+
+def keylog_path_from_env(explicit: str | None) -> str | None:
+    """The key log file: the explicit one, else ``$SSLKEYLOGFILE`` (as ``tls.client_context``)."""
+    return explicit or os.environ.get("SSLKEYLOGFILE") or None
+
+
+class OpenSslPump(TlsPump):
+    """A pyOpenSSL ``Connection`` over memory BIOs, plus ``TlsPump``'s look at early records."""
+
+    def __init__(self, ctx: SSL.Context, server_name: str | None) -> None:  # noqa: D107
+        # INVARIANT: the base initialiser is not called; it would build an ``ssl.SSLObject``.
+        conn = SSL.Connection(ctx, None)
+        conn.set_connect_state()
+        if server_name:
+            conn.set_tlsext_host_name(server_name.encode("idna"))
+        self._conn = conn
+        self._head = b""
+        self.handshake_complete = False
+        self.saw_handshake_record = False
+        self.early_alert = None
+
+    def feed(self, raw: bytes) -> None:
+        """Hand over bytes read from the socket; ``b""`` means the peer closed."""
+        if not raw:
+            self._conn.bio_shutdown()
+            return
+        if not self.handshake_complete and len(self._head) < WATCHED_BYTES:
+            self._watch(raw)
+        self._conn.bio_write(raw)
+
+    def handshake(self) -> bool:
+        """Advance the handshake; True when complete. Raises ``SSL.Error`` on failure."""
+        try:
+            self._conn.do_handshake()
+        except SSL.WantReadError:
+            return False
+        self.handshake_complete = True
+        return True
+
+    def data_to_send(self) -> bytes:
+        try:
+            return self._conn.bio_read(BIO_CHUNK)
+        except SSL.WantReadError:
+            return b""
+
+    def write(self, plaintext: bytes) -> None:
+        view = memoryview(plaintext)
+        while view:
+            written = self._conn.send(view)
+            view = view[written:]
+
+    def read(self) -> bytes | None:
+        """Decrypted bytes available now; ``b""`` at a clean or unclean close; None: need more."""
+        chunks = []
+        try:
+            while True:
+                chunks.append(self._conn.recv(READ_CHUNK))
+        except SSL.WantReadError:
+            return b"".join(chunks) if chunks else None
+        except (SSL.ZeroReturnError, SSL.SysCallError):
+            return b"".join(chunks)
+        except SSL.Error:
+            return b"".join(chunks)
+
+    def info(self) -> TlsInfo:
+        conn = self._conn
+        cert = conn.get_peer_certificate(as_cryptography=True)
+        der = cert.public_bytes(Encoding.DER) if cert is not None else None
+        return TlsInfo(conn.get_protocol_version_name(), conn.get_cipher_name(), der)
+
+
+def observe_failure(exc: BaseException) -> Observed:
+    """What a pyOpenSSL exception (or an OS error under it) means for the prober."""
+    if isinstance(exc, SSL.SysCallError):
+        return _observe_syscall(exc)
+    if isinstance(exc, SSL.ZeroReturnError):
+        return Observed(Signal.TLS_EOF, "unexpected eof during the tls handshake")
+    if isinstance(exc, SSL.Error):
+        return _observe_reason(_reason_code(exc))
+    return observe(exc)
+
+
+def _observe_syscall(exc: SSL.SysCallError) -> Observed:
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else -1
+    if code > 0:
+        return observe(OSError(code, os.strerror(code)))
+    return Observed(Signal.TLS_EOF, "unexpected eof during the tls handshake")
+
+
+def _observe_reason(reason: str) -> Observed:
+    alert = TLS_ALERTS_BY_REASON.get(reason)
+    if alert is not None:
+        return Observed(Signal.TLS_ALERT, f"alert {alert} ({reason.lower()})", alert)
+    if reason in EOF_REASONS:
+        return Observed(Signal.TLS_EOF, "unexpected eof during the tls handshake")
+    return Observed(Signal.TLS_ERROR, reason.lower())
+
+
+def _reason_code(exc: SSL.Error) -> str:
+    """OpenSSL's reason of the last queued error as its ``UPPER_SNAKE`` code name."""
+    queue: Any = exc.args[0] if exc.args else None
+    if isinstance(queue, list) and queue and isinstance(queue[-1], tuple):
+        reason = str(queue[-1][-1])
+        return reason.upper().replace(" ", "_")
+    return type(exc).__name__.upper()

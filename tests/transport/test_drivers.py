@@ -1,0 +1,101 @@
+"""Both drivers against loopback servers that fail in every way a scan meets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+
+import rdpprobe
+from rdpprobe.result import ProbeResult
+from rdpprobe.sequence.phases import Phase
+from rdpprobe.signals import Signal
+from tests.transport import listeners
+
+FAST = {"connect_timeout": 1.0, "timeout": 1.0, "deadline": 3.0, "follow_negotiation": False}
+FAIL5_CC = bytes.fromhex("030000130ed000001234000300080005000000")
+LEGACY_CC = bytes.fromhex("0300000b06d00000123400")
+
+
+def run_blocking(target: str, **options: object) -> ProbeResult:
+    return rdpprobe.probe(target, **{**FAST, **options})
+
+
+def run_async(target: str, **options: object) -> ProbeResult:
+    return asyncio.run(rdpprobe.aprobe(target, **{**FAST, **options}))
+
+
+DRIVERS = [pytest.param(run_blocking, id="blocking"), pytest.param(run_async, id="asyncio")]
+Driver = Callable[..., ProbeResult]
+
+CASES = [
+    # (behaviour, phase, signal, taxonomy row)
+    (listeners.close_at_once, Phase.CONNECTION_INITIATION, Signal.EOF, "X1"),
+    (listeners.reset_at_once, Phase.CONNECTION_INITIATION, Signal.RESET, "X2"),
+    (listeners.stay_silent, Phase.CONNECTION_INITIATION, Signal.SILENT, "X3"),
+    (listeners.reply(b"SSH-2.0-OpenSSH_9.2p1\r\n"), Phase.CONNECTION_INITIATION, Signal.NOT_RDP, "X4"),
+    (listeners.reply(b"HTTP/1.1 400 Bad Request\r\n\r\n"), Phase.CONNECTION_INITIATION, Signal.NOT_RDP, "X4"),
+    (listeners.reply(bytes.fromhex("15030300020228")), Phase.CONNECTION_INITIATION, Signal.NOT_RDP, "X4"),
+    (listeners.reply(FAIL5_CC), Phase.CONNECTION_INITIATION, Signal.NEG_FAILURE, "N5"),
+    (listeners.reply(b"\x03\x00\x00\x05\xff"), Phase.CONNECTION_INITIATION, Signal.DECODE_ERROR, "X4"),
+    (listeners.trickle(b"\x03\x00\x00\x13\x0e\xd0", 0.4), Phase.CONNECTION_INITIATION, Signal.SILENT, "X3"),
+]
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+@pytest.mark.parametrize("behaviour, phase, signal, row", CASES)
+def test_failure_is_classified(driver: Driver, behaviour: listeners.Behaviour, phase: Phase,
+                               signal: Signal, row: str) -> None:
+    with listeners.listener(behaviour) as port:
+        started = time.monotonic()
+        result = driver(f"127.0.0.1:{port}")
+    assert time.monotonic() - started < FAST["deadline"] + 1.0
+    assert (result.failed_phase, result.signal) == (phase, signal), result.detail
+    assert result.verdict.taxonomy_id.startswith(row[0]), result.verdict
+    assert result.verdict.taxonomy_id == row or signal is Signal.DECODE_ERROR
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_refused_port(driver: Driver) -> None:
+    result = driver(f"127.0.0.1:{listeners.closed_port()}")
+    assert (result.failed_phase, result.signal) == (Phase.TCP_CONNECT, Signal.REFUSED)
+    assert result.verdict.ms_client is not None and result.verdict.ms_client.code == 0x204
+    assert result.verdict.freerdp == "ERRCONNECT_CONNECT_FAILED"
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_ipv6_loopback(driver: Driver) -> None:
+    with listeners.listener(listeners.reply(FAIL5_CC), host="::1") as port:
+        result = driver(f"[::1]:{port}")
+    assert result.target.address == "::1"
+    assert result.signal is Signal.NEG_FAILURE
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_legacy_server_goes_on_to_mcs(driver: Driver) -> None:
+    with listeners.listener(listeners.reply(LEGACY_CC)) as port:
+        result = driver(f"127.0.0.1:{port}")
+    assert result.facts.legacy_no_negotiation is True
+    assert result.failed_phase is Phase.BASIC_SETTINGS_EXCHANGE
+    assert result.signal is Signal.SILENT
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_tls_garbage_after_selecting_ssl(driver: Driver) -> None:
+    ssl_cc = bytes.fromhex("030000130ed000001234000201080001000000")
+    with listeners.listener(listeners.reply(ssl_cc + b"this is not tls at all")) as port:
+        result = driver(f"127.0.0.1:{port}")
+    assert result.failed_phase is Phase.TLS
+    assert result.signal in (Signal.TLS_ERROR, Signal.TLS_EOF, Signal.SILENT)
+    assert result.verdict.category == "tls_failed"
+
+
+def test_bad_options_are_usage_errors() -> None:
+    with pytest.raises(rdpprobe.errors.ProbeUsageError, match="port"):
+        rdpprobe.probe("127.0.0.1:99999")
+    with pytest.raises(rdpprobe.errors.ProbeUsageError, match="unknown protocol"):
+        rdpprobe.probe("127.0.0.1", protocols="SSL,BOGUS")
+    with pytest.raises(rdpprobe.errors.ProbeUsageError, match="needs both"):
+        rdpprobe.probe("127.0.0.1", user="alice")

@@ -9,6 +9,7 @@ from rdpprobe.errors import ProbeUsageError
 from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence.config import Credentials, ProbeConfig, Timeouts
 from rdpprobe.sequence.phases import Phase
+from rdpprobe.sequence.nla import CREDSSP_VERSIONS
 from rdpprobe.sequence.plan import plan
 from rdpprobe.transport import aio, blocking
 from rdpprobe.wire.nego import SecurityProtocol
@@ -68,12 +69,17 @@ def build(target: str, port: int | None, options: dict[str, Any]) -> tuple[Targe
         config = dataclasses.replace(config, enumerate_protocols=True)
     if opts:
         raise ProbeUsageError(f"unknown option {sorted(opts)[0]!r}")
+    if config.credssp_version not in CREDSSP_VERSIONS:
+        raise ProbeUsageError(f"credssp_version must be 2 to 6, not {config.credssp_version}")
     if config.full_logon and config.credentials is None:
         raise ProbeUsageError("full_logon needs user and password")
     return tgt, config, keylog
 
 
-_PLAIN_OPTIONS = frozenset({"cookie", "routing_token", "full_logon", "legacy_tls", "follow_negotiation", "expected_name", "trace", "client_name"})
+_PLAIN_OPTIONS = frozenset({
+    "cookie", "routing_token", "full_logon", "legacy_tls", "follow_negotiation", "expected_name",
+    "trace", "client_name", "credssp_version",
+})
 
 
 def split_host_port(text: str) -> tuple[str, int | None]:

@@ -37,7 +37,7 @@ from rdpprobe.reasons import (
     freerdp_connect_code,
 )
 from rdpprobe.remedies import CERT_FINDING_ADVICE, Advice, advice_for
-from rdpprobe.result import MsClientCode, Verdict
+from rdpprobe.result import Facts, MsClientCode, Verdict
 from rdpprobe.rows import (
     MSG_BY_SERVER,
     MSG_LICENSING,
@@ -99,6 +99,8 @@ class Detail:
     """TSRequest.version the server announced (C4)."""
     legacy_no_negotiation: bool = False
     """The Connection Confirm carried no RDP_NEG data (X5)."""
+    client_credssp_version: int | None = None
+    """The CredSSP version the probe announced; a close answering a version below 6 is C4."""
     after_authenticate: bool = False
     """The connection ended after the client sent NTLM AUTHENTICATE (C3: credentials rejected)."""
 
@@ -253,7 +255,14 @@ def _refine_nla_alert(verdict: Verdict, phase: Phase | None, detail: Detail) -> 
     return _append(verdict_for("C1"), _alert_note(alert))
 
 
+#: The CredSSP version of the March 2018 updates (CVE-2018-0886); patched servers may refuse less.
+CREDSSP_UPDATED_VERSION = 6
+
+
 def _refine_nla_close(verdict: Verdict, phase: Phase | None, detail: Detail) -> Verdict:
+    client = detail.client_credssp_version
+    if client is not None and client < CREDSSP_UPDATED_VERSION:
+        return _append(verdict_for("C4"), f"the probe announced CredSSP version {client}")
     return verdict_for("C3_closed") if detail.after_authenticate else verdict
 
 
@@ -434,3 +443,27 @@ def classify_certificate(findings: tuple[str, ...]) -> Verdict | None:
         summary="A client would warn about the server's certificate: "
                 "" + ", ".join(known).replace("_", " "),
     )
+
+
+# ---- advisories: findings on a probe that did not fail -------------------------------------------
+
+#: TLS versions a current client refuses by default (taxonomy S1).
+LEGACY_TLS_VERSIONS = frozenset({"TLSv1", "TLSv1.1", "SSLv3"})
+
+
+def advisories(facts: Facts) -> tuple[Verdict, ...]:
+    """Verdicts for what a probe learned without failing: X5, S1, S3 and a recovered N*."""
+    found: list[Verdict] = []
+    if facts.legacy_no_negotiation:
+        found.append(verdict_for("X5"))
+    if facts.neg_failure_code is not None:
+        refused = classify(Phase.CONNECTION_INITIATION, Signal.NEG_FAILURE,
+                           Detail(neg_failure_code=facts.neg_failure_code))
+        found.append(_append(refused, "the probe then reconnected offering what the server asked for"))
+    tls = facts.tls
+    if tls is not None and tls.version in LEGACY_TLS_VERSIONS:
+        found.append(_append(verdict_for("S1"), f"the server negotiated {tls.version}"))
+    certificate = classify_certificate(tls.findings) if tls is not None else None
+    if certificate is not None:
+        found.append(certificate)
+    return tuple(found)

@@ -150,5 +150,35 @@ def register(name: str, help_text: str, add_arguments: Any, handler: Any) -> Non
     _HANDLERS[name] = handler
 
 
+def _run_demo(args: argparse.Namespace) -> int:
+    from rdpprobe import demo
+
+    try:
+        return demo.run(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _add_demo(parser: argparse.ArgumentParser) -> None:
+    from rdpprobe import demo
+
+    demo.add_arguments(parser)
+
+
+def _add_mock(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("mock_args", nargs=argparse.REMAINDER, help="see rdpprobe mock --help")
+    parser.add_help = False
+
+
+def _run_mock(args: argparse.Namespace) -> int:
+    from rdpprobe.mock.cli import run_mock_cli
+
+    return run_mock_cli(args.mock_args)
+
+
+register("demo", "probe every built-in mock scenario on loopback and print a table", _add_demo, _run_demo)
+register("mock", "run a mock RDP server with fault injection (--list for scenarios)", _add_mock, _run_mock)
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -242,6 +242,10 @@ class ProbeResult:
     """Seconds spent per phase, in order."""
     skipped_phases: tuple[Phase, ...] = ()
     facts: Facts = field(default_factory=Facts)
+    advisories: tuple[Verdict, ...] = ()
+    """Findings that did not stop the probe but that a client would meet: a certificate a
+    Microsoft client warns about (S3), a legacy server (X5), TLS 1.0 only (S1), a refused
+    first negotiation the probe recovered from (N1/N2/N5)."""
     trace: tuple[Any, ...] | None = None
     """Debug-only record of the exchange; omitted from ``to_dict`` unless asked for."""
 
@@ -267,6 +271,7 @@ class ProbeResult:
             "timings": {phase.value: seconds for phase, seconds in self.timings},
             "skipped_phases": [phase.value for phase in self.skipped_phases],
             "facts": _plain(self.facts),
+            "advisories": [verdict_to_dict(v) for v in self.advisories],
             "error": self.error,
         }
         if include_trace:

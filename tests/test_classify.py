@@ -85,6 +85,9 @@ ROW_CASES = [
     # A FreeRDP server closes after a bad AUTHENTICATE; xfreerdp reports the transport failure.
     (P.NLA, S.EOF, Detail(after_authenticate=True), "C3", 0x807,
      "ERRCONNECT_CONNECT_TRANSPORT_FAILED", "logon_failed"),
+    # A patched server closing on a client that announced CredSSP below 6.
+    (P.NLA, S.EOF, Detail(client_credssp_version=5), "C4", None,
+     "ERRCONNECT_PASSWORD_CERTAINLY_EXPIRED", "nla_failed"),
     (P.NLA, S.CREDSSP_VERSION, Detail(credssp_version=2), "C4", None,
      "ERRCONNECT_PASSWORD_CERTAINLY_EXPIRED", "nla_failed"),
     (P.NLA, S.PUBKEY_MISMATCH, None, "C5", None, "ERRCONNECT_CONNECT_TRANSPORT_FAILED",
@@ -345,3 +348,14 @@ def test_classify_is_total(phase: Phase | None, signal: Signal, detail: Detail |
 def test_classify_certificate_is_total(findings: list[str]) -> None:
     verdict = classify_certificate(tuple(findings))
     assert verdict is None or verdict.taxonomy_id == "S3"
+
+
+def test_advisories_name_what_did_not_stop_the_probe() -> None:
+    from rdpprobe.classify import advisories
+    from rdpprobe.result import Facts, TlsFacts
+
+    facts = Facts(legacy_no_negotiation=True, neg_failure_code=2,
+                  tls=TlsFacts(version="TLSv1", findings=("self_signed",)))
+    ids = [v.taxonomy_id for v in advisories(facts)]
+    assert ids == ["X5", "N2", "S1", "S3"]
+    assert advisories(Facts()) == ()

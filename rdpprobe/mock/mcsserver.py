@@ -30,7 +30,7 @@ from rdpprobe.wire.gcc_blocks import (
     ServerNetworkData,
     ServerSecurityData,
 )
-from rdpprobe.wire.mcs_connect import SERVER_DOMAIN_PARAMETERS, ConnectResponse
+from rdpprobe.wire.mcs_connect import SERVER_DOMAIN_PARAMETERS, ConnectInitial, ConnectResponse
 
 if TYPE_CHECKING:
     from rdpprobe.mock.acceptor import Acceptor
@@ -85,7 +85,7 @@ class McsServer:
 
     def on_connect_initial(self, frame: bytes) -> list[Step]:
         pdu = mcs.decode_mcs_frame(frame)
-        if not isinstance(pdu, mcs.ConnectInitial):
+        if not isinstance(pdu, ConnectInitial):
             raise ValueError(f"expected mcs connect initial, got {type(pdu).__name__}")
         blocks = gcc_blocks.decode_client_blocks(gcc.decode_conference_create_request(pdu.user_data).user_data)
         self._learn(blocks)

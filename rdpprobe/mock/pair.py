@@ -18,10 +18,11 @@ Typical use::
 
 from __future__ import annotations
 
+import os
 import ssl
 from pathlib import Path
 
-from rdpprobe.mock.acceptor import Acceptor, Record
+from rdpprobe.mock.acceptor import Acceptor, Record, Rng
 from rdpprobe.mock.nla import Credentials
 from rdpprobe.mock.scenarios import Scenario, get_scenario
 from rdpprobe.mock.session import Hangup, MockSession, Sleep, Write
@@ -44,11 +45,11 @@ class MockPair:
     """A client byte stream wired straight into one mock server connection."""
 
     def __init__(self, scenario: Scenario | str | Path, user: str | None = None,
-                 password: str | None = None, domain: str | None = None, rng=None) -> None:  # type: ignore[no-untyped-def]
+                 password: str | None = None, domain: str | None = None,
+                 rng: Rng | None = None) -> None:
         defaults = Credentials()
         creds = Credentials(user or defaults.user, password or defaults.password, domain)
-        kwargs = {"rng": rng} if rng is not None else {}
-        self.acceptor = Acceptor(get_scenario(scenario), creds, **kwargs)
+        self.acceptor = Acceptor(get_scenario(scenario), creds, rng or os.urandom)
         self.session = MockSession(self.acceptor)
         self.elapsed = 0.0
         self.server_closed = False

@@ -92,7 +92,8 @@ def load_file(path: str | Path) -> list[Scenario]:
 @cache
 def builtin_scenarios() -> dict[str, Scenario]:
     """The built-in scenarios (package data), by name, plus one healthy per personality."""
-    found = {name: Scenario(name, p, description=f"healthy {name} server", taxonomy=("OK",))
+    found = {name: Scenario(name, p, description=f"healthy {name} server",
+                            taxonomy=("X5", "OK") if p.legacy else ("OK",))
              for name, p in PERSONALITIES.items()}
     root = resources.files(_BUILTIN_PACKAGE) / _BUILTIN_DIR
     for entry in sorted(root.iterdir(), key=lambda e: e.name):

@@ -114,11 +114,17 @@ def _on_license(state: ProbeState, body: bytes) -> None:
         if state.wants_to_stop_after(Phase.LICENSING):
             state.succeed("stopped after licensing, as asked")
     else:
-        detail = "the server started a full license exchange ([MS-RDPELE]); the probe stops here"
-        state.succeed(detail)
+        reply = pdus.license_reply(state, body)
+        if reply is None:
+            state.succeed(f"unexpected licensing message {outcome.name}; the probe stops here")
+        else:
+            pdus.send_io(state, pdus.secure(state, security.SEC_LICENSE_PKT, reply))
 
 
 def _on_share(state: ProbeState, body: bytes) -> None:
+    if pdus.is_enhanced_redirection(body):
+        pdus.on_redirection(state, body)
+        return
     pdu = pdus.decode_share(body)
     if isinstance(pdu, pdus.DemandActive):
         if state.phase is not Phase.CAPABILITIES_EXCHANGE:

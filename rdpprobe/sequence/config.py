@@ -65,3 +65,5 @@ class ProbeConfig:
     #: Record a trace of every PDU (phase, direction, name, length) in the result.
     trace: bool = False
     client_name: str = "rdpprobe"
+    #: The CredSSP version to announce ([MS-CSSP] 2.2.1): 6 (current) down to 2 (pre-2018).
+    credssp_version: int = 6

@@ -20,8 +20,8 @@ from rdpprobe.signals import Signal
 from rdpprobe.wire import credssp, ntlm
 from rdpprobe.wire.codes import name_of
 
-#: The CredSSP version this client implements ([MS-CSSP] 2.2.1): v6, nonce + hash binding.
-CREDSSP_VERSION = 6
+#: The CredSSP versions this client implements ([MS-CSSP] 2.2.1).
+CREDSSP_VERSIONS = range(2, 7)
 #: [MS-CSSP] 2.2.1: clientNonce is 32 bytes.
 CLIENT_NONCE_SIZE = 32
 #: Versions from which pubKeyAuth is a hash over the nonce ([MS-CSSP] 3.1.5).
@@ -36,7 +36,9 @@ class NlaState:
     """What CredSSP has exchanged so far on this connection."""
 
     negotiate: bytes
-    nonce: bytes
+    nonce: bytes | None
+    version: int
+    """The version this client announces; the exchange runs at min(ours, the server's)."""
     server_version: int | None = None
     session: Any = None
     sent_authenticate: bool = False
@@ -46,8 +48,10 @@ def begin(state: ProbeState) -> None:
     """Send TSRequest{NEGOTIATE} and wait for the CHALLENGE."""
     state.enter(Phase.NLA)
     negotiate = ntlm.build_negotiate()
-    state.nla = NlaState(negotiate, state.rng(CLIENT_NONCE_SIZE))
-    request = credssp.TsRequest(CREDSSP_VERSION, nego_tokens=(negotiate,), client_nonce=state.nla.nonce)
+    version = state.config.credssp_version
+    nonce = state.rng(CLIENT_NONCE_SIZE) if version >= HASH_BINDING_MIN_VERSION else None
+    state.nla = NlaState(negotiate, nonce, version)
+    request = credssp.TsRequest(version, nego_tokens=(negotiate,), client_nonce=nonce)
     state.send(credssp.encode_ts_request(request))
     state.wait_for(Expect.TS_REQUEST, on_challenge)
 
@@ -81,7 +85,7 @@ def _send_authenticate(state: ProbeState, challenge: bytes) -> None:
     )
     proof = nla.session.seal(_client_binding(state))
     request = credssp.TsRequest(
-        CREDSSP_VERSION, nego_tokens=(authenticate,), pub_key_auth=proof, client_nonce=nla.nonce
+        nla.version, nego_tokens=(authenticate,), pub_key_auth=proof, client_nonce=nla.nonce
     )
     nla.sent_authenticate = True
     state.send(credssp.encode_ts_request(request))
@@ -93,16 +97,23 @@ def _public_key(state: ProbeState) -> bytes:
     return credssp.subject_public_key(state.tls_certificate)
 
 
+def _hash_binding(nla: NlaState) -> bool:
+    """[MS-CSSP] 3.1.5: from version 5 on, pubKeyAuth is a hash over the client nonce."""
+    return nla.nonce is not None and min(nla.version, nla.server_version or 0) >= HASH_BINDING_MIN_VERSION
+
+
 def _client_binding(state: ProbeState) -> bytes:
     nla: NlaState = state.nla
-    if (nla.server_version or 0) >= HASH_BINDING_MIN_VERSION:
+    if _hash_binding(nla):
+        assert nla.nonce is not None
         return credssp.client_binding_hash(nla.nonce, _public_key(state))
     return _public_key(state)
 
 
 def _expected_server_binding(state: ProbeState) -> bytes:
     nla: NlaState = state.nla
-    if (nla.server_version or 0) >= HASH_BINDING_MIN_VERSION:
+    if _hash_binding(nla):
+        assert nla.nonce is not None
         return credssp.server_binding_hash(nla.nonce, _public_key(state))
     return credssp.increment_public_key(_public_key(state))
 
@@ -130,7 +141,7 @@ def _send_credentials(state: ProbeState) -> None:
     assert creds is not None
     nla: NlaState = state.nla
     ts_creds = credssp.encode_ts_credentials(credssp.TsPasswordCreds(creds.domain, creds.user, creds.password))
-    request = credssp.TsRequest(CREDSSP_VERSION, auth_info=nla.session.seal(ts_creds), client_nonce=nla.nonce)
+    request = credssp.TsRequest(nla.version, auth_info=nla.session.seal(ts_creds), client_nonce=nla.nonce)
     state.send(credssp.encode_ts_request(request))
     if (state.selected_protocol or 0) & 0x8:  # PROTOCOL_HYBRID_EX ([MS-RDPBCGR] 2.2.1.1.1)
         state.wait_for(Expect.EARLY_AUTHZ, on_early_authz)
@@ -173,7 +184,11 @@ def failure_context(state: ProbeState) -> dict[str, Any]:
         return {}
     if nla.sent_authenticate:
         _set_auth(state, AUTH_FAILED, "the server closed the connection after NTLM AUTHENTICATE")
-    return {"after_authenticate": nla.sent_authenticate, "credssp_version": nla.server_version}
+    return {
+        "after_authenticate": nla.sent_authenticate,
+        "credssp_version": nla.server_version,
+        "client_credssp_version": nla.version,
+    }
 
 
 def _ntlm_facts(info: Any) -> NtlmFacts:

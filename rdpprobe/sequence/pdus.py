@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from rdpprobe.result import CapabilityFacts, RedirectionFacts
 from rdpprobe.sequence.state import ProbeState
 from rdpprobe.signals import Signal
-from rdpprobe.wire import errinfo, licensing, mcs, rdpcrypto, redirection, security, share
+from rdpprobe.errors import DecodeError
+from rdpprobe.wire import errinfo, license_client, licensing, mcs, rdpcrypto, redirection, security, share
 from rdpprobe.wire.codes import flag_names, name_of
 from rdpprobe.wire.share import DemandActive, SetErrorInfo
 
@@ -89,7 +90,41 @@ def license_outcome(body: bytes) -> LicenseOutcome:
     if isinstance(msg, licensing.LicenseRequest):
         return LicenseOutcome("license_request", None, False)
     msg_type = getattr(msg, "msg_type", 0)
-    return LicenseOutcome(name_of(licensing.LicenseMsgType, msg_type).lower(), None, False)
+    # [MS-RDPELE] 3.3.5.6, 3.3.5.7: a new or upgraded license also ends licensing.
+    complete = isinstance(msg, licensing.NewLicense)
+    return LicenseOutcome(name_of(licensing.LicenseMsgType, msg_type).lower(), None, complete)
+
+
+def license_reply(state: ProbeState, body: bytes) -> bytes | None:
+    """The client's licensing answer to ``body`` ([MS-RDPELE] 3.3.5), None when none is due."""
+    if state.mcs.license_client is None:
+        creds = state.config.credentials if state.config.full_logon else None
+        state.mcs.license_client = license_client.LicenseClientContext(
+            rng=state.rng,
+            user_name=creds.user if creds else "",
+            machine_name=state.config.client_name,
+            fallback_key=_security_data_key(state),
+        )
+    msg = licensing.decode_license_pdu(body)
+    return license_client.respond_to_license_message(msg, state.mcs.license_client)
+
+
+def _security_data_key(state: ProbeState) -> security.RsaPublicKey | None:
+    """The Server Security Data key, if the server sent a usable certificate there."""
+    if not state.mcs.server_certificate:
+        return None
+    try:
+        return rdpcrypto.server_public_key(security.decode_server_certificate(state.mcs.server_certificate))
+    except DecodeError:
+        return None
+
+
+#: [MS-RDPBCGR] 2.2.13.3.1: PDUTYPE_SERVER_REDIR_PKT, the Enhanced Security redirection carrier.
+PDUTYPE_SERVER_REDIR_PKT = 0xA
+
+
+def is_enhanced_redirection(body: bytes) -> bool:
+    return share.peek_share_pdu_type(body) == PDUTYPE_SERVER_REDIR_PKT
 
 
 def decode_share(body: bytes) -> object:

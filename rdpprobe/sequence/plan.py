@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Generator
 
+from rdpprobe.classify import advisories
 from rdpprobe.result import ProbeResult
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.phases import Phase
@@ -54,7 +55,7 @@ def plan(config: ProbeConfig) -> Plan:
         for name, value in ENUMERATION:
             probe = yield _enumeration_config(config, value)
             if _never_reached_rdp(probe):
-                return probe
+                return _with_advisories(probe)
             if probe.facts.selected_protocol == name:
                 accepted.append(name)
     result = yield config
@@ -101,4 +102,9 @@ def _with_protocol_facts(result: ProbeResult, accepted: list[str] | None) -> Pro
         nla_required = True
     elif facts.selected_protocol in ("RDP", "SSL"):
         nla_required = False
-    return dataclasses.replace(result, facts=facts.update(nla_required=nla_required))
+    return _with_advisories(dataclasses.replace(result, facts=facts.update(nla_required=nla_required)))
+
+
+def _with_advisories(result: ProbeResult) -> ProbeResult:
+    """Attach the findings that did not stop the probe (``classify.advisories``)."""
+    return dataclasses.replace(result, advisories=advisories(result.facts))

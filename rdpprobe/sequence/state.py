@@ -19,6 +19,7 @@ from rdpprobe.sequence.actions import Action, CloseConnection, SendBytes, StartT
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
+from rdpprobe.wire.license_client import LicenseClientContext
 
 
 FrameHandler = Callable[["ProbeState", bytes], None]
@@ -61,6 +62,8 @@ class McsState:
     share_id: int | None = None
     error_info: int = 0
     """The last non-zero Set Error Info code received ([MS-RDPBCGR] 2.2.5.1.1)."""
+    license_client: LicenseClientContext | None = None
+    """The client's licensing state once a LICENSE_REQUEST arrived ([MS-RDPELE] 3.3.1)."""
 
 
 class ProbeState:

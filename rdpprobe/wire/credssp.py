@@ -132,6 +132,16 @@ class _TSPasswordCreds(univ.Sequence):
     )
 
 
+# pyasn1 signals bad input with PyAsn1Error; the others guard against its internals.
+_PYASN1_FAILURES = (PyAsn1Error, ValueError, TypeError, IndexError, KeyError, OverflowError, RecursionError)
+_MAX_DETAIL = 200  # characters of a pyasn1 message kept in the DecodeError
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:_MAX_DETAIL] if text else type(exc).__name__
+
+
 def _der_decode(data: bytes, spec: univ.Sequence, pdu: str) -> univ.Sequence:
     """Decode exactly ``data`` with pyasn1, turning every failure into ``DecodeError``."""
     frame = der_sequence_length(data, pdu)
@@ -139,8 +149,8 @@ def _der_decode(data: bytes, spec: univ.Sequence, pdu: str) -> univ.Sequence:
         raise InvalidField(pdu, "length", f"der sequence of {frame} bytes in {len(data)} bytes", 0)
     try:
         value, rest = der_decoder.decode(data, asn1Spec=spec)
-    except (PyAsn1Error, ValueError, TypeError, IndexError, KeyError, OverflowError, RecursionError) as exc:
-        raise InvalidField(pdu, "der", str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__) from exc
+    except _PYASN1_FAILURES as exc:
+        raise InvalidField(pdu, "der", _first_line(exc)) from exc
     if rest:
         raise InvalidField(pdu, "length", f"{len(rest)} trailing bytes", len(data) - len(rest))
     return cast(univ.Sequence, value)
@@ -381,9 +391,9 @@ def subject_public_key(cert_der: bytes) -> bytes:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     except (ValueError, TypeError) as exc:
-        raise InvalidField("x509 certificate", "der", str(exc)[:200]) from exc
+        raise InvalidField("x509 certificate", "der", _first_line(exc)) from exc
     except UnsupportedAlgorithm as exc:
-        raise InvalidField("x509 certificate", "public key", str(exc)[:200]) from exc
+        raise InvalidField("x509 certificate", "public key", _first_line(exc)) from exc
     return _spki_bit_string(spki)
 
 

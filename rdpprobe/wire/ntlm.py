@@ -25,6 +25,8 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from impacket import ntlm as impacket_ntlm
+
 from rdpprobe.errors import DecodeError, InvalidField, ProbeUsageError
 from rdpprobe.wire.buffer import Reader
 from rdpprobe.wire.ntlm_crypto import (
@@ -126,6 +128,7 @@ _BLOB_HEADER_LEN = 1 + 1 + 2 + 4 + 8 + CHALLENGE_LEN + 4  # types, reserved, tim
 _NTLMV1_RESPONSE_LEN = 24  # [MS-NLMP] 2.2.2.6 NTLM v1 response
 _CHANNEL_BINDINGS_LEN = 16  # [MS-NLMP] 2.2.2.1 MsvAvChannelBindings, an MD5 hash
 _NO_CHANNEL_BINDINGS = bytes(_CHANNEL_BINDINGS_LEN)  # Z(16): no bindings (CredSSP)
+_NO_LM_RESPONSE = bytes(24)  # [MS-NLMP] 3.1.5.1.2: Z(24) when the MIC is sent (Windows, FreeRDP)
 
 
 def build_negotiate(flags: int = DEFAULT_FLAGS, version: NtlmVersion | None = DEFAULT_VERSION) -> bytes:
@@ -164,6 +167,22 @@ def _with_mic(data: bytes, mic: bytes) -> bytes:
     return data[:AUTHENTICATE_MIC_OFFSET] + mic + data[AUTHENTICATE_HEADER_LEN:]
 
 
+def _client_target_info(
+    info: ChallengeInfo, filetime: int, target_spn: str | None, bindings: bytes
+) -> tuple[int, bytes, bool]:
+    """(timestamp, target info, modern): what the NTLMv2 response is computed over."""
+    if info.timestamp is None:
+        return filetime, info.target_info, False
+    return info.timestamp, _client_av_pairs(info, target_spn, bindings), True
+
+
+def _session_key(flags: int, key_exchange_key: bytes, random_key: bytes) -> tuple[bytes, bytes]:
+    """(ExportedSessionKey, EncryptedRandomSessionKey) per [MS-NLMP] 3.1.5.1.2."""
+    if uses_key_exchange(flags):
+        return random_key, rc4(key_exchange_key, random_key)
+    return key_exchange_key, b""
+
+
 def build_authenticate(
     challenge_bytes: bytes,
     user: str,
@@ -189,30 +208,15 @@ def build_authenticate(
         raise InvalidField("ntlm challenge", "negotiate flags", "extended session security not offered", 20)
     flags = info.flags | NegotiateFlags.VERSION
     client_challenge, random_key = _random(rng, CHALLENGE_LEN), _random(rng, SESSION_KEY_LEN)
-    modern = info.timestamp is not None
-    if modern:
-        timestamp = info.timestamp or 0
-        target_info = _client_av_pairs(info, target_spn, channel_bindings)
-    else:
-        timestamp, target_info = filetime, info.target_info
-    response_key = ntowfv2(password, user, domain)
+    timestamp, target_info, modern = _client_target_info(info, filetime, target_spn, channel_bindings)
+    key = ntowfv2(password, user, domain)
     blob = ntlmv2_client_blob(timestamp, client_challenge, target_info)
-    proof = nt_proof_str(response_key, info.server_challenge, blob)
-    key_exchange_key = session_base_key(response_key, proof)
-    if uses_key_exchange(flags):
-        exported, encrypted_key = random_key, rc4(key_exchange_key, random_key)
-    else:
-        exported, encrypted_key = key_exchange_key, b""
+    proof = nt_proof_str(key, info.server_challenge, blob)
+    exported, encrypted_key = _session_key(flags, session_base_key(key, proof), random_key)
+    lm = _NO_LM_RESPONSE if modern else lmv2_response(key, info.server_challenge, client_challenge)
+    mic = bytes(MIC_LEN) if modern else None
     msg = AuthenticateMessage(
-        flags=flags,
-        lm_response=bytes(24) if modern else lmv2_response(response_key, info.server_challenge, client_challenge),
-        nt_response=proof + blob,
-        domain=domain,
-        user=user,
-        workstation=workstation,
-        encrypted_session_key=encrypted_key,
-        version=DEFAULT_VERSION,
-        mic=bytes(MIC_LEN) if modern else None,
+        flags, lm, proof + blob, domain, user, workstation, encrypted_key, DEFAULT_VERSION, mic
     )
     data = encode_authenticate(msg)
     if modern:
@@ -298,11 +302,25 @@ def verify_authenticate(
     password = lookup(msg.user, msg.domain)
     if password is None:
         return _fail(msg, NtStatus.STATUS_NO_SUCH_USER, "unknown user")
-    response_key = ntowfv2(password, msg.user, msg.domain)
     proof, blob = msg.nt_response[:NTLMV2_PROOF_LEN], msg.nt_response[NTLMV2_PROOF_LEN:]
-    if not hmac.compare_digest(nt_proof_str(response_key, info.server_challenge, blob), proof):
+    response_key, expected = _server_proof(password, msg, info.server_challenge, blob)
+    if not hmac.compare_digest(expected, proof):
         return _fail(msg, NtStatus.STATUS_WRONG_PASSWORD, "ntproofstr mismatch")
-    return _check_session(msg, session_base_key(response_key, proof), blob, (negotiate_bytes, challenge_bytes, authenticate_bytes))
+    messages = (negotiate_bytes, challenge_bytes, authenticate_bytes)
+    return _check_session(msg, impacket_ntlm.hmac_md5(response_key, proof), blob, messages)
+
+
+def _server_proof(
+    password: str, msg: AuthenticateMessage, server_challenge: bytes, blob: bytes
+) -> tuple[bytes, bytes]:
+    """(ResponseKeyNT, expected NTProofStr) computed by impacket's NTLM ([MS-NLMP] 3.3.2).
+
+    The server side deliberately uses a second implementation: the client's NTLMv2 comes
+    from ``ntlm_crypto``, so a mock and a client sharing one mistake would not both pass.
+    impacket only computes here; it never parses the peer's bytes.
+    """
+    response_key = impacket_ntlm.NTOWFv2(msg.user, password, msg.domain)
+    return response_key, impacket_ntlm.hmac_md5(response_key, server_challenge + blob)
 
 
 def _check_session(
@@ -321,4 +339,5 @@ def _check_session(
     if not session_flags_supported(msg.flags):
         return _fail(msg, NtStatus.STATUS_LOGON_FAILURE, "extended session security not negotiated")
     session = NtlmSession(exported, msg.flags, Role.SERVER)
-    return AuthOutcome(True, int(NtStatus.STATUS_SUCCESS), msg.user, msg.domain, msg.workstation, "", wants_mic, session)
+    success = int(NtStatus.STATUS_SUCCESS)
+    return AuthOutcome(True, success, msg.user, msg.domain, msg.workstation, "", wants_mic, session)

@@ -192,25 +192,16 @@ def decode_challenge(data: bytes) -> ChallengeInfo:
     )
 
 
-# Windows servers send NbDomainName, NbComputerName, DnsDomainName, DnsComputerName,
-# DnsTreeName, Timestamp in this order (as in the [MS-NLMP] 4.2.4 example).
-_NAME_ORDER = (
-    AvId.NB_DOMAIN_NAME,
-    AvId.NB_COMPUTER_NAME,
-    AvId.DNS_DOMAIN_NAME,
-    AvId.DNS_COMPUTER_NAME,
-    AvId.DNS_TREE_NAME,
-)
-
-
-def challenge_av_pairs(
-    names: dict[AvId, str | None], timestamp: int | None, extra: tuple[AvPair, ...] = ()
-) -> tuple[AvPair, ...]:
-    """Target-information pairs in Windows order, from names (None = omitted) and a FILETIME."""
-    pairs = [AvPair(av_id, utf16(names[av_id])) for av_id in _NAME_ORDER if names.get(av_id) is not None]  # type: ignore[arg-type]
+def challenge_av_pairs(names: tuple[str | None, ...], timestamp: int | None) -> list[AvPair]:
+    """Target-information pairs in Windows order: NbDomainName, NbComputerName, DnsDomainName,
+    DnsComputerName, DnsTreeName (``names``, None = omitted), then MsvAvTimestamp ([MS-NLMP] 4.2.4).
+    """
+    order = (AvId.NB_DOMAIN_NAME, AvId.NB_COMPUTER_NAME, AvId.DNS_DOMAIN_NAME, AvId.DNS_COMPUTER_NAME,
+             AvId.DNS_TREE_NAME)
+    pairs = [AvPair(av_id, utf16(name)) for av_id, name in zip(order, names) if name is not None]
     if timestamp is not None:
         pairs.append(AvPair(AvId.TIMESTAMP, struct.pack("<Q", timestamp)))
-    return tuple(pairs) + extra
+    return pairs
 
 
 # [MS-NLMP] 2.2.1.2 flags a Windows server answers an RDP client's NEGOTIATE with.
@@ -253,16 +244,10 @@ def encode_challenge(
     if len(server_challenge) != 8:
         raise EncodeError(f"server challenge must be 8 bytes, not {len(server_challenge)}")
     flags = flags | NegotiateFlags.VERSION if version is not None else flags & ~NegotiateFlags.VERSION
-    names = {
-        AvId.NB_DOMAIN_NAME: netbios_domain,
-        AvId.NB_COMPUTER_NAME: netbios_computer,
-        AvId.DNS_DOMAIN_NAME: dns_domain,
-        AvId.DNS_COMPUTER_NAME: dns_computer,
-        AvId.DNS_TREE_NAME: dns_tree,
-    }
+    names = (netbios_domain, netbios_computer, dns_domain, dns_computer, dns_tree)
     layout = PayloadWriter(CHALLENGE_HEADER_LEN + (VERSION_LEN if version is not None else 0))
     layout.add(utf16(target_name))
-    layout.add(encode_av_pairs(challenge_av_pairs(names, timestamp, extra_av_pairs)))
+    layout.add(encode_av_pairs(challenge_av_pairs(names, timestamp) + list(extra_av_pairs)))
     w = Writer()
     write_header(w, MessageType.CHALLENGE)
     layout.write_record(w, 0)

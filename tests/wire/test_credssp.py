@@ -334,7 +334,8 @@ def test_credssp_v6_exchange() -> None:
     server = outcome.session
     assert msg3.pub_key_auth is not None and msg3.client_nonce is not None
     assert server.unseal(msg3.pub_key_auth) == client_binding_hash(msg3.client_nonce, public_key)
-    msg4 = decode_ts_request(encode_ts_request(TsRequest(6, pub_key_auth=server.seal(server_binding_hash(nonce, public_key)))))
+    server_proof = server.seal(server_binding_hash(nonce, public_key))
+    msg4 = decode_ts_request(encode_ts_request(TsRequest(6, pub_key_auth=server_proof)))
     # Client: verify the server proof, send the credentials.
     assert msg4.pub_key_auth is not None
     assert client.unseal(msg4.pub_key_auth) == server_binding_hash(nonce, public_key)

@@ -65,6 +65,7 @@ SERVER_CHALLENGE = bytes.fromhex("0123456789abcdef")
 CLIENT_CHALLENGE = b"\xaa" * 8
 RANDOM_SESSION_KEY = b"\x55" * 16
 SPEC_FLAGS = 0xE28A8233  # [MS-NLMP] 4.2.4 "Challenge Flags"
+SPEC_SEALED = vector("nlmp_plaintext_signature") + vector("nlmp_sealed_plaintext")  # [MS-NLMP] 4.2.4.4
 SPEC_TARGET_INFO = bytes.fromhex("02000c0044006f006d00610069006e00" "01000c00530065007200760065007200" "00000000")
 
 
@@ -311,7 +312,7 @@ def test_build_authenticate_spec_example() -> None:
     assert msg.encrypted_session_key == vector("nlmp_encrypted_session_key")
     assert (msg.user, msg.domain, msg.workstation, msg.mic) == (USER, DOMAIN, "COMPUTER", None)
     assert session.exported_session_key == RANDOM_SESSION_KEY
-    assert session.seal(vector("nlmp_plaintext")) == vector("nlmp_plaintext_signature") + vector("nlmp_sealed_plaintext")
+    assert session.seal(vector("nlmp_plaintext")) == SPEC_SEALED
 
 
 def rdpprobe_authenticate() -> tuple[bytes, NtlmSession]:
@@ -344,7 +345,8 @@ def test_build_authenticate_matches_impacket_ntproofstr() -> None:
 
 
 def test_build_authenticate_rejects_challenge_without_ess() -> None:
-    data = encode_challenge(SERVER_CHALLENGE, flags=ntlm.DEFAULT_CHALLENGE_FLAGS & ~NegotiateFlags.EXTENDED_SESSIONSECURITY)
+    flags = ntlm.DEFAULT_CHALLENGE_FLAGS & ~NegotiateFlags.EXTENDED_SESSIONSECURITY
+    data = encode_challenge(SERVER_CHALLENGE, flags=flags)
     with pytest.raises(InvalidField):
         build_authenticate(data, "u", "p", "", "", counting_rng(), build_negotiate())
 
@@ -363,14 +365,14 @@ def lookup_for(user: str, password: str) -> ntlm.PasswordLookup:
     return lambda u, d: password if u.casefold() == user.casefold() else None
 
 
-def exchange(password: str = "Passw0rd!", user: str = "alice", server_password: str = "Passw0rd!") -> tuple[AuthOutcome, NtlmSession]:
+def exchange(password: str = "Passw0rd!", user: str = "alice") -> tuple[AuthOutcome, NtlmSession]:
     negotiate = build_negotiate()
     challenge = encode_challenge(
         bytes(range(8)), target_name="LAB", netbios_computer="SRV", netbios_domain="LAB",
         timestamp=datetime_to_filetime(datetime(2025, 5, 5, tzinfo=UTC)),
     )
     auth, client = build_authenticate(challenge, user, password, "LAB", "WS", counting_rng(), negotiate)
-    return verify_authenticate(negotiate, challenge, auth, lookup_for("alice", server_password)), client
+    return verify_authenticate(negotiate, challenge, auth, lookup_for("alice", "Passw0rd!")), client
 
 
 def test_round_trip_success() -> None:
@@ -397,7 +399,7 @@ def test_spec_example_verifies_without_mic() -> None:
     outcome = verify_authenticate(b"", vector("nlmp_ntlmv2_challenge"), data, lookup_for(USER, PASSWORD))
     assert outcome.ok and not outcome.mic_checked
     assert outcome.session is not None
-    assert outcome.session.unseal(vector("nlmp_plaintext_signature") + vector("nlmp_sealed_plaintext")) == vector("nlmp_plaintext")
+    assert outcome.session.unseal(SPEC_SEALED) == vector("nlmp_plaintext")
 
 
 def test_mic_covers_the_negotiate() -> None:
@@ -410,7 +412,8 @@ def test_mic_covers_the_negotiate() -> None:
 def test_tampered_mic_fails() -> None:
     data = bytearray(rdpprobe_authenticate()[0])
     data[72] ^= 1
-    outcome = verify_authenticate(build_negotiate(), rdpprobe_challenge(), bytes(data), lookup_for("alice", "Passw0rd!"))
+    lookup = lookup_for("alice", "Passw0rd!")
+    outcome = verify_authenticate(build_negotiate(), rdpprobe_challenge(), bytes(data), lookup)
     assert outcome.reason == "mic mismatch"
 
 

@@ -1,0 +1,407 @@
+"""The scanner's engine: one thread, one poller, many probes at once.
+
+Rules of this module:
+- targets are pulled from the iterator only when a slot is free, and each result is handed
+  to ``emit`` as soon as its target is done: memory follows the concurrency, not the scan;
+- a target holds one slot from its first connection to its final result, through every
+  connection its plan makes (negotiation fallback, protocol enumeration), and the whole of
+  it must end within the per-target deadline;
+- new connections are paced by a token bucket when a rate is set;
+- a local shortage (EMFILE, ENOBUFS, no ephemeral port) puts the target back in line after
+  a back-off and lowers the concurrency to what the machine bore; it is never a result;
+- any other exception while driving a probe ends that target with an ``internal_error``
+  result; the scan goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import ipaddress
+import itertools
+import logging
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rdpprobe.engine.limits import (
+    TokenBucket,
+    backoff_delay,
+    cap_concurrency,
+    raise_fd_limit,
+    MAX_LOCAL_RETRIES,
+)
+from rdpprobe.engine.link import RECV_SIZE, Link
+from rdpprobe.engine.poller import Poller, make_poller
+from rdpprobe.engine.resolve import Resolver
+from rdpprobe.engine.tlsflavor import tls_flavor
+from rdpprobe.result import ProbeResult, Target, internal_error_result
+from rdpprobe.sequence.config import ProbeConfig
+from rdpprobe.sequence.plan import plan
+from rdpprobe.sequence.prober import Prober
+from rdpprobe.transport.errors import LocalResourceError
+
+logger = logging.getLogger(__name__)
+
+#: Longest single wait in the poller, in seconds, so that the loop notices a stop request.
+MAX_POLL_WAIT = 1.0
+#: The timer heap is rebuilt without stale entries once it holds this many per live link.
+STALE_TIMER_RATIO = 4
+STALE_TIMER_FLOOR = 1024
+
+Emit = Callable[[ProbeResult], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """How hard and how fast to scan."""
+
+    concurrency: int = 100
+    """Targets in flight at once (lowered to fit the descriptor limit)."""
+    rate: float | None = None
+    """New connections per second; None: as fast as slots free up."""
+    deadline: float | None = None
+    """Seconds one target may take, all its connections included; None: the config's overall."""
+    tls: str = "auto"
+    """TLS library: ``auto`` (pyOpenSSL if importable), ``openssl`` or ``stdlib``."""
+    keylog_path: str | None = None
+    address_filter: Callable[[str, int], bool] | None = None
+    """Asked about the address a host name resolved to; False drops the target (excluded)."""
+    prefer_epoll: bool = True
+
+
+@dataclass(slots=True)
+class EngineStats:
+    """What the engine did, for the summary and the benchmarks."""
+
+    targets: int = 0
+    results: int = 0
+    connections: int = 0
+    local_retries: int = 0
+    internal_errors: int = 0
+    excluded: int = 0
+    fd_limit: int = 0
+    concurrency: int = 0
+    tls: str = ""
+
+
+class Job:
+    """One target's walk through its plan."""
+
+    __slots__ = ("target", "steps", "config", "family", "address", "started_at", "deadline_at", "link", "retries", "last", "done")
+
+    def __init__(self, target: Target, steps: Generator[ProbeConfig, ProbeResult, ProbeResult], deadline_at: float) -> None:
+        self.target = target
+        self.steps = steps
+        self.config = next(steps)
+        self.family, self.address = _literal(target)
+        self.started_at = datetime.now(UTC)
+        self.deadline_at = deadline_at
+        self.link: Link | None = None
+        self.retries = 0
+        self.last: ProbeResult | None = None
+        self.done = False
+
+
+def _literal(target: Target) -> tuple[int, str | None]:
+    text = target.address or target.host
+    try:
+        parsed = ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return socket.AF_INET, None
+    return (socket.AF_INET6 if parsed.version == 6 else socket.AF_INET), str(parsed)
+
+
+class Engine:
+    """Runs ``plan(config)`` for every target with bounded concurrency; see the module rules."""
+
+    def __init__(
+        self,
+        config: ProbeConfig,
+        options: EngineOptions = EngineOptions(),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self.config = config
+        self.options = options
+        self.tls = tls_flavor(options.tls, config.legacy_tls, options.keylog_path)
+        self.buffer = bytearray(RECV_SIZE)
+        self.view = memoryview(self.buffer)
+        self.stats = EngineStats(tls=self.tls.name)
+        self._clock = clock
+        self._rng = rng
+        self._deadline = options.deadline or config.timeouts.overall
+        self._seq = itertools.count()
+        self.poller: Poller = make_poller(options.prefer_epoll)
+        self._links: dict[int, Link] = {}
+        self._timers: list[tuple[float, int, Link]] = []
+        self._later: list[tuple[float, int, Job]] = []
+        self._ready: deque[Job] = deque()
+        self._again: list[Link] = []
+        self._done: deque[ProbeResult] = deque()
+        self._active = 0
+        self._cap = 1
+        self._targets: Iterator[Target] = iter(())
+        self._exhausted = False
+        self._target_error: BaseException | None = None
+        self._bucket: TokenBucket | None = None
+        self._resolver: Resolver | None = None
+
+    # -- public --------------------------------------------------------------------------
+
+    def run(self, targets: Iterable[Target], emit: Emit) -> EngineStats:
+        """Probe every target; call ``emit`` with each result as it is final."""
+        self.stats.fd_limit = raise_fd_limit()
+        self._cap = cap_concurrency(self.options.concurrency, self.stats.fd_limit)
+        self.stats.concurrency = self._cap
+        self._targets = iter(targets)
+        now = self._clock()
+        if self.options.rate:
+            self._bucket = TokenBucket(self.options.rate, now)
+        try:
+            self._loop(emit)
+        finally:
+            self._shutdown()
+        if self._target_error is not None:
+            raise self._target_error
+        return self.stats
+
+    # -- called by links -----------------------------------------------------------------
+
+    def attach(self, link: Link, sock: socket.socket) -> None:
+        self._links[sock.fileno()] = link
+        self.stats.connections += 1
+
+    def detach(self, link: Link, sock: socket.socket) -> None:
+        self._links.pop(sock.fileno(), None)
+        self.poller.forget(sock)
+
+    def arm(self, when: float, link: Link) -> None:
+        heapq.heappush(self._timers, (when, next(self._seq), link))
+
+    def read_again(self, link: Link) -> None:
+        self._again.append(link)
+
+    def connection_done(self, link: Link, result: ProbeResult) -> None:
+        """A connection of ``link.job`` is over: advance its plan or finish the target."""
+        job = link.job
+        job.link = None
+        job.last = result
+        try:
+            job.config = job.steps.send(result)
+        except StopIteration as done:
+            self._complete(job, done.value)
+            return
+        self._ready.append(job)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def _loop(self, emit: Emit) -> None:
+        poller, links, clock = self.poller, self._links, self._clock
+        while True:
+            self._start(clock())
+            while self._done:
+                emit(self._done.popleft())
+            if not self._active and self._exhausted:
+                return
+            events = poller.poll(self._timeout(clock()))
+            now = clock()
+            for fd, mask in events:
+                link = links.get(fd)
+                if link is None:
+                    self._resolved(now)
+                    continue
+                try:
+                    link.on_event(mask, now)
+                except LocalResourceError as exc:
+                    self._shortage(link.job, exc, now)
+                except Exception as exc:  # noqa: BLE001 - one probe's bug is one error result
+                    self._crash(link.job, exc)
+            self._fire(now)
+
+    def _timeout(self, now: float) -> float:
+        if self._again or self._done:
+            return 0.0
+        wait = MAX_POLL_WAIT
+        if self._timers:
+            wait = min(wait, self._timers[0][0] - now)
+        if self._later:
+            wait = min(wait, self._later[0][0] - now)
+        if self._has_work():
+            wait = min(wait, self._bucket.wait(now) if self._bucket else 0.0)
+        return max(0.0, wait)
+
+    def _has_work(self) -> bool:
+        return bool(self._ready) or (self._active < self._cap and not self._exhausted)
+
+    def _start(self, now: float) -> None:
+        """Open connections for waiting jobs and new targets, at most ``cap`` per turn."""
+        later = self._later
+        while later and later[0][0] <= now:
+            self._ready.append(heapq.heappop(later)[2])
+        bucket = self._bucket
+        for _ in range(self._cap):
+            if not self._has_work() or (bucket is not None and not bucket.take(now)):
+                return
+            job = self._ready.popleft() if self._ready else self._pull(now)
+            if job is None:
+                return
+            try:
+                self._connect(job, now)
+            except LocalResourceError as exc:
+                self._shortage(job, exc, now)
+            except Exception as exc:  # noqa: BLE001 - one probe's bug is one error result
+                self._crash(job, exc)
+
+    def _pull(self, now: float) -> Job | None:
+        try:
+            target = next(self._targets)
+        except StopIteration:
+            self._exhausted = True
+            return None
+        except Exception as exc:  # noqa: BLE001 - a bad target line ends the input, not the scan
+            self._exhausted = True
+            self._target_error = exc
+            return None
+        self._active += 1
+        self.stats.targets += 1
+        try:
+            return Job(target, plan(self.config), now + self._deadline)
+        except Exception as exc:  # noqa: BLE001
+            self._complete_error(target, datetime.now(UTC), exc)
+            return None
+
+    def _connect(self, job: Job, now: float) -> None:
+        remaining = job.deadline_at - now
+        if remaining <= 0 and job.last is not None:
+            self._complete(job, job.last)
+            return
+        config = job.config
+        if remaining < config.timeouts.overall:
+            config = dataclasses.replace(config, timeouts=dataclasses.replace(config.timeouts, overall=max(remaining, 1e-3)))
+        prober = Prober(job.target, config, now=now, started_at=datetime.now(UTC), rng=self._rng)
+        link = job.link = Link(self, job, prober)
+        if job.address is not None:
+            link.open(job.family, job.address, now)
+        else:
+            link.drain(now)
+            self._lookup(link, config.timeouts.connect)
+
+    # -- names ---------------------------------------------------------------------------
+
+    def _lookup(self, link: Link, timeout: float) -> None:
+        if self._resolver is None:
+            self._resolver = Resolver()
+            self.poller.add_reader(self._resolver.wake_reader)
+        target = link.job.target
+        self._resolver.submit(link, target.host, target.port, timeout)
+
+    def _resolved(self, now: float) -> None:
+        if self._resolver is None:
+            return
+        for link, answer, exc in self._resolver.answers():
+            if link.closed or link.job.done:
+                continue
+            try:
+                self._on_answer(link, answer, exc, now)
+            except LocalResourceError as error:
+                self._shortage(link.job, error, now)
+            except Exception as error:  # noqa: BLE001
+                self._crash(link.job, error)
+
+    def _on_answer(self, link: Link, answer: tuple[socket.AddressFamily, str] | None, exc: BaseException | None, now: float) -> None:
+        job = link.job
+        if answer is None:
+            link.on_resolve_failed(exc or OSError("resolution failed"), now)
+            return
+        family, address = answer
+        allowed = self.options.address_filter
+        if allowed is not None and not allowed(address, job.target.port):
+            link.close()
+            self.stats.excluded += 1
+            self._finish(job)
+            return
+        job.family, job.address = family, address
+        link.open(family, address, now)
+
+    # -- timers --------------------------------------------------------------------------
+
+    def _fire(self, now: float) -> None:
+        again, self._again = self._again, []
+        for link in again:
+            if not link.closed:
+                self._guarded(link, link.on_event, self.poller.READ, now)
+        heap = self._timers
+        while heap and heap[0][0] <= now:
+            when, _, link = heapq.heappop(heap)
+            if link.closed or link.deadline != when:
+                continue
+            link.deadline = None
+            self._guarded(link, link.on_timer, now)
+        if len(heap) > STALE_TIMER_FLOOR + STALE_TIMER_RATIO * len(self._links):
+            self._timers = [entry for entry in heap if not entry[2].closed and entry[2].deadline == entry[0]]
+            heapq.heapify(self._timers)
+
+    def _guarded(self, link: Link, step: Callable[..., None], *args: object) -> None:
+        try:
+            step(*args)
+        except LocalResourceError as exc:
+            self._shortage(link.job, exc, args[-1])  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001
+            self._crash(link.job, exc)
+
+    # -- endings -------------------------------------------------------------------------
+
+    def _shortage(self, job: Job, exc: LocalResourceError, now: float) -> None:
+        """Out of descriptors or buffers: drop this attempt, lower the cap, retry later."""
+        if job.link is not None:
+            job.link.close()
+            job.link = None
+        job.retries += 1
+        self.stats.local_retries += 1
+        self._cap = max(1, min(self._cap, len(self._links)))
+        logger.debug("Local shortage, target requeued", extra={"target": job.target, "error": str(exc)})
+        if job.retries > MAX_LOCAL_RETRIES:
+            message = f"local resources exhausted ({exc}) after {job.retries} attempts; the target was not probed"
+            self._complete(job, internal_error_result(job.target, job.started_at, message))
+            return
+        heapq.heappush(self._later, (now + backoff_delay(job.retries), next(self._seq), job))
+
+    def _crash(self, job: Job, exc: BaseException) -> None:
+        logger.debug("Probe crashed", exc_info=exc, extra={"target": job.target})
+        if job.link is not None:
+            job.link.close()
+            job.link = None
+        job.steps.close()
+        self.stats.internal_errors += 1
+        self._complete(job, internal_error_result(job.target, job.started_at, f"{type(exc).__name__}: {exc}"))
+
+    def _complete_error(self, target: Target, started_at: datetime, exc: BaseException) -> None:
+        self.stats.internal_errors += 1
+        self._active -= 1
+        self._done.append(internal_error_result(target, started_at, f"{type(exc).__name__}: {exc}"))
+
+    def _complete(self, job: Job, result: ProbeResult) -> None:
+        if self._finish(job):
+            self._done.append(result)
+            self.stats.results += 1
+
+    def _finish(self, job: Job) -> bool:
+        if job.done:
+            return False
+        job.done = True
+        job.last = None
+        self._active -= 1
+        return True
+
+    def _shutdown(self) -> None:
+        for link in list(self._links.values()):
+            link.close()
+        self.poller.close()
+        if self._resolver is not None:
+            self._resolver.close()

@@ -1,0 +1,236 @@
+"""One TCP connection of a probe, driven by the engine's loop: the third driver of ``Prober``.
+
+Rules of this module:
+- every entry point (``open``, ``on_event``, ``on_timer``, ``on_resolved``) ends by draining
+  the prober's actions, so the prober's outbox is always empty between events;
+- a shortage of local resources (EMFILE, ENOBUFS, no ephemeral port) raises
+  ``LocalResourceError`` out of the entry point: the engine closes the link and retries the
+  target later; it is never reported as a fact about the target;
+- with an edge-triggered poller, a reader reads until a short read (the socket is drained).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from typing import TYPE_CHECKING
+
+from rdpprobe.sequence.actions import CloseConnection, SendBytes, StartTls
+from rdpprobe.sequence.prober import Prober
+from rdpprobe.signals import Observed
+from rdpprobe.transport.errors import LocalResourceError, observe
+from rdpprobe.engine.limits import LOCAL_ERRNOS
+from rdpprobe.engine.tlsflavor import handshake_failure, sni_name
+
+if TYPE_CHECKING:
+    from rdpprobe.engine.core import Engine, Job
+    from rdpprobe.transport.tls import TlsPump
+
+#: Bytes per ``recv_into``; the engine shares one buffer of this size across all links.
+RECV_SIZE = 65536
+#: Reads per readiness event before the link yields to the others (a flood cannot starve them).
+MAX_READS_PER_EVENT = 16
+
+
+def local_observe(exc: BaseException) -> Observed:
+    """``errors.observe``, with every local shortage raised as ``LocalResourceError``."""
+    if isinstance(exc, OSError) and exc.errno in LOCAL_ERRNOS:
+        raise LocalResourceError(errno.errorcode.get(exc.errno or 0, "ENOBUFS")) from exc
+    return observe(exc)
+
+
+class Link:
+    """A socket, an optional TLS pump and the prober they serve."""
+
+    __slots__ = ("engine", "job", "prober", "sock", "tls", "pending", "connecting", "handshaking", "deadline", "closed")
+
+    def __init__(self, engine: Engine, job: Job, prober: Prober) -> None:
+        self.engine = engine
+        self.job = job
+        self.prober = prober
+        self.sock: socket.socket | None = None
+        self.tls: TlsPump | None = None
+        self.pending = b""
+        self.connecting = False
+        self.handshaking = False
+        self.deadline: float | None = None
+        self.closed = False
+
+    # -- entry points --------------------------------------------------------------------
+
+    def open(self, family: int, address: str, now: float) -> None:
+        """Resolved: create the socket and start a non-blocking connect."""
+        prober = self.prober
+        prober.resolved(address, now)
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as exc:
+            prober.failed(local_observe(exc), now)
+            self.drain(now)
+            return
+        self.sock = sock
+        self.engine.attach(self, sock)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        code = sock.connect_ex((address, self.job.target.port))
+        if code == errno.EINPROGRESS:
+            self.connecting = True
+            self.engine.poller.add(sock)
+        elif code == 0:
+            self.engine.poller.add(sock)
+            self._connected(now)
+        else:
+            prober.failed(local_observe(OSError(code, os.strerror(code))), now)
+        self.drain(now)
+
+    def on_resolve_failed(self, exc: BaseException, now: float) -> None:
+        self.prober.failed(local_observe(exc), now)
+        self.drain(now)
+
+    def on_event(self, mask: int, now: float) -> None:
+        """Readiness on the socket."""
+        poller = self.engine.poller
+        if self.connecting:
+            self._finish_connect(now)
+        elif mask & poller.READ:
+            self._read(now)
+        if self.pending and not self.closed and mask & poller.WRITE:
+            self._write_raw(b"", now)
+        self.drain(now)
+
+    def on_timer(self, now: float) -> None:
+        self.prober.handle_timer(now)
+        self.drain(now)
+
+    # -- the prober's actions ------------------------------------------------------------
+
+    def drain(self, now: float) -> None:
+        """Perform the prober's queued actions in order; re-arm its timer."""
+        prober = self.prober
+        while True:
+            action = prober.next_action()
+            if action is None:
+                break
+            kind = type(action)
+            if kind is SendBytes:
+                self._send(action.data, now)  # type: ignore[union-attr]
+            elif kind is StartTls:
+                self._start_tls(action.server_name, now)  # type: ignore[union-attr]
+            elif kind is CloseConnection:
+                self.close()
+            else:
+                self.close()
+                self.engine.connection_done(self, action.result)  # type: ignore[union-attr]
+                return
+        timer = prober.get_timer()
+        if timer != self.deadline:
+            self.deadline = timer
+            if timer is not None:
+                self.engine.arm(timer, self)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        sock = self.sock
+        if sock is not None:
+            self.engine.detach(self, sock)
+            sock.close()
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _connected(self, now: float) -> None:
+        self.connecting = False
+        self.engine.poller.want_write(self.sock, False)  # type: ignore[arg-type]
+        self.prober.connection_made(now)
+
+    def _finish_connect(self, now: float) -> None:
+        code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # type: ignore[union-attr]
+        if code:
+            self.connecting = False
+            self.prober.failed(local_observe(OSError(code, os.strerror(code))), now)
+        else:
+            self._connected(now)
+
+    def _read(self, now: float) -> None:
+        sock, engine = self.sock, self.engine
+        assert sock is not None
+        for _ in range(MAX_READS_PER_EVENT):
+            try:
+                size = sock.recv_into(engine.buffer)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self.prober.failed(local_observe(exc), now)
+                return
+            self._incoming(engine.view[:size].tobytes(), now)
+            if self.closed or size < RECV_SIZE or not engine.poller.edge_triggered:
+                return
+        engine.read_again(self)
+
+    def _incoming(self, raw: bytes, now: float) -> None:
+        tls = self.tls
+        if tls is None:
+            self.prober.receive_data(raw, now)
+            return
+        tls.feed(raw)
+        if self.handshaking:
+            self._handshake_step(now)
+            return
+        try:
+            data = tls.read()
+        except self.engine.tls.errors:
+            data = b""
+        if data is None and not raw:
+            data = b""
+        if data is not None:
+            self.prober.receive_data(data, now)
+
+    def _send(self, data: bytes, now: float) -> None:
+        tls = self.tls
+        if tls is not None:
+            tls.write(data)
+            data = tls.data_to_send()
+        self._write_raw(data, now)
+
+    def _write_raw(self, data: bytes, now: float) -> None:
+        if self.closed or self.sock is None:
+            return
+        data = self.pending + data if self.pending else data
+        try:
+            sent = self.sock.send(data) if data else 0
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError as exc:
+            self.pending = b""
+            self.prober.failed(local_observe(exc), now)
+            return
+        was_pending = bool(self.pending)
+        self.pending = data[sent:]
+        if bool(self.pending) != was_pending:
+            self.engine.poller.want_write(self.sock, bool(self.pending))
+
+    def _start_tls(self, server_name: str | None, now: float) -> None:
+        name = None if server_name == self.job.address else sni_name(server_name)
+        self.tls = self.engine.tls.make_pump(name)
+        self.handshaking = True
+        self._handshake_step(now)
+
+    def _handshake_step(self, now: float) -> None:
+        tls = self.tls
+        assert tls is not None
+        flavor = self.engine.tls
+        try:
+            done = tls.handshake()
+        except flavor.errors as exc:
+            self.handshaking = False
+            self._write_raw(tls.data_to_send(), now)
+            self.prober.failed(handshake_failure(tls, flavor.observe(exc)), now)
+            return
+        out = tls.data_to_send()
+        if out:
+            self._write_raw(out, now)
+        if done:
+            self.handshaking = False
+            self.prober.tls_established(tls.info(), now)

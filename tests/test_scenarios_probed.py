@@ -1,0 +1,59 @@
+"""Every built-in mock scenario, probed by rdpprobe: the verdict is the scenario's row.
+
+The mock and the prober share only the wire codecs; this is where the client's
+classification meets every fault the mock can inject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from rdpprobe.demo import DemoRow, run_demo
+from rdpprobe.mock.scenarios import builtin_scenarios
+from rdpprobe.sequence.phases import Phase
+from rdpprobe.signals import Signal
+
+P = Phase
+#: Where each taxonomy row family fails (taxonomy §4.1 "Phase" column).
+ROW_PHASES = {
+    "T": {P.TCP_CONNECT},
+    "X": {P.CONNECTION_INITIATION},
+    "N": {P.CONNECTION_INITIATION},
+    "S": {P.TLS},
+    "C": {P.NLA},
+    "M": {P.BASIC_SETTINGS_EXCHANGE, P.CHANNEL_CONNECTION},
+    "R": {P.SECURITY_COMMENCEMENT},
+    "L": {P.LICENSING},
+    "A": {P.LICENSING, P.CAPABILITIES_EXCHANGE},
+}
+NAMES = sorted(builtin_scenarios())
+
+
+@pytest.fixture(scope="module")
+def probed() -> dict[str, DemoRow]:
+    rows = asyncio.run(run_demo())
+    return {row.scenario.name: row for row in rows}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scenario_is_classified_as_its_row(probed: dict[str, DemoRow], name: str) -> None:
+    row = probed[name]
+    result = row.result
+    assert row.matches, (row.scenario.taxonomy, row.found, result.signal, result.detail)
+    if row.beyond_probe or result.ok:
+        assert result.failed_phase is None
+        return
+    row_id = result.verdict.taxonomy_id
+    assert result.signal is not Signal.INTERNAL_ERROR, result.detail
+    expected = ROW_PHASES.get(row_id[0])
+    if expected is not None:
+        assert result.failed_phase in expected, (row_id, result.failed_phase)
+
+
+def test_healthy_personalities_reach_as_far_as_they_allow(probed: dict[str, DemoRow]) -> None:
+    assert probed["windows-tls"].result.phase_reached is P.CAPABILITIES_EXCHANGE
+    assert probed["windows-rdp-security"].result.phase_reached is P.CAPABILITIES_EXCHANGE
+    assert probed["windows-nla"].result.phase_reached is P.NLA
+    assert probed["windows-nla"].result.facts.ntlm is not None

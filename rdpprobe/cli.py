@@ -180,5 +180,7 @@ register("demo", "probe every built-in mock scenario on loopback and print a tab
 register("mock", "run a mock RDP server with fault injection (--list for scenarios)", _add_mock, _run_mock)
 
 
+import rdpprobe.scan_cli  # noqa: E402,F401  (registers the "scan" command)
+
 if __name__ == "__main__":
     sys.exit(main())

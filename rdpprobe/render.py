@@ -23,6 +23,7 @@ def render_result(console: Console, result: ProbeResult) -> None:
     console.print(Text(f"rdpprobe check {where}", style="bold"))
     console.print(_ladder(result))
     _verdict(console, result)
+    _advisories(console, result)
     _facts(console, result)
     _remediation(console, result)
 
@@ -63,6 +64,16 @@ def _verdict(console: Console, result: ProbeResult) -> None:
         console.print(f"FreeRDP would report {verdict.freerdp}{code}")
     for cause in verdict.causes:
         console.print(f"  likely cause: {cause}")
+
+
+def _advisories(console: Console, result: ProbeResult) -> None:
+    """Findings that did not stop the probe but that a client would meet."""
+    for advisory in result.advisories:
+        ms = advisory.ms_client
+        code = f" (a Microsoft client would show 0x{ms.code:x})" if ms else ""
+        console.print(Text(f"Note: {advisory.summary}{code}", style="yellow"))
+        for step in advisory.remediation:
+            console.print(f"  fix: {step}")
 
 
 def _facts(console: Console, result: ProbeResult) -> None:

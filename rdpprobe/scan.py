@@ -57,19 +57,6 @@ class ScanReport:
     stats: EngineStats
 
 
-class _Counting:
-    """Counts targets as the engine pulls them, for the progress bar."""
-
-    def __init__(self, targets: Iterable[Target]) -> None:
-        self._targets = iter(targets)
-        self.pulled = 0
-
-    def __iter__(self) -> Iterator[Target]:
-        for target in self._targets:
-            self.pulled += 1
-            yield target
-
-
 def run_scan(
     targets: Iterable[Target],
     config: ProbeConfig,

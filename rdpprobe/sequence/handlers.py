@@ -31,6 +31,7 @@ def tls_done(state: ProbeState, info: TlsInfo) -> None:
     elif initiation.uses_credssp(state.selected_protocol or 0):
         nla.begin(state)
     else:
+        state.skip(Phase.NLA)
         nla.credentials_not_checked(state, "the server did not select CredSSP (NLA)")
         settings.begin(state)
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from rdpprobe.errors import DecodeError
 from rdpprobe.result import CapabilityFacts, RedirectionFacts
 from rdpprobe.sequence.state import ProbeState
 from rdpprobe.signals import Signal
-from rdpprobe.errors import DecodeError
 from rdpprobe.wire import errinfo, license_client, licensing, mcs, rdpcrypto, redirection, security, share
 from rdpprobe.wire.codes import flag_names, name_of
 from rdpprobe.wire.share import DemandActive, SetErrorInfo

@@ -35,6 +35,7 @@ from pyasn1.error import PyAsn1Error
 from pyasn1.type import base, namedtype, tag, univ
 
 from rdpprobe.errors import EncodeError, InvalidField, UnexpectedType
+from rdpprobe.wire import credssp_fast
 from rdpprobe.wire.buffer import Reader
 from rdpprobe.wire.ntstatus import NtStatus
 
@@ -239,6 +240,15 @@ def _unsigned_error_code(value: int) -> int:
 
 
 def encode_ts_request(req: TsRequest) -> bytes:
+    """The DER TSRequest, through the hand-rolled codec (identical bytes to pyasn1's)."""
+    error_code = None if req.error_code is None else _signed_error_code(req.error_code)
+    return credssp_fast.encode_fields(
+        req.version, req.nego_tokens, req.auth_info, req.pub_key_auth, error_code, req.client_nonce
+    )
+
+
+def encode_ts_request_asn1(req: TsRequest) -> bytes:
+    """The reference pyasn1 encoder of ``encode_ts_request``."""
     asn = _TSRequest()
     asn["version"] = req.version
     if req.nego_tokens:
@@ -256,7 +266,20 @@ def encode_ts_request(req: TsRequest) -> bytes:
 
 
 def decode_ts_request(data: bytes) -> TsRequest:
-    """Decode one DER TSRequest occupying all of ``data``."""
+    """Decode one DER TSRequest occupying all of ``data``.
+
+    Canonical input takes the hand-rolled fast path; anything else goes to pyasn1.
+    """
+    fields = credssp_fast.decode_fields(bytes(data))
+    if fields is None:
+        return decode_ts_request_asn1(data)
+    version, tokens, auth_info, pub_key_auth, error_code, nonce = fields
+    unsigned = None if error_code is None else _unsigned_error_code(error_code)
+    return TsRequest(version, tokens, auth_info, pub_key_auth, unsigned, nonce)
+
+
+def decode_ts_request_asn1(data: bytes) -> TsRequest:
+    """The reference pyasn1 decoder of ``decode_ts_request``."""
     asn = _der_decode(bytes(data), _TSRequest(), _PDU)
     tokens = asn["negoTokens"]
     error_code = asn["errorCode"]

@@ -197,7 +197,9 @@ def ansi_z(text: str) -> bytes:
     return text.encode("cp1252", errors="replace") + b"\x00"
 
 
-def license_server_key(request: LicenseRequest, fallback: security.RsaPublicKey | None) -> security.RsaPublicKey:
+def license_server_key(
+    request: LicenseRequest, fallback: security.RsaPublicKey | None
+) -> security.RsaPublicKey:
     """The key for the premaster secret: the LICENSE_REQUEST's certificate, else ``fallback``.
 
     [MS-RDPELE] 2.2.2.1: a server MAY send an empty certificate when encryption already

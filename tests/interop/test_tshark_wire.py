@@ -62,6 +62,7 @@ NEG_RSP_EXTENDED_CLIENT_DATA = 0x01  # [MS-RDPBCGR] 2.2.1.2.1 flags, as xrdp sen
 ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES = 0x00000009  # [MS-RDPBCGR] 2.2.5.1.1.
 CORRELATION_ID = bytes(range(1, 17))  # [MS-RDPBCGR] 2.2.1.1.2: any value but 0x00/0xF4 bytes.
 MALFORMED = "Malformed Packet (Exception occurred)"
+X224_DATA = 0xF0  # X.224 DT TPDU code, at offset 5 of a TPKT frame.
 
 # ---------------------------------------------------------------------------
 # Building blocks
@@ -245,7 +246,7 @@ SEQUENCE_FIELDS = [
     "rdp.client.requestedProtocols", "rdp.encryptionMethod", "rdp.encryptionLevel",
     "rdp.MCSChannelId", "t124.DomainMCSPDU", "t124.initiator", "t124.channelId",
     "rdp.clientInfoPDU", "rdp.bMsgType", "rdp.errorCode", "rdp.stateTransition",
-    "rdp.pduType", "rdp.shareId", "rdp.numberCapabilities", "rdp.pduType2", "rdp.errorInfo",
+    "rdp.pduType", "rdp.shareId", "rdp.numberCapabilities", "rdp.pduType2",
 ]
 
 
@@ -304,7 +305,7 @@ def test_clear_sequence_decoded_fields(clear_capture) -> None:  # type: ignore[n
     # 40-bit, 128-bit, 56-bit and FIPS offered ([MS-RDPBCGR] 2.2.1.3.3).
     assert column(rows, "rdp.encryptionMethods") == [f"0x{settings.OFFERED_ENCRYPTION_METHODS:08x}"]
     assert column(rows, "rdp.encryptionMethod") == ["0x00000000"]
-    assert column(rows, "rdp.encryptionLevel") == ["0"]
+    assert [int(v, 0) for v in column(rows, "rdp.encryptionLevel")] == [0]
     assert column(rows, "rdp.MCSChannelId") == [str(IO_CHANNEL)]
     # Erect Domain (1), Attach User Request (10) / Confirm (11), Channel Join Request (14) /
     # Confirm (15) twice, Send Data Request (25) / Indication (26), Ultimatum (8).
@@ -317,13 +318,14 @@ def test_clear_sequence_decoded_fields(clear_capture) -> None:  # type: ignore[n
     assert [int(v, 0) for v in column(rows, "rdp.stateTransition")] == [licensing.ST_NO_TRANSITION]
     assert [int(v, 0) for v in column(rows, "rdp.shareId")] == [SHARE_ID, SHARE_ID]
     assert column(rows, "rdp.numberCapabilities") != []
+    # tshark names the Set Error Info PDU but does not dissect its errorInfo field.
     assert [int(v, 0) for v in column(rows, "rdp.pduType2")] == [share.PduType2.PDUTYPE2_SET_ERROR_INFO_PDU]
-    assert [int(v, 0) for v in column(rows, "rdp.errorInfo")] == [ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES]
 
 
 def _index_of_client_info(chunks: list[tuple[str, bytes]]) -> int:
+    """The first Send Data Request of the exchange: the Client Info PDU."""
     for i, (direction, data) in enumerate(chunks):
-        if direction == "c2s" and isinstance(mcs.decode_mcs_frame(data), mcs.SendDataRequest):
+        if direction == "c2s" and data[5] == X224_DATA and isinstance(mcs.decode_mcs_frame(data), mcs.SendDataRequest):
             return i
     raise AssertionError("no client info pdu in the exchange")
 
@@ -390,7 +392,7 @@ def test_security_exchange_sequence(tmp_path: Path) -> None:
                          "rdp.encryptedClientRandom", "rdp.flags.encrypt", "rdp.encryptedData"])
     assert column(rows, "rdp.rt_cookie") == ["Cookie: mstshash=eltons"]
     assert column(rows, "rdp.encryptionMethod") == ["0x00000002"]  # 128-bit
-    assert column(rows, "rdp.encryptionLevel") == ["2"]  # client compatible
+    assert [int(v, 0) for v in column(rows, "rdp.encryptionLevel")] == [2]  # client compatible
     assert column(rows, "rdp.serverRandom") == [vector("rdp_server_random_4_1_4").hex()]
     assert len(column(rows, "rdp.securityExchangePDU")) == 1
     # 512-bit server key: 64 bytes of encrypted random, plus 8 bytes of padding.
@@ -447,13 +449,14 @@ def test_specification_sequence_reencoded(tmp_path: Path) -> None:
     pcap = write_pcap(tmp_path / "spec.pcap", chunks, server_port=PORT)
     assert harness.tshark_lint(pcap, PORT, strict=True) == []
     rows = fields(pcap, ["rdp.rt_cookie", "rdp.negReq.selectedProtocol", "t125.connect_initial_element",
-                         "t125.connect_response_element", "rdp.channelIdArray", "t124.channelId",
+                         "t125.connect_response_element", "rdp.MCSChannelId", "t124.channelId",
                          "rdp.securityExchangePDU", "rdp.encryptedData"])
     assert column(rows, "rdp.rt_cookie") == ["Cookie: mstshash=eltons"]
     assert column(rows, "rdp.negReq.selectedProtocol") == ["0x00000000"]
     assert len(column(rows, "t125.connect_initial_element")) == 1
     assert len(column(rows, "t125.connect_response_element")) == 1
-    assert column(rows, "rdp.channelIdArray") == ["1004,1005,1006"]
+    # Server network data: the I/O channel, then channelIdArray.
+    assert column(rows, "rdp.MCSChannelId") == ["1003,1004,1005,1006"]
     assert column(rows, "t124.channelId") == [str(c) for c in (1007, 1007, 1003, 1003, 1004, 1004, 1005,
                                                                 1005, 1006, 1006, 1003, 1003, 1003, 1003)]
     assert len(column(rows, "rdp.securityExchangePDU")) == 1

@@ -105,9 +105,8 @@ def test_spec_4_5_blobs_use_a_fresh_rc4_state_each() -> None:
     plain_xor = bytes(a ^ b for a, b in zip(SPEC_4_5_RESPONSE_DATA, SPEC_4_5_HWID[:n]))
     assert cipher_xor == plain_xor
     key = bytes(range(16))
-    ours_xor = bytes(
-        a ^ b for a, b in zip(lc.license_rc4(key, SPEC_4_5_RESPONSE_DATA), lc.license_rc4(key, SPEC_4_5_HWID[:n]))
-    )
+    ours = zip(lc.license_rc4(key, SPEC_4_5_RESPONSE_DATA), lc.license_rc4(key, SPEC_4_5_HWID[:n]))
+    ours_xor = bytes(a ^ b for a, b in ours)
     assert ours_xor == plain_xor
 
 
@@ -169,11 +168,13 @@ def _server_decrypt(blob: bytes, key: rsa.RSAPrivateKey) -> bytes:
 
 
 def _license_request(server_random: bytes, certificate: bytes) -> lic.LicenseRequest:
-    product = lic.ProductInfo(lic.PRODUCT_INFO_VERSION, "Microsoft\0".encode("utf-16-le"), "A02\0".encode("utf-16-le"))
+    company, product_id = "Microsoft\0".encode("utf-16-le"), "A02\0".encode("utf-16-le")
     return lic.LicenseRequest(
-        server_random, product,
+        server_random,
+        lic.ProductInfo(lic.PRODUCT_INFO_VERSION, company, product_id),
         lic.LicenseBlob(lic.BB_KEY_EXCHG_ALG_BLOB, lic.KEY_EXCHANGE_ALG_RSA.to_bytes(4, "little")),
-        lic.LicenseBlob(lic.BB_CERTIFICATE_BLOB, certificate), (lic.LicenseBlob(lic.BB_SCOPE_BLOB, b"microsoft.com\0"),),
+        lic.LicenseBlob(lic.BB_CERTIFICATE_BLOB, certificate),
+        (lic.LicenseBlob(lic.BB_SCOPE_BLOB, b"microsoft.com\0"),),
     )
 
 
@@ -184,7 +185,8 @@ def _proprietary(key: rsa.RSAPrivateKey) -> bytes:
 def test_full_exchange(server_key: rsa.RSAPrivateKey) -> None:
     ctx = lc.LicenseClientContext(rng=_rng(1), user_name="probe", machine_name="rdpprobe")
     server_random = bytes(range(32))
-    request = lic.decode_license_pdu(lic.encode_license_pdu(_license_request(server_random, _proprietary(server_key))))
+    sent = lic.encode_license_pdu(_license_request(server_random, _proprietary(server_key)))
+    request = lic.decode_license_pdu(sent)
     reply = lc.respond_to_license_message(request, ctx)
     assert reply is not None and reply[0] == lic.LicenseMsgType.NEW_LICENSE_REQUEST
 
@@ -199,7 +201,8 @@ def test_full_exchange(server_key: rsa.RSAPrivateKey) -> None:
     # The server challenges; the client answers with a response the server can check.
     challenge = SPEC_4_4_CHALLENGE
     encrypted = lc.license_rc4(keys.encryption_key, challenge)
-    platform = lic.PlatformChallenge(0, lic.LicenseBlob(lic.BB_ENCRYPTED_DATA_BLOB, encrypted), lc.license_mac(keys.mac_salt_key, challenge))
+    mac = lc.license_mac(keys.mac_salt_key, challenge)
+    platform = lic.PlatformChallenge(0, lic.LicenseBlob(lic.BB_ENCRYPTED_DATA_BLOB, encrypted), mac)
     answer = lc.respond_to_license_message(lic.decode_license_pdu(lic.encode_license_pdu(platform)), ctx)
     assert answer is not None
     response = lc.decode_platform_challenge_response(answer)
@@ -210,7 +213,8 @@ def test_full_exchange(server_key: rsa.RSAPrivateKey) -> None:
     assert lc.decode_client_hardware_id(hwid) == lc.client_hardware_id(ctx)
 
     # A new license or the valid-client message ends licensing without an answer.
-    new = lic.NewLicense(lic.LicenseMsgType.NEW_LICENSE, lic.LicenseBlob(lic.BB_ENCRYPTED_DATA_BLOB, b"x"), bytes(16))
+    blob = lic.LicenseBlob(lic.BB_ENCRYPTED_DATA_BLOB, b"x")
+    new = lic.NewLicense(lic.LicenseMsgType.NEW_LICENSE, blob, bytes(16))
     assert lc.respond_to_license_message(new, ctx) is None
     assert lc.respond_to_license_message(lic.valid_client_message(), ctx) is None
 
@@ -287,8 +291,11 @@ def test_platform_challenge_response_round_trip(pdu: lc.PlatformChallengeRespons
 
 
 @given(_response_data, _hwid)
-def test_inner_structures_round_trip(data: lc.PlatformChallengeResponseData, hwid: lc.ClientHardwareId) -> None:
-    assert lc.decode_platform_challenge_response_data(lc.encode_platform_challenge_response_data(data)) == data
+def test_inner_structures_round_trip(
+    data: lc.PlatformChallengeResponseData, hwid: lc.ClientHardwareId
+) -> None:
+    encoded = lc.encode_platform_challenge_response_data(data)
+    assert lc.decode_platform_challenge_response_data(encoded) == data
     assert lc.decode_client_hardware_id(lc.encode_client_hardware_id(hwid)) == hwid
 
 
@@ -312,14 +319,17 @@ def test_arbitrary_bytes_raise_only_decode_error(decoder: Callable[[bytes], obje
 @st.composite
 def _client_message(draw: st.DrawFn) -> bytes:
     """A preamble of either client type around arbitrary body bytes."""
-    msg_type = draw(st.sampled_from([lic.LicenseMsgType.NEW_LICENSE_REQUEST, lic.LicenseMsgType.PLATFORM_CHALLENGE_RESPONSE]))
+    types = [lic.LicenseMsgType.NEW_LICENSE_REQUEST, lic.LicenseMsgType.PLATFORM_CHALLENGE_RESPONSE]
+    msg_type = draw(st.sampled_from(types))
     body = draw(st.binary(max_size=120))
     return lic.encode_license_pdu(lic.UnknownLicenseMessage(msg_type, body, lc.CLIENT_PREAMBLE_FLAGS))
 
 
 @pytest.mark.parametrize("decoder", _DECODERS[:2], ids=lambda d: d.__name__)
 @given(data=_client_message())
-def test_well_framed_garbage_raises_only_decode_error(decoder: Callable[[bytes], object], data: bytes) -> None:
+def test_well_framed_garbage_raises_only_decode_error(
+    decoder: Callable[[bytes], object], data: bytes
+) -> None:
     try:
         decoder(data)
     except DecodeError:
@@ -327,7 +337,9 @@ def test_well_framed_garbage_raises_only_decode_error(decoder: Callable[[bytes],
 
 
 @given(s.license_message, st.none() | s.rsa_key)
-def test_any_server_message_gets_an_answer_or_a_decode_error(msg: lic.LicenseMessage, fallback: security.RsaPublicKey | None) -> None:
+def test_any_server_message_gets_an_answer_or_a_decode_error(
+    msg: lic.LicenseMessage, fallback: security.RsaPublicKey | None
+) -> None:
     ctx = lc.LicenseClientContext(rng=_rng(6), fallback_key=fallback)
     try:
         reply = lc.respond_to_license_message(msg, ctx)

@@ -1,0 +1,134 @@
+"""``rdpprobe scan``: many targets, JSON Lines out, a progress bar and a summary on stderr.
+
+Exit codes: 0 the scan completed (whatever the verdicts); 2 usage error (bad option, bad
+target line, unreadable file). Results go to stdout (or ``--output``); everything else,
+progress and summary included, goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import random
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+from rich.console import Console
+
+from rdpprobe.api import build
+from rdpprobe.cli import EXIT_OK, UsageError, add_probe_options, probe_options, register
+from rdpprobe.engine import TLS_CHOICES, EngineOptions
+from rdpprobe.output import FORMATS, make_writer
+from rdpprobe.scan import DEFAULT_DEPTH, DEPTH_STOPS, ProgressBar, depth_config, run_scan
+from rdpprobe.targets import DEFAULT_PORT, Exclusions, TargetError, TargetFile, count_targets, iter_targets, parse_shard
+
+DEFAULT_CONCURRENCY = 100
+#: A syntactically valid target for ``api.build``, which validates the shared probe options.
+_OPTIONS_PROBE_TARGET = "127.0.0.1"
+#: Seeds drawn for ``--randomize`` are below this bound.
+SEED_BOUND = 2**63
+#: Targets counted up front for the progress bar's total; larger inputs show no total.
+COUNT_LIMIT_SOURCES = 10_000
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``scan`` options."""
+    p.add_argument("targets", nargs="*", metavar="TARGET", help="host, host:port, [v6]:port, CIDR, range, or - for stdin")
+    p.add_argument("-iL", dest="input_files", action="append", default=[], metavar="FILE", help="read targets from FILE (- for stdin)")
+    p.add_argument("--exclude", action="append", default=[], metavar="SPEC", help="skip these targets")
+    p.add_argument("--exclude-file", action="append", default=[], metavar="FILE", help="skip the targets listed in FILE")
+    p.add_argument("-p", "--port", type=int, default=DEFAULT_PORT, help=f"port for targets given without one (default {DEFAULT_PORT})")
+    p.add_argument("--shard", metavar="I/N", help="scan only shard I of N (I counted from 0)")
+    p.add_argument("--seed", type=int, help="shuffle the targets with this seed (same seed: same order)")
+    p.add_argument("--randomize", action="store_true", help="shuffle the targets with a random seed")
+    p.add_argument("--depth", choices=list(DEPTH_STOPS), default=DEFAULT_DEPTH, help="how far to walk each target (default nla)")
+    add_probe_options(p)
+    p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N", help="targets in flight at once")
+    p.add_argument("--rate", type=float, metavar="N", help="new connections per second (default: unlimited)")
+    p.add_argument("--tls", choices=TLS_CHOICES, default="auto", help="TLS library (default: pyOpenSSL when present)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write results here instead of stdout")
+    p.add_argument("--format", choices=FORMATS, default="jsonl", help="output format (default jsonl)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
+    p.add_argument("--no-summary", action="store_true", help="no summary at the end")
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    if args.concurrency < 1:
+        raise UsageError(f"--concurrency must be at least 1, got {args.concurrency}")
+    if args.rate is not None and args.rate <= 0:
+        raise UsageError(f"--rate must be positive, got {args.rate:g}")
+    if not 0 < args.port < 65536:
+        raise UsageError(f"invalid port {args.port}")
+    if not (args.targets or args.input_files):
+        raise UsageError("no targets: give TARGET arguments, -iL FILE or - for stdin")
+
+
+def _sources(args: argparse.Namespace) -> list[str | TargetFile]:
+    return [*args.targets, *(TargetFile(path) for path in args.input_files)]
+
+
+def _seed(args: argparse.Namespace) -> int | None:
+    if args.seed is not None:
+        return int(args.seed)
+    if args.randomize:
+        if args.shard:
+            raise UsageError("--shard with --randomize needs --seed, so that every shard shares one order")
+        return random.SystemRandom().randrange(SEED_BOUND)
+    return None
+
+
+def _total(args: argparse.Namespace, sources: list[str | TargetFile], excludes: Exclusions, shard: tuple[int, int]) -> int | None:
+    if args.no_progress or not sys.stderr.isatty():
+        return None
+    return count_targets(sources, excludes, shard, default_port=args.port)
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        stream = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from exc
+    with stream:
+        yield stream
+
+
+def run(args: argparse.Namespace) -> int:
+    """The ``scan`` handler."""
+    _check_numbers(args)
+    options = probe_options(args)
+    _, config, keylog = build(_OPTIONS_PROBE_TARGET, None, options)
+    config = depth_config(config, args.depth, explicit_stop=args.stop_after is not None)
+    try:
+        return _scan(args, config, keylog)
+    except TargetError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
+    shard = parse_shard(args.shard) if args.shard else (0, 1)
+    excludes = Exclusions.from_sources([*args.exclude, *(TargetFile(path) for path in args.exclude_file)])
+    sources = _sources(args)
+    targets = iter_targets(sources, excludes, shard, _seed(args), default_port=args.port)
+    engine_options = EngineOptions(
+        concurrency=args.concurrency, rate=args.rate, deadline=args.deadline, tls=args.tls,
+        keylog_path=keylog, address_filter=lambda address, port: not excludes.covers(address, port),
+    )  # fmt: skip
+    progress = ProgressBar(_total(args, sources, excludes, shard)) if not args.no_progress else None
+    with _output(args.output) as stream:
+        writer = make_writer(args.format, stream)
+        try:
+            report = run_scan(targets, config, writer, engine_options, progress.advance if progress else None)  # type: ignore[arg-type]
+        finally:
+            if progress is not None:
+                progress.close()
+    if not args.no_summary:
+        report.summary.render(Console(file=sys.stderr))
+    return EXIT_OK
+
+
+register("scan", "probe many targets fast; JSON Lines out", add_arguments, run)

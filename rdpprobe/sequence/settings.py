@@ -9,6 +9,8 @@ channels are requested: the probe joins only its user channel and the I/O channe
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from rdpprobe.result import ChannelFacts, EncryptionFacts, ServerCoreFacts
 from rdpprobe.sequence import activation, teardown
 from rdpprobe.sequence.phases import Phase
@@ -138,16 +140,30 @@ def _begin_channel_connection(state: ProbeState) -> None:
     state.wait_for(Expect.MCS, on_attach_user_confirm)
 
 
-def on_attach_user_confirm(state: ProbeState, frame: bytes) -> None:
+_Confirm = TypeVar("_Confirm", mcs.AttachUserConfirm, mcs.ChannelJoinConfirm)
+
+
+def _confirmed(state: ProbeState, frame: bytes, kind: type[_Confirm], what: str) -> _Confirm | None:
+    """The confirm in ``frame`` when it succeeded; otherwise the probe ends (M3 or teardown)."""
     if teardown.handled_as_teardown(state, frame):
-        return
+        return None
     pdu = mcs.decode_mcs_frame(frame)
-    if not isinstance(pdu, mcs.AttachUserConfirm):
-        state.fail(Signal.DECODE_ERROR, f"expected attach user confirm, got {type(pdu).__name__}")
-        return
-    if pdu.result != mcs.McsResult.RT_SUCCESSFUL or pdu.initiator is None:
+    if not isinstance(pdu, kind):
+        state.fail(Signal.DECODE_ERROR, f"expected {what} confirm, got {type(pdu).__name__}")
+        return None
+    if pdu.result != mcs.McsResult.RT_SUCCESSFUL:
         name = name_of(mcs.McsResult, pdu.result)
-        state.fail(Signal.MCS_REJECTED, f"attach user confirm result {name}", mcs_result=pdu.result)
+        state.fail(Signal.MCS_REJECTED, f"{what} refused: {name}", mcs_result=pdu.result)
+        return None
+    return pdu
+
+
+def on_attach_user_confirm(state: ProbeState, frame: bytes) -> None:
+    pdu = _confirmed(state, frame, mcs.AttachUserConfirm, "attach user")
+    if pdu is None:
+        return
+    if pdu.initiator is None:
+        state.fail(Signal.DECODE_ERROR, "attach user confirm without a user id")
         return
     state.mcs.user_id = pdu.initiator
     channels = [pdu.initiator]
@@ -166,17 +182,10 @@ def _join_next(state: ProbeState) -> None:
 
 
 def on_channel_join_confirm(state: ProbeState, frame: bytes) -> None:
-    if teardown.handled_as_teardown(state, frame):
+    requested = state.mcs.pending_joins[0]
+    if _confirmed(state, frame, mcs.ChannelJoinConfirm, f"join of channel {requested}") is None:
         return
-    pdu = mcs.decode_mcs_frame(frame)
-    if not isinstance(pdu, mcs.ChannelJoinConfirm):
-        state.fail(Signal.DECODE_ERROR, f"expected channel join confirm, got {type(pdu).__name__}")
-        return
-    requested = state.mcs.pending_joins.pop(0)
-    if pdu.result != mcs.McsResult.RT_SUCCESSFUL:
-        name = name_of(mcs.McsResult, pdu.result)
-        state.fail(Signal.MCS_REJECTED, f"join of channel {requested} refused: {name}", mcs_result=pdu.result)
-        return
+    state.mcs.pending_joins.pop(0)
     state.mcs.joined.append(requested)
     state.facts = state.facts.update(
         channels=ChannelFacts(state.mcs.io_channel, state.mcs.user_id, tuple(state.mcs.joined))

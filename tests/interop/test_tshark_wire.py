@@ -304,7 +304,7 @@ def test_clear_sequence_decoded_fields(clear_capture) -> None:  # type: ignore[n
     assert column(rows, "rdp.client.requestedProtocols") == ["0x0000000b"]
     # 40-bit, 128-bit, 56-bit and FIPS offered ([MS-RDPBCGR] 2.2.1.3.3).
     assert column(rows, "rdp.encryptionMethods") == [f"0x{settings.OFFERED_ENCRYPTION_METHODS:08x}"]
-    assert column(rows, "rdp.encryptionMethod") == ["0x00000000"]
+    assert [int(v, 0) for v in column(rows, "rdp.encryptionMethod")] == [0]
     assert [int(v, 0) for v in column(rows, "rdp.encryptionLevel")] == [0]
     assert column(rows, "rdp.MCSChannelId") == [str(IO_CHANNEL)]
     # Erect Domain (1), Attach User Request (10) / Confirm (11), Channel Join Request (14) /
@@ -483,6 +483,17 @@ def _live(server: harness.Daemon, tmp_path: Path, **options: object) -> tuple[Pr
     return result, pcap, keylog
 
 
+def _lint_live(pcap: Path, port: int, keylog: Path) -> list[str]:
+    """``tshark_lint`` of a live capture, less the TCP retransmissions loopback sometimes
+    shows: tshark leaves a retransmitted segment's payload undissected (it was already
+    dissected in the original), which the lint would report as "never dissected"."""
+    retransmitted = {row["frame.number"] for row in harness.tshark_fields(
+        pcap, port, ["tcp.analysis.retransmission", "tcp.analysis.fast_retransmission",
+                     "tcp.analysis.spurious_retransmission"], keylog=keylog)}
+    return [problem for problem in harness.tshark_lint(pcap, port, keylog=keylog)
+            if problem.split(":")[0].removeprefix("frame ") not in retransmitted]
+
+
 def test_live_xrdp_tls_capture(tmp_path: Path) -> None:
     with harness.xrdp_server("tls") as server:
         result, pcap, keylog = _live(server, tmp_path)
@@ -498,16 +509,18 @@ def test_live_xrdp_tls_capture(tmp_path: Path) -> None:
     # Erect Domain, Attach User Request/Confirm, two joins, Client Info, licensing.
     assert column(rows, "t124.DomainMCSPDU")[:7] == ["1", "10", "11", "14", "15", "14", "15"]
     assert len(column(rows, "rdp.clientInfoPDU")) == 1
-    assert column(rows, "rdp.bMsgType")[:1] == ["0x01"]  # xrdp's LICENSE_REQUEST
+    # xrdp's LICENSE_REQUEST, the probe's NEW_LICENSE_REQUEST, xrdp's ERROR_ALERT (valid client).
+    assert column(rows, "rdp.bMsgType") == ["0x01", "0x13", "0xff"]
+    assert result.phase_reached is Phase.CAPABILITIES_EXCHANGE
     info_frames = [row["frame.number"] for row in rows if row["rdp.clientInfoPDU"]]
     # Inside TLS only the Client Info draws the dissector's complaint (module docstring).
-    assert harness.tshark_lint(pcap, server.port, keylog=keylog) == [f"frame {info_frames[0]}: {MALFORMED}"]
+    assert _lint_live(pcap, server.port, keylog) == [f"frame {info_frames[0]}: {MALFORMED}"]
 
 
 def test_live_shadow_nla_capture(shadow_nla: harness.Daemon, tmp_path: Path) -> None:
     result, pcap, keylog = _live(shadow_nla, tmp_path, user="alice", password="Passw0rd!")
     assert result.facts.auth is not None and result.facts.auth.status == "succeeded"
-    assert harness.tshark_lint(pcap, shadow_nla.port, keylog=keylog) == []
+    assert _lint_live(pcap, shadow_nla.port, keylog) == []
     rows = fields(pcap, LIVE_FIELDS, keylog=keylog, port=shadow_nla.port)
     assert column(rows, "credssp.version") == ["6"] * 4
     assert [int(v, 0) for v in column(rows, "ntlmssp.messagetype")] == [

@@ -122,6 +122,20 @@ def _setup_logging(verbosity: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _dispatch(sys.argv[1:] if argv is None else argv)
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _dispatch(argv: list[str]) -> int:
+    if argv[:1] == ["mock"]:
+        # ``mock`` has its own parser (shared with the plugin's documentation).
+        from rdpprobe.mock.cli import run_mock_cli
+
+        return run_mock_cli(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
@@ -166,14 +180,13 @@ def _add_demo(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_mock(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("mock_args", nargs=argparse.REMAINDER, help="see rdpprobe mock --help")
-    parser.add_help = False
+    """``main`` hands ``rdpprobe mock …`` to the mock's own parser; this entry is for --help."""
 
 
 def _run_mock(args: argparse.Namespace) -> int:
     from rdpprobe.mock.cli import run_mock_cli
 
-    return run_mock_cli(args.mock_args)
+    return run_mock_cli([])
 
 
 register("demo", "probe every built-in mock scenario on loopback and print a table", _add_demo, _run_demo)

@@ -300,7 +300,7 @@ def test_clear_sequence_decoded_fields(clear_capture) -> None:  # type: ignore[n
     assert column(rows, "t125.result") == ["0"]  # rt-successful
     assert column(rows, "rdp.client.name") == ["rdpprobe"]
     # Client core data echoes the selected protocol; the server echoes what was requested.
-    assert column(rows, "rdp.serverSelectedProtocol") == ["0x00000000"]
+    assert [int(v, 0) for v in column(rows, "rdp.serverSelectedProtocol")] == [0]
     assert column(rows, "rdp.client.requestedProtocols") == ["0x0000000b"]
     # 40-bit, 128-bit, 56-bit and FIPS offered ([MS-RDPBCGR] 2.2.1.3.3).
     assert column(rows, "rdp.encryptionMethods") == [f"0x{settings.OFFERED_ENCRYPTION_METHODS:08x}"]

@@ -1,0 +1,246 @@
+"""Scan throughput, CPU per probe and memory per in-flight probe, side by side with peers.
+
+Run: ``python3 benchmarks/bench_scan.py [--quick-count N] [--full-count N]``. Everything
+runs on loopback in one invocation: the C responder, the C epoll + OpenSSL client, the
+rdpprobe engine (in a child process that measures itself around the scan, imports
+excluded), ``openssl s_time -new``, nmap's rdp-ntlm-info, aardwolf's ``ardpscan`` and
+impacket's rdp_check where they are installed. Writes ``benchmarks/results/scan.json``.
+
+Not a test: the numbers depend on the machine; ratios within one run are what count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import peers  # noqa: E402
+
+RESULTS = HERE / "results" / "scan.json"
+CONCURRENCIES = (1, 50, 500)
+PARKED = 1000  # probes parked at once for the memory figures
+PARK_SETTLE_S = 2.0  # seconds after the start when parked probes are measured
+BLACKHOLE_TARGETS, BLACKHOLE_SHARE, BLACKHOLE_TIMEOUT, BLACKHOLE_CONCURRENCY = 2000, 0.9, 1.0, 200
+ENUMERATE_TARGETS = 200
+CHILD_TIMEOUT_S = 600
+
+
+# --- the child: one engine run, measured from inside ---------------------------------------
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _config(depth: str, timeout: float, enumerate_: bool = False) -> Any:
+    from rdpprobe.scan import depth_config
+    from rdpprobe.sequence.config import ProbeConfig, Timeouts
+
+    config = ProbeConfig(timeouts=Timeouts(timeout, timeout, timeout * 8), enumerate_protocols=enumerate_)
+    return depth_config(config, depth)
+
+
+def _targets(spec: dict[str, Any]) -> list[Any]:
+    from rdpprobe.result import Target
+
+    out = []
+    for port, count in spec["ports"]:
+        out += [Target("127.0.0.1", port, "127.0.0.1")] * count
+    return out
+
+
+def child(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one scan as ``spec`` says; report CPU, wall, results and RSS figures."""
+    import gc
+
+    from rdpprobe.engine import Engine, EngineOptions
+    from rdpprobe.output import JsonlWriter
+    from rdpprobe.scan import run_scan
+
+    config = _config(spec["depth"], spec["timeout"], spec.get("enumerate", False))
+    options = EngineOptions(concurrency=spec["concurrency"], tls=spec.get("tls", "auto"))
+    warm = _targets({"ports": [[spec["ports"][0][0], 20]]}) if spec.get("warm") else []
+    Engine(config, options).run(warm, lambda r: None)
+    gc.collect()
+    marks: dict[str, Any] = {"base": _rss_kib()}
+    start = time.monotonic()
+
+    def clock() -> float:
+        now = time.monotonic()
+        if "parked" not in marks and now - start >= PARK_SETTLE_S and spec.get("park"):
+            marks["parked"] = _rss_kib()
+        return now
+
+    signals: dict[str, int] = {}
+
+    def count(result: Any) -> None:
+        signals[result.signal.value] = signals.get(result.signal.value, 0) + 1
+
+    sink = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - the JSONL is produced, then dropped
+    cpu0, wall0 = _cpu(), time.perf_counter()
+    if spec.get("park"):
+        Engine(config, options, clock=clock).run(_targets(spec), count)
+    else:
+        run_scan(_targets(spec), config, JsonlWriter(sink), options, on_result=count)
+    cpu, wall = _cpu() - cpu0, time.perf_counter() - wall0
+    accepted = None
+    return {"cpu_s": cpu, "wall_s": wall, "signals": signals, "rss": marks, "accepted": accepted}
+
+
+def run_child(spec: dict[str, Any]) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", json.dumps(spec)],
+        capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, env=env, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"engine child failed: {proc.stderr[-2000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+# --- the parent: sections -------------------------------------------------------------------
+
+
+def _per_probe(cpu_s: float, count: int) -> float:
+    return round(cpu_s / count * 1e6, 1)
+
+
+def _peer_row(result: Any) -> dict[str, Any]:
+    if not result:
+        return {"name": result.name, "unavailable": result.reason}
+    return {
+        "name": result.name, "targets": result.targets, "ok": result.ok,
+        "per_s": round(result.per_s, 1), "cpu_us_per_target": round(result.cpu_us_per_target, 1),
+    }  # fmt: skip
+
+
+def throughput(depth: str, count: int, tls: str) -> list[dict[str, Any]]:
+    """rdpprobe and the C client at each concurrency against the ``hybrid`` responder."""
+    rows = []
+    c_depth, our_depth = ("quick", "quick") if depth == "quick" else ("full", "nla")
+    with peers.Responder(mode="hybrid") as responder:
+        for concurrency in CONCURRENCIES:
+            n = count if concurrency > 1 else max(200, count // 5)
+            ours = run_child({"depth": our_depth, "timeout": 5.0, "concurrency": concurrency, "tls": tls, "ports": [[responder.port, n]]})
+            theirs = peers.c_client(responder.port, count=n, concurrency=concurrency, depth=c_depth)
+            ours_us = _per_probe(ours["cpu_s"], n)
+            c_us = round(theirs.cpu_us_per_target, 1) if theirs else None
+            rows.append({
+                "depth": depth, "concurrency": concurrency, "probes": n, "tls": tls,
+                "rdpprobe": {"per_s": round(n / ours["wall_s"], 1), "cpu_us_per_probe": ours_us, "signals": ours["signals"]},
+                "c_client": _peer_row(theirs),
+                "cpu_ratio_vs_c": round(ours_us / c_us, 2) if c_us else None,
+            })  # fmt: skip
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def memory() -> dict[str, Any]:
+    """KiB per in-flight probe: N probes parked on a silent listener, and mid-NLA after TLS."""
+    out = {}
+    for label, mode, depth in (("quick_silent", "silent", "quick"), ("tls_parked", "hybrid-stall", "nla")):
+        with peers.Responder(mode=mode) as responder:
+            spec = {"depth": depth, "timeout": 6.0, "concurrency": PARKED, "ports": [[responder.port, PARKED]], "park": True, "warm": mode != "silent"}
+            got = run_child(spec)
+        rss = got["rss"]
+        out[label] = {"probes": PARKED, "kib_per_probe": round((rss.get("parked", 0) - rss["base"]) / PARKED, 2), "rss_kib": rss}
+        print(label, json.dumps(out[label]), flush=True)
+    return out
+
+
+def blackholes() -> dict[str, Any]:
+    """2000 targets, 90 % accept and never answer; wall time against ceil(B/C) x T."""
+    holes = int(BLACKHOLE_TARGETS * BLACKHOLE_SHARE)
+    live = BLACKHOLE_TARGETS - holes
+    with peers.Responder(mode="silent") as silent, peers.Responder(mode="hybrid") as hybrid:
+        spec = {"depth": "quick", "timeout": BLACKHOLE_TIMEOUT, "concurrency": BLACKHOLE_CONCURRENCY,
+                "ports": [[silent.port, holes], [hybrid.port, live]]}  # fmt: skip
+        got = run_child(spec)
+    bound = 1.1 * math.ceil(holes / BLACKHOLE_CONCURRENCY) * BLACKHOLE_TIMEOUT
+    row = {"targets": BLACKHOLE_TARGETS, "blackholes": holes, "timeout_s": BLACKHOLE_TIMEOUT,
+           "concurrency": BLACKHOLE_CONCURRENCY, "wall_s": round(got["wall_s"], 2), "bound_s": round(bound, 2),
+           "live_found": got["signals"].get("ok", 0), "live": live, "signals": got["signals"]}  # fmt: skip
+    print("blackholes", json.dumps(row), flush=True)
+    return row
+
+
+def enumeration() -> dict[str, Any]:
+    """``--enumerate`` targets/s against ardpscan's caps scanner on the ``windows`` responder."""
+    with peers.Responder(mode="windows") as responder:
+        spec = {"depth": "quick", "timeout": 5.0, "concurrency": 100, "enumerate": True, "ports": [[responder.port, ENUMERATE_TARGETS]]}
+        ours = run_child(spec)
+        theirs = peers.ardpscan_caps(responder.port, n=ENUMERATE_TARGETS, workers=100)
+    row = {"targets": ENUMERATE_TARGETS, "rdpprobe_per_s": round(ENUMERATE_TARGETS / ours["wall_s"], 1),
+           "rdpprobe_signals": ours["signals"], "ardpscan": _peer_row(theirs)}  # fmt: skip
+    if theirs:
+        row["speedup"] = round(row["rdpprobe_per_s"] / theirs.per_s, 1)
+    print("enumerate", json.dumps(row), flush=True)
+    return row
+
+
+def peer_tools(full_cpu_us: float | None) -> dict[str, Any]:
+    """openssl s_time, nmap rdp-ntlm-info, impacket rdp_check against the responder."""
+    out: dict[str, Any] = {}
+    with peers.Responder(mode="plain-tls") as tls:
+        out["openssl_s_time"] = _peer_row(peers.openssl_s_time(tls.port, seconds=5))
+    with peers.Responder(mode="hybrid") as responder:
+        nmap = peers.nmap_rdp_ntlm_info(responder.port, n=50)
+        out["nmap_rdp_ntlm_info"] = _peer_row(nmap)
+        out["rdp_check"] = _peer_row(peers.rdp_check(responder.port, n=5))
+    if nmap and full_cpu_us:
+        out["nla_cpu_ratio_vs_nmap"] = round(full_cpu_us / nmap.cpu_us_per_target, 3)
+    print("peers", json.dumps(out), flush=True)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--quick-count", type=int, default=5000)
+    parser.add_argument("--full-count", type=int, default=1500)
+    parser.add_argument("--tls", default="auto", choices=("auto", "openssl", "stdlib"))
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))))
+        return 0
+    missing = peers.build_c()
+    if missing is not None:
+        print(f"C baseline unavailable: {missing.reason}", file=sys.stderr)
+    report: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}}
+    report["quick"] = throughput("quick", args.quick_count, args.tls)
+    report["full"] = throughput("full", args.full_count, args.tls)
+    report["memory"] = memory()
+    report["blackholes"] = blackholes()
+    report["enumerate"] = enumeration()
+    full50 = next((row["rdpprobe"]["cpu_us_per_probe"] for row in report["full"] if row["concurrency"] == 50), None)
+    report["peers"] = peer_tools(full50)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

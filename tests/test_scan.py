@@ -1,0 +1,78 @@
+"""Scans end to end: targets in, JSON Lines out, validated against the schema."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import socket
+
+import jsonschema
+import pytest
+
+from rdpprobe.engine import EngineOptions
+from rdpprobe.errors import ProbeUsageError
+from rdpprobe.mock import MockRdpServer
+from rdpprobe.output import JsonlWriter, load_schema
+from rdpprobe.scan import DEPTH_STOPS, depth_config, run_scan
+from rdpprobe.sequence.config import Credentials, ProbeConfig, Timeouts
+from rdpprobe.sequence.phases import Phase
+from rdpprobe.targets import iter_targets
+
+FAST = ProbeConfig(timeouts=Timeouts(2.0, 2.0, 5.0))
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(("depth", "stop"), sorted(DEPTH_STOPS.items()))
+def test_depths_set_the_stop_phase(depth: str, stop: Phase | None) -> None:
+    assert depth_config(ProbeConfig(), depth).stop_after is stop
+
+
+def test_full_depth_drops_credentials_and_explicit_stop_wins() -> None:
+    config = ProbeConfig(credentials=Credentials("u", "p"), stop_after=Phase.TLS)
+    assert depth_config(config, "full").credentials is None
+    assert depth_config(config, "quick", explicit_stop=True).stop_after is Phase.TLS
+    with pytest.raises(ProbeUsageError):
+        depth_config(config, "deep")
+
+
+def _scan_lines(targets: list[str], depth: str) -> tuple[list[dict[str, object]], object]:
+    stream = io.StringIO()
+    config = depth_config(FAST, depth)
+    report = run_scan(iter_targets(targets), config, JsonlWriter(stream), EngineOptions(concurrency=10))
+    return [json.loads(line) for line in stream.getvalue().splitlines()], report
+
+
+@pytest.mark.parametrize("depth", list(DEPTH_STOPS))
+def test_output_lines_validate_against_the_schema(depth: str) -> None:
+    schema = load_schema()
+    with MockRdpServer("windows-nla") as nla, MockRdpServer("xrdp-like") as xrdp:
+        targets = [f"127.0.0.1:{nla.address[1]}", f"127.0.0.1:{xrdp.address[1]}", f"127.0.0.1:{_closed_port()}"]
+        lines, report = _scan_lines(targets, depth)
+    assert len(lines) == 3
+    for line in lines:
+        jsonschema.validate(line, schema)
+        assert line["schema_version"] == 1 and line["timestamp"]
+    assert report.summary.total == 3  # type: ignore[attr-defined]
+    assert report.summary.by_category["port_closed"] == 1  # type: ignore[attr-defined]
+
+
+def test_nla_depth_reports_ntlm_facts() -> None:
+    with MockRdpServer("windows-nla") as server:
+        lines, _ = _scan_lines([f"127.0.0.1:{server.address[1]}"], "nla")
+    facts = lines[0]["facts"]
+    assert isinstance(facts, dict) and "ntlm" in facts and "tls" in facts
+
+
+def test_hostile_targets_never_crash_the_scan() -> None:
+    hostile = ["tls-close-after-hello", "tls-reset-after-hello", "mcs-close-after-connect-initial", "inconsistent-flags"]
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(MockRdpServer(name)) for name in hostile]
+        lines, _ = _scan_lines([f"127.0.0.1:{s.address[1]}" for s in servers], "full")
+    assert len(lines) == len(hostile)
+    assert all(line["signal"] != "internal_error" for line in lines)

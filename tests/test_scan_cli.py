@@ -1,0 +1,83 @@
+"""``rdpprobe scan`` on the command line: exit codes, formats, target sources, errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from rdpprobe.cli import main
+from rdpprobe.mock import MockRdpServer
+
+FAST = ["--connect-timeout", "1", "--timeout", "1", "--deadline", "3", "--no-progress"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _jsonl(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_scan_prints_one_line_per_target_and_exits_zero(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    closed = _closed_port()
+    with MockRdpServer("windows-nla") as server:
+        targets = tmp_path / "targets.txt"
+        targets.write_text(f"127.0.0.1:{server.address[1]}\n127.0.0.1:{closed}  # closed\n")
+        code = main(["scan", "-iL", str(targets), "--depth", "nla", "--concurrency", "50", *FAST])
+    out, err = capsys.readouterr()
+    lines = _jsonl(out)
+    assert code == 0
+    assert sorted(line["signal"] for line in lines) == ["ok", "refused"]
+    assert "results by verdict" in err
+
+
+def test_ranges_shards_and_exclusions(capsys: pytest.CaptureFixture[str]) -> None:
+    port = _closed_port()
+    argv = ["scan", f"127.0.0.1-8:{port}", "--exclude", "127.0.0.2", "--depth", "quick", "--no-summary", *FAST]
+    assert main([*argv, "--shard", "0/2", "--seed", "7"]) == 0
+    first = {line["ip"] for line in _jsonl(capsys.readouterr().out)}
+    assert main([*argv, "--shard", "1/2", "--seed", "7"]) == 0
+    second = {line["ip"] for line in _jsonl(capsys.readouterr().out)}
+    assert not first & second
+    assert first | second == {f"127.0.0.{i}" for i in (1, 3, 4, 5, 6, 7, 8)}
+
+
+def test_stdin_and_csv_output_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"127.0.0.1:{_closed_port()}\n"))
+    out = tmp_path / "out.csv"
+    assert main(["scan", "-", "--format", "csv", "--output", str(out), "--depth", "quick", *FAST]) == 0
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("ip,port") and len(rows) == 2 and "refused" in rows[1]
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["scan", "300.1.1.1"], "invalid ip address"),
+        (["scan", "127.0.0.1", "--concurrency", "0"], "--concurrency"),
+        (["scan", "127.0.0.1", "--rate", "-1"], "--rate"),
+        (["scan", "127.0.0.1", "--shard", "3/2"], "shard"),
+        (["scan"], "no targets"),
+        (["scan", "-iL", "/nonexistent/targets.txt"], "cannot read"),
+        (["scan", "127.0.0.1", "--randomize", "--shard", "0/2"], "--seed"),
+    ],
+)
+def test_usage_errors_exit_two_with_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*argv, *FAST]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_bad_line_in_a_file_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    targets = tmp_path / "t.txt"
+    targets.write_text(f"127.0.0.1:{_closed_port()}\nbad..name\n")
+    assert main(["scan", "-iL", str(targets), "--depth", "quick", "--no-summary", *FAST]) == 2
+    assert f"{targets}:2:" in capsys.readouterr().err

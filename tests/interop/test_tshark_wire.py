@@ -303,7 +303,9 @@ def test_clear_sequence_decoded_fields(clear_capture) -> None:  # type: ignore[n
     assert [int(v, 0) for v in column(rows, "rdp.serverSelectedProtocol")] == [0]
     assert column(rows, "rdp.client.requestedProtocols") == ["0x0000000b"]
     # 40-bit, 128-bit, 56-bit and FIPS offered ([MS-RDPBCGR] 2.2.1.3.3).
-    assert column(rows, "rdp.encryptionMethods") == [f"0x{settings.OFFERED_ENCRYPTION_METHODS:08x}"]
+    # (tshark shows this field as its raw little-endian bytes.)
+    methods = [int.from_bytes(bytes.fromhex(v), "little") for v in column(rows, "rdp.encryptionMethods")]
+    assert methods == [settings.OFFERED_ENCRYPTION_METHODS]
     assert [int(v, 0) for v in column(rows, "rdp.encryptionMethod")] == [0]
     assert [int(v, 0) for v in column(rows, "rdp.encryptionLevel")] == [0]
     assert column(rows, "rdp.MCSChannelId") == [str(IO_CHANNEL)]

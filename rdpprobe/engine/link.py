@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 #: Bytes per ``recv_into``; the engine shares one buffer of this size across all links.
 RECV_SIZE = 65536
+#: SO_ERROR values of a connection that was established and then reset by the peer.
+RESET_AFTER_CONNECT = frozenset({errno.ECONNRESET, errno.EPIPE})
 #: Reads per readiness event before the link yields to the others (a flood cannot starve them).
 MAX_READS_PER_EVENT = 16
 
@@ -94,7 +96,7 @@ class Link:
         if self.connecting:
             self._finish_connect(now)
         elif mask & poller.READ:
-            self._read(now)
+            self._read(now, bool(mask & poller.HANGUP))
         if self.pending and not self.closed and mask & poller.WRITE:
             self._write_raw(b"", now)
         self.drain(now)
@@ -147,13 +149,22 @@ class Link:
 
     def _finish_connect(self, now: float) -> None:
         code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # type: ignore[union-attr]
+        if code in RESET_AFTER_CONNECT:
+            # The handshake completed and the peer reset before this event was handled:
+            # the blocking driver would see the reset in connection initiation, so do we.
+            self._connected(now)
         if code:
             self.connecting = False
             self.prober.failed(local_observe(OSError(code, os.strerror(code))), now)
         else:
             self._connected(now)
 
-    def _read(self, now: float) -> None:
+    def _read(self, now: float, hangup: bool = False) -> None:
+        """Read until a short read, or until end of stream when the peer has hung up.
+
+        With an edge-triggered poller a FIN that arrived with the last data raises no
+        further event, so after a hang-up the reader goes on to the ``b""`` itself.
+        """
         sock, engine = self.sock, self.engine
         assert sock is not None
         for _ in range(MAX_READS_PER_EVENT):
@@ -165,7 +176,7 @@ class Link:
                 self.prober.failed(local_observe(exc), now)
                 return
             self._incoming(engine.view[:size].tobytes(), now)
-            if self.closed or size < RECV_SIZE or not engine.poller.edge_triggered:
+            if self.closed or not size or not engine.poller.edge_triggered or (size < RECV_SIZE and not hangup):
                 return
         engine.read_again(self)
 

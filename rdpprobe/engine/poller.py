@@ -22,6 +22,7 @@ class EpollPoller:
 
     READ = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR | select.EPOLLRDHUP
     WRITE = select.EPOLLOUT
+    HANGUP = select.EPOLLHUP | select.EPOLLRDHUP
     edge_triggered = True
     _ALL = select.EPOLLIN | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
 
@@ -53,6 +54,7 @@ class SelectorPoller:
 
     READ = selectors.EVENT_READ
     WRITE = selectors.EVENT_WRITE
+    HANGUP = 0
     edge_triggered = False
 
     def __init__(self) -> None:

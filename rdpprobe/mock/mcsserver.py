@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import OpenSSL.crypto
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from rdpprobe.errors import DecodeError
 from rdpprobe.mock.actions import Action as Step
 from rdpprobe.mock.faults import Action, ServerPhase
 from rdpprobe.mock.states import State
@@ -43,6 +44,10 @@ PROPRIETARY_KEY_BITS = 512  # [MS-RDPBCGR] 4.1.4: bitlen of the spec example's k
 SHORT_RANDOM_SIZE = 16  # A broken server random for the R1 fault.
 # [MS-RDPBCGR] 2.2.1.4.2: server earlyCapabilityFlags; none claimed.
 SERVER_EARLY_CAPABILITIES = 0
+# [MS-RDPBCGR] 4.1.4: Windows sends connectPDU length 0x2a in the Conference Create Response
+# whatever the true length (taxonomy §1.8); clients that skip a fixed 21-byte T.124 header
+# and read a one-octet length there (rdesktop 1.9) need it. The true length always exceeds it.
+SERVER_CONNECT_PDU_LENGTH = 0x2A
 
 
 @cache
@@ -111,9 +116,12 @@ class McsServer:
         f = self.a.fault(ServerPhase.BASIC_SETTINGS_EXCHANGE, Action.MCS_RESULT)
         if f is not None:
             return ConnectResponse(int(f.param("result")))
-        server_blocks = (self._core(), self._security(blocks), ServerNetworkData(IO_CHANNEL, self.channels))
+        # [MS-RDPBCGR] 4.1.4 order: core, network, security. rdesktop 1.9 reads the proprietary
+        # certificate's tags up to the end of the response, so security data must come last.
+        server_blocks = (self._core(), ServerNetworkData(IO_CHANNEL, self.channels), self._security(blocks))
         user_data = gcc_blocks.encode_server_blocks(server_blocks)
-        gcc_rsp = gcc.encode_conference_create_response(gcc.ConferenceCreateResponse(user_data=user_data))
+        gcc_rsp = gcc.encode_conference_create_response(gcc.ConferenceCreateResponse(
+            user_data=user_data, connect_pdu_length=SERVER_CONNECT_PDU_LENGTH))
         return ConnectResponse(0, 0, SERVER_DOMAIN_PARAMETERS, gcc_rsp)
 
     def _core(self) -> ServerCoreData:
@@ -143,9 +151,9 @@ class McsServer:
     # -- Erect Domain, Attach User, Channel Join (2.2.1.5-2.2.1.9) -------------------------
 
     def on_domain_pdu(self, frame: bytes) -> list[Step]:
+        if _is_erect_domain_request(frame):
+            return self._erect_domain(frame)
         pdu = mcs.decode_mcs_frame(frame)
-        if isinstance(pdu, mcs.ErectDomainRequest):
-            return self.a.respond(ServerPhase.ERECT_DOMAIN, b"")
         if isinstance(pdu, mcs.AttachUserRequest):
             return self._attach_user()
         if isinstance(pdu, mcs.ChannelJoinRequest):
@@ -153,6 +161,17 @@ class McsServer:
         if isinstance(pdu, mcs.SendDataRequest):
             return self._first_data(frame)
         raise ValueError(f"unexpected mcs pdu {type(pdu).__name__} during channel connection")
+
+    def _erect_domain(self, frame: bytes) -> list[Step]:
+        """3.3.5.3.5: subHeight and subInterval are ignored, so their encoding is not checked.
+
+        rdesktop 1.9 writes them as two raw 16-bit values instead of PER integers.
+        """
+        try:
+            mcs.decode_mcs_frame(frame)
+        except DecodeError as exc:
+            self.a.note(f"erect domain request not PER-encoded, accepted: {exc}")
+        return self.a.respond(ServerPhase.ERECT_DOMAIN, b"")
 
     def _attach_user(self) -> list[Step]:
         f = self.a.fault(ServerPhase.ATTACH_USER, Action.MCS_RESULT)
@@ -208,6 +227,15 @@ class McsServer:
     def ultimatum(self, reason: int) -> bytes:
         """[MS-RDPBCGR] 2.2.2.3 Disconnect Provider Ultimatum frame."""
         return mcs.encode_mcs_frame(mcs.DisconnectProviderUltimatum(reason))
+
+
+def _is_erect_domain_request(frame: bytes) -> bool:
+    """Whether ``frame`` is a DomainMCSPDU erectDomainRequest (T.125 choice in the top 6 bits)."""
+    try:
+        payload = x224.decode_data_frame(frame)
+    except DecodeError:
+        return False
+    return bool(payload) and payload[0] >> 2 == mcs.DomainPduType.ERECT_DOMAIN_REQUEST
 
 
 def _corrupt_signature(cert: security.ProprietaryCertificate) -> security.ProprietaryCertificate:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rdpprobe.sequence import nla, settings
+from rdpprobe.sequence import nla, settings, teardown
 from rdpprobe.sequence.config import MAX_COOKIE_LENGTH
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.state import Expect, ProbeState
@@ -38,7 +38,13 @@ def begin(state: ProbeState) -> None:
 
 
 def on_connection_confirm(state: ProbeState, frame: bytes) -> None:
-    """Read the CC: a selected protocol, a refusal, or a legacy CC without negotiation data."""
+    """Read the CC: a selected protocol, a refusal, or a legacy CC without negotiation data.
+
+    Some servers (xrdp, for a protocol it does not know) answer the CR with a Disconnect
+    Provider Ultimatum in a Data TPDU instead: that is a refusal, not a malformed CC.
+    """
+    if teardown.handled_as_teardown(state, frame):
+        return
     cc = nego.decode_connection_confirm(frame)
     neg = cc.neg
     if isinstance(neg, nego.NegFailure):

@@ -73,10 +73,16 @@ def _enumeration_config(config: ProbeConfig, requested: int) -> ProbeConfig:
     )
 
 
+#: Answers to a CR that say nothing RDP-like is listening: enumeration stops there.
+NOT_AN_RDP_ANSWER = frozenset({Signal.NOT_RDP, Signal.SILENT, Signal.TIMEOUT, Signal.DECODE_ERROR})
+
+
 def _never_reached_rdp(result: ProbeResult) -> bool:
-    return result.phase_reached is None or result.phase_reached < Phase.CONNECTION_INITIATION or (
-        result.phase_reached is Phase.CONNECTION_INITIATION and result.signal not in (Signal.OK, Signal.NEG_FAILURE)
-    )
+    """True when the host is down or is not an RDP server; a refusal of one protocol is not."""
+    reached = result.phase_reached
+    if reached is None or reached < Phase.CONNECTION_INITIATION:
+        return True
+    return reached is Phase.CONNECTION_INITIATION and result.signal in NOT_AN_RDP_ANSWER
 
 
 def _follow_negotiation(config: ProbeConfig, result: ProbeResult) -> Plan:

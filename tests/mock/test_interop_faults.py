@@ -174,8 +174,9 @@ CASES: tuple[Case, ...] = (
          ("ERRINFO_LOGOFF_BY_USER",), "ERRINFO_LOGOFF_BY_USER"),
     Case("redirect", "E3", "handled", RC_CONNECT_TRANSPORT_FAILED, (CTF,), None,
          requested=("3", "3"),
-         note="2.11 handles it: it reconnects with the LoadBalanceInfo; the mock redirects "
-              "again and 2.11 does not follow a second redirect (0x0D)",
+         note="2.11 follows it: with a LoadBalanceInfo it reconnects to the same address and "
+              "sends the LoadBalanceInfo as routing token (the target address is used only "
+              "without one); the mock redirects again, closes, and the connect ends with 0x0D",
          probe_note="rdpprobe reports the redirection itself, not a FreeRDP error"),
     # FreeRDP waits TcpAckTimeout (9 s) for activation.
     Case("no-demand-active", "A1", "ACTIVATION_TIMEOUT 0x1C", RC_CONN_FAILED,

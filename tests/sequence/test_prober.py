@@ -201,3 +201,12 @@ def test_bytes_after_the_confirm_are_handed_to_tls() -> None:
     prober.receive_data(cc(nego.NegRsp(selected_protocol=nego.SecurityProtocol.SSL)) + hello, 0.1)
     assert drain(prober) == [StartTls("server", hello)]
     assert not prober.finished
+
+
+def test_an_ultimatum_instead_of_a_confirm_is_a_refusal_not_garbage() -> None:
+    prober = connected()
+    drain(prober)
+    prober.receive_data(bytes.fromhex("0300000902f0802180"), 0.1)
+    drain(prober)
+    assert prober.result.signal is Signal.DISCONNECT_ULTIMATUM
+    assert prober.result.failed_phase is Phase.CONNECTION_INITIATION

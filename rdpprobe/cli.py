@@ -196,4 +196,8 @@ register("mock", "run a mock RDP server with fault injection (--list for scenari
 import rdpprobe.scan_cli  # noqa: E402,F401  (registers the "scan" command)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as a script this file is a second copy of the module; the commands registered
+    # themselves in ``rdpprobe.cli``, so run that one.
+    from rdpprobe.cli import main as _main
+
+    sys.exit(_main())

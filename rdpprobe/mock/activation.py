@@ -2,8 +2,11 @@
 
 [MS-RDPBCGR] 2.2.1.11-2.2.1.22 and 3.3.5.3.11-3.3.5.3.22, server side: the Client Info PDU
 is answered with the License Error PDU - Valid Client and the Demand Active; after the
-Confirm Active the server waits for the client's Font List and answers Synchronize,
-Control Cooperate, Control Granted Control and Font Map, which makes the client active.
+Confirm Active the server answers the client's Synchronize, Control Cooperate and Control
+Request Control PDUs with Synchronize, Control Cooperate and Control Granted Control as each
+arrives (3.3.5.3.19-3.3.5.3.21; rdesktop waits for them before its Font List), and the Font
+List with whichever of those it did not send yet plus the Font Map, which makes the client
+active.
 Teardown follows 1.3.1.4.2: Set Error Info, Disconnect Provider Ultimatum, close.
 """
 
@@ -29,6 +32,7 @@ RNS_UD_CS_SUPPORT_ERRINFO_PDU = 0x0001  # [MS-RDPBCGR] 2.2.1.3.2 earlyCapability
 MCS_USER_REQUESTED = 3  # T.125 Reason rn-user-requested ([MS-RDPBCGR] 2.2.2.3)
 MCS_PROVIDER_INITIATED = 1  # T.125 Reason rn-provider-initiated
 STREAM_LOW = 1  # [MS-RDPBCGR] 2.2.8.1.1.1.2 streamId
+CONTROL_ACTION_SIZE = 2  # [MS-RDPBCGR] 2.2.1.15.1 TS_CONTROL_PDU action
 # Terminal faults the Secure Settings / Licensing / Active phases understand.
 _TEARDOWN = (Action.ERROR_INFO, Action.ULTIMATUM, Action.LICENSE_ERROR, Action.REDIRECT)
 
@@ -40,6 +44,8 @@ class Activation:
         self.a = acceptor
         self.client_user: str | None = None
         self.desktop = DEFAULT_DESKTOP
+        self.answered: set[str] = set()
+        """Client finalization PDUs the server has answered already."""
 
     # -- Client Info (2.2.1.11) -> licensing (2.2.1.12) -> Demand Active (2.2.1.13.1) ------
 
@@ -86,9 +92,12 @@ class Activation:
 
     def on_finalization(self, frame: bytes) -> list[Step]:
         pdu = share.decode_share_pdu(self._plain(frame))
-        if not isinstance(pdu, ShareDataPdu) or pdu.header.pdu_type2 != PduType2.PDUTYPE2_FONTLIST:
+        if not isinstance(pdu, ShareDataPdu):
             return []
-        frames = b"".join(self._data_pdu(t, body) for t, body in self._finalization_pdus())
+        if pdu.header.pdu_type2 != PduType2.PDUTYPE2_FONTLIST:
+            return self._answer_finalization(_finalization_key(pdu))
+        pdus = [p for p in self._finalization_pdus() if p[0] not in self.answered]
+        frames = b"".join(self._data_pdu(t, body) for _, t, body in pdus)
         steps = self.a.respond(ServerPhase.FINALIZATION, frames, State.ACTIVE)
         if self.a.state is State.ACTIVE:
             self.a.reach(ServerPhase.ACTIVE)
@@ -98,14 +107,23 @@ class Activation:
                 self.a.respond(ServerPhase.ACTIVE, b"") if f is not None else [])
         return steps
 
-    def _finalization_pdus(self) -> list[tuple[int, bytes]]:
+    def _answer_finalization(self, key: str | None) -> list[Step]:
+        """The server PDU that answers the client PDU ``key``, once (none for other PDUs)."""
+        pdu = next((p for p in self._finalization_pdus() if p[0] == key), None)
+        if pdu is None or key in self.answered:
+            return []
+        self.answered.add(pdu[0])
+        return self.a.respond(ServerPhase.FINALIZATION, self._data_pdu(pdu[1], pdu[2]))
+
+    def _finalization_pdus(self) -> list[tuple[str, int, bytes]]:
+        """(client PDU answered, pduType2, body) of the server's finalization PDUs, in order."""
         user = self.a.mcs.user_id
         return [
-            (PduType2.PDUTYPE2_SYNCHRONIZE, capsets.synchronize_body(user)),
-            (PduType2.PDUTYPE2_CONTROL, capsets.control_body(capsets.CTRLACTION_COOPERATE)),
-            (PduType2.PDUTYPE2_CONTROL, capsets.control_body(capsets.CTRLACTION_GRANTED_CONTROL,
-                                                             user, SERVER_USER_ID)),
-            (PduType2.PDUTYPE2_FONTMAP, capsets.font_map_body()),
+            ("synchronize", PduType2.PDUTYPE2_SYNCHRONIZE, capsets.synchronize_body(user)),
+            ("cooperate", PduType2.PDUTYPE2_CONTROL, capsets.control_body(capsets.CTRLACTION_COOPERATE)),
+            ("request_control", PduType2.PDUTYPE2_CONTROL,
+             capsets.control_body(capsets.CTRLACTION_GRANTED_CONTROL, user, SERVER_USER_ID)),
+            ("font_list", PduType2.PDUTYPE2_FONTMAP, capsets.font_map_body()),
         ]
 
     def on_active(self, frame: bytes) -> list[Step]:
@@ -183,3 +201,15 @@ class Activation:
         if self.a.mcs.crypto is None:
             return data
         return self._unseal(data).payload
+
+
+def _finalization_key(pdu: ShareDataPdu) -> str | None:
+    """Which client finalization PDU ``pdu`` is (2.2.1.14-2.2.1.16), or None."""
+    if pdu.header.pdu_type2 == PduType2.PDUTYPE2_SYNCHRONIZE:
+        return "synchronize"
+    if pdu.header.pdu_type2 == PduType2.PDUTYPE2_CONTROL and len(pdu.payload) >= CONTROL_ACTION_SIZE:
+        action = int.from_bytes(pdu.payload[:CONTROL_ACTION_SIZE], "little")
+        return {capsets.CTRLACTION_COOPERATE: "cooperate",
+                capsets.CTRLACTION_REQUEST_CONTROL: "request_control"}.get(action)
+    return None
+

@@ -127,10 +127,12 @@ class Case:
     """The first ERRCONNECT_* xfreerdp logs (None: none at all)."""
     xfreerdp_rc: int
     relation: str
-    """``same`` when verdict.freerdp is what xfreerdp said; otherwise why it differs."""
+    """``same…`` when verdict.freerdp is what xfreerdp said; otherwise why it differs."""
     user: str | None = None
     password: str | None = None
     extra: tuple[str, ...] = ()
+    xfreerdp_race: tuple[str, int] | None = None
+    """Another (ERRCONNECT name, exit code) xfreerdp reports when a race goes the other way."""
 
 
 def _case(name: str, server: str, phase: Phase, signals: set[Signal], taxonomy: set[str],
@@ -155,7 +157,11 @@ CASES = [
     _case("accept, read CR, close (FIN)", "close-after-cr", Phase.CONNECTION_INITIATION,
           {Signal.EOF}, {"X1"}, TRANSPORT_FAILED, TRANSPORT_FAILED, 147),
     _case("accept, reset (RST)", "reset", Phase.CONNECTION_INITIATION,
-          {Signal.RESET}, {"X2"}, TRANSPORT_FAILED, TRANSPORT_FAILED, 147),
+          {Signal.RESET}, {"X2"}, TRANSPORT_FAILED, TRANSPORT_FAILED, 147,
+          # When the RST arrives before xfreerdp has checked its non-blocking connect, 2.11
+          # reports CONNECT_FAILED (rc 141), as for a refused port: on loopback it may.
+          xfreerdp_race=("ERRCONNECT_CONNECT_FAILED", 141),
+          relation="same (racy: xfreerdp may say CONNECT_FAILED, rc 141, if the RST beats its connect check)"),
     _case("accept, stay silent", "silent", Phase.CONNECTION_INITIATION,
           {Signal.SILENT}, {"X3"}, TRANSPORT_FAILED, None, XF_EXIT_TIMEOUT,
           # xfreerdp waits for the Connection Confirm forever; only `timeout` ends it.
@@ -288,9 +294,11 @@ def test_probe_matches_xfreerdp(case: Case, endpoints: Endpoints, x_display: str
     assert result.signal in case.signals, result.detail
     assert result.verdict.taxonomy_id in case.taxonomy
     assert result.verdict.freerdp == case.probe_freerdp
+    if case.xfreerdp_race is not None and (row.xf_name, xf.rc) == case.xfreerdp_race:
+        return  # xfreerdp lost the race documented in the case; rdpprobe was checked above.
     assert xf.rc == case.xfreerdp_rc, xf.output[-2000:]
     assert row.xf_name == case.xfreerdp, xf.errconnect
-    if case.relation == "same":
+    if case.relation.startswith("same"):
         assert result.verdict.freerdp == row.xf_name
     if case.server == "shadow-nla":
         assert result.facts.auth is not None

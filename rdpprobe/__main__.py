@@ -1,0 +1,7 @@
+"""``python -m rdpprobe``: the same as the ``rdpprobe`` command."""
+
+import sys
+
+from rdpprobe.cli import main
+
+sys.exit(main())

@@ -43,13 +43,16 @@ class MockRdpServer:
     """An RDP server on loopback that behaves as ``scenario`` says.
 
     ``scenario`` is a ``Scenario``, a built-in scenario name or a TOML path. ``user``,
-    ``password`` and ``domain`` set the one account NLA accepts.
+    ``password`` and ``domain`` set the one account NLA accepts. ``keylog_path`` appends
+    the TLS secrets of every session to that file (NSS key log format), so captures of
+    TLS and NLA sessions can be decrypted whatever the client.
     """
 
     def __init__(self, scenario: Scenario | str | Path, host: str = "127.0.0.1", port: int = 0,
                  user: str | None = None, password: str | None = None,
-                 domain: str | None = None) -> None:
+                 domain: str | None = None, keylog_path: str | Path | None = None) -> None:
         self.scenario = get_scenario(scenario)
+        self.keylog_path = None if keylog_path is None else str(keylog_path)
         self.host = host
         self.port = port
         defaults = Credentials()
@@ -142,7 +145,7 @@ class MockRdpServer:
         self.connections += 1
         acceptor = Acceptor(self.scenario, self.credentials)
         try:
-            await self._run(MockSession(acceptor), reader, writer, self._wedged())
+            await self._run(MockSession(acceptor, self.keylog_path), reader, writer, self._wedged())
         except (ConnectionError, OSError, asyncio.IncompleteReadError) as exc:
             acceptor.note(f"transport error: {exc!r}")
         except asyncio.CancelledError:

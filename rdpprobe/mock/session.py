@@ -43,8 +43,9 @@ Op = Write | Sleep | Hangup
 class MockSession:
     """Drives one ``Acceptor`` over a byte stream; returns transport operations."""
 
-    def __init__(self, acceptor: Acceptor) -> None:
+    def __init__(self, acceptor: Acceptor, keylog_path: str | None = None) -> None:
         self.acceptor = acceptor
+        self.keylog_path = keylog_path
         self.tls: ServerTls | None = None
         self.tls_error: ssl.SSLError | None = None
         self.closed = False
@@ -93,7 +94,7 @@ class MockSession:
         if isinstance(action, Pause):
             return [Sleep(action.seconds)]
         if isinstance(action, StartTls):
-            self.tls = ServerTls(server_context(action.bundle, action.tls_version))
+            self.tls = ServerTls(server_context(action.bundle, action.tls_version, self.keylog_path))
             return []
         assert isinstance(action, Close)
         return self._hangup(action.reset)

@@ -40,9 +40,16 @@ def allow_legacy(ctx: ssl.SSLContext) -> None:
 
 
 @cache
-def server_context(bundle: CertBundle, tls_version: str | None = None) -> ssl.SSLContext:
-    """A server ``SSLContext`` presenting ``bundle`` (cached per bundle and version)."""
+def server_context(bundle: CertBundle, tls_version: str | None = None,
+                   keylog_path: str | None = None) -> ssl.SSLContext:
+    """A server ``SSLContext`` presenting ``bundle`` (cached per bundle, version and key log).
+
+    With ``keylog_path`` the session secrets are appended there in the NSS key log format,
+    so a capture of the session can be decrypted (Wireshark's ``tls.keylog_file``).
+    """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if keylog_path is not None:
+        ctx.keylog_filename = keylog_path
     allow_legacy(ctx)
     if tls_version is not None:
         with warnings.catch_warnings():

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -248,7 +249,7 @@ def run_case(case: Case, endpoints: Endpoints, display: str) -> Row:
     port = endpoints.port(case.server)
     xf = harness.run_xfreerdp("127.0.0.1", port, case.user, case.password, extra=case.extra,
                               timeout=XFREERDP_TIMEOUT, display=display)
-    options = dict(PROBE_OPTIONS)
+    options: dict[str, Any] = dict(PROBE_OPTIONS)
     if case.user is not None:
         options.update(user=case.user, password=case.password)
     result = rdpprobe.probe(f"127.0.0.1:{port}", **options)  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
+from typing import Any
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -88,7 +89,7 @@ def _basic_secured(flags: int, payload: bytes) -> bytes:
 
 def server_connect_response(requested: int, selected_security: gcc_blocks.ServerSecurityData) -> bytes:
     """Connect Response with server core (echoing ``requested``), security and network data."""
-    blocks = [
+    blocks: list[gcc_blocks.ServerBlock] = [
         gcc_blocks.ServerCoreData(RDP_VERSION_5_PLUS, requested, 0),
         selected_security,
         gcc_blocks.ServerNetworkData(IO_CHANNEL, ()),
@@ -407,7 +408,7 @@ def test_specification_sequence_reencoded(tmp_path: Path) -> None:
     """The [MS-RDPBCGR] 4.1.1-4.1.12 example connection, every PDU decoded and re-encoded
     with rdpprobe's codecs (the encrypted ones down to the security header)."""
 
-    def same(name: str, decode: Callable[[bytes], object], encode: Callable[[object], bytes]) -> bytes:
+    def same(name: str, decode: Callable[[bytes], Any], encode: Callable[[Any], bytes]) -> bytes:
         data = vector(name)
         again = encode(decode(data))
         assert again == data, name
@@ -476,7 +477,7 @@ LIVE_FIELDS = ["t125.connect_initial_element", "t125.connect_response_element", 
 NTLM_NEGOTIATE, NTLM_CHALLENGE, NTLM_AUTHENTICATE = 1, 2, 3
 
 
-def _live(server: harness.Daemon, tmp_path: Path, **options: object) -> tuple[ProbeResult, Path, Path]:
+def _live(server: harness.Daemon, tmp_path: Path, **options: Any) -> tuple[ProbeResult, Path, Path]:
     keylog = tmp_path / "tls-keys.log"
     with harness.tshark_capture(server.port, tmp_path / "live.pcapng") as pcap:
         result = rdpprobe.probe(f"{server.host}:{server.port}", timeout=5, deadline=15,

@@ -36,6 +36,8 @@ MAX_FRAMES_PER_CALL = 256
 class Prober:
     """Walks one connection through the sequence; see the module rules."""
 
+    __slots__ = ("_state", "_started_at", "_deadline", "_buffer", "_result", "_finished_emitted")
+
     def __init__(
         self,
         target: Target,
@@ -104,7 +106,7 @@ class Prober:
     def next_action(self) -> Action | None:
         state = self._state
         if state.outbox:
-            action = state.outbox.popleft()
+            action = state.outbox.pop(0)
             if isinstance(action, StartTls) and self._buffer:
                 # INVARIANT: what follows the CC in the same read belongs to TLS, not to us.
                 action = StartTls(action.server_name, bytes(self._buffer))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -67,7 +66,13 @@ class McsState:
 
 
 class ProbeState:
-    """Everything a probe knows while it runs."""
+    """Everything a probe knows while it runs (slotted: a scan parks thousands of them)."""
+
+    __slots__ = (
+        "target", "config", "rng", "phase", "phase_started", "timings", "skipped", "facts",
+        "expect", "handler", "selected_protocol", "tls_certificate", "nla", "_mcs", "security",
+        "outcome", "outbox", "now", "started_at",
+    )
 
     def __init__(
         self, target: Target, config: ProbeConfig, rng: Callable[[int], bytes], started_at: datetime
@@ -85,13 +90,19 @@ class ProbeState:
         self.selected_protocol: int | None = None
         self.tls_certificate: bytes | None = None
         self.nla: Any = None
-        self.mcs = McsState()
+        self._mcs: McsState | None = None
         self.security: Any = None
         self.outcome: Outcome | None = None
-        self.outbox: deque[Action] = deque()
+        self.outbox: list[Action] = []
         self.now = 0.0
-        self.started_at = started_at
-        """Wall-clock start, from the driver; certificates are judged against it."""
+        self.started_at = started_at  # Wall-clock start; certificates are judged against it.
+
+    @property
+    def mcs(self) -> McsState:
+        """MCS state, made when first needed (most scanned hosts never get that far)."""
+        if self._mcs is None:
+            self._mcs = McsState()
+        return self._mcs
 
     # -- phases ------------------------------------------------------------------------
 

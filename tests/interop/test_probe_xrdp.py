@@ -245,16 +245,6 @@ def test_negotiate_ipv6_loopback() -> None:
 # Protocol enumeration
 # ---------------------------------------------------------------------------
 
-RDSAAD_ANSWER = (
-    "rdpprobe bug: to a CR requesting RDSAAD (0x10) xrdp answers with an X.224 Data TPDU "
-    "carrying an MCS Disconnect Provider Ultimatum (0300000902f0802180) instead of a "
-    "Connection Confirm; rdpprobe reads it as a malformed CC (signal decode_error 'x224 "
-    "connection confirm: invalid length indicator: 2 < 6'), classifies xrdp as not RDP "
-    "(X4) and enumeration stops there, so probe(enumerate=True) against any xrdp returns "
-    "that single RDSAAD result (requested_protocols ('RDSAAD',), no accepted_protocols) "
-    "instead of the normal probe with accepted_protocols"
-)
-
 # security_layer -> what each enumerated request is answered with (notes on real servers):
 # RDP -> sel RDP (tls: FAILURE 1), SSL -> sel SSL (rdp: sel RDP), SSL|HYBRID and
 # SSL|HYBRID|HYBRID_EX -> sel SSL (rdp: sel RDP), RDSTLS -> sel RDP (tls: FAILURE 1),
@@ -262,7 +252,6 @@ RDSAAD_ANSWER = (
 ENUMERATED = {"negotiate": ("RDP", "SSL"), "tls": ("SSL",), "rdp": ("RDP",)}
 
 
-@pytest.mark.xfail(strict=True, reason=RDSAAD_ANSWER)
 @pytest.mark.parametrize("mode", sorted(ENUMERATED))
 def test_enumeration(mode: str) -> None:
     with harness.xrdp_server(mode) as server:
@@ -272,9 +261,12 @@ def test_enumeration(mode: str) -> None:
     assert result.verdict.category == "ok"
 
 
-@pytest.mark.xfail(strict=True, reason=RDSAAD_ANSWER)
-def test_rdsaad_request_is_not_called_not_rdp(negotiate_server: harness.Daemon) -> None:
+def test_rdsaad_request_is_refused_not_foreign(negotiate_server: harness.Daemon) -> None:
+    # xrdp answers a CR requesting only RDSAAD (0x10) with an X.224 Data TPDU carrying an
+    # MCS Disconnect Provider Ultimatum (0300000902f0802180), not a Connection Confirm:
+    # a refusal by an RDP server, not a foreign protocol.
     result = probe(negotiate_server, protocols="RDSAAD")
-    # A well-formed TPKT/X.224/MCS answer from an RDP server: refused, but RDP.
+    assert (result.phase_reached, result.failed_phase, result.signal) == (
+        Phase.CONNECTION_INITIATION, Phase.CONNECTION_INITIATION, Signal.DISCONNECT_ULTIMATUM)
+    assert result.verdict.taxonomy_id == "E2"
     assert result.verdict.category != "not_rdp"
-    assert result.signal is not Signal.DECODE_ERROR

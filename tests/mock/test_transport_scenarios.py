@@ -46,8 +46,12 @@ def test_no_answer_to_the_cr(name: str, outcome: str) -> None:
 
 
 def test_rst_on_accept() -> None:
-    with MockRdpServer("rst-on-accept") as server, connect(server) as sock:
-        assert recv_all(sock) == (b"", "reset")
+    with MockRdpServer("rst-on-accept") as server:
+        try:
+            with connect(server) as sock:
+                assert recv_all(sock) == (b"", "reset")
+        except ConnectionResetError:
+            pass  # The RST can beat connect() itself back to the client: the same fault.
 
 
 def test_rst_mid_cc_sends_five_bytes_then_resets() -> None:

@@ -84,7 +84,9 @@ ROWS: tuple[Row, ...] = (
     Row("X3", "X3", "no_response",
         "The server accepted the TCP connection but never answered the RDP connection request",
         ms_code(0x204, MSG_CANT_CONNECT, LOW), _TRANSPORT),
-    Row("X4", "X4", "not_rdp", NOT_RDP_SUMMARY, _INTERNAL_LOW, _NEGO),
+    # The taxonomy allows 0x0C or 0x0D; FreeRDP 2.11 was seen to report 0x0D against SSH and
+    # HTTP servers (tests/interop/test_probe_vs_xfreerdp.py), so that is the name given.
+    Row("X4", "X4", "not_rdp", NOT_RDP_SUMMARY, _INTERNAL_LOW, _TRANSPORT),
     Row("X5", "X5", "ok",
         "The server answered without RDP negotiation data: a legacy server that offers "
         "only Standard RDP Security"),

@@ -44,7 +44,7 @@ ROW_CASES = [
     (P.CONNECTION_INITIATION, S.SILENT, None, "X3", 0x204, "ERRCONNECT_CONNECT_TRANSPORT_FAILED",
      "no_response"),
     (P.CONNECTION_INITIATION, S.NOT_RDP, Detail(not_rdp_kind="ssh"), "X4", 0x4,
-     "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", "not_rdp"),
+     "ERRCONNECT_CONNECT_TRANSPORT_FAILED", "not_rdp"),
     (P.CONNECTION_INITIATION, S.OK, Detail(legacy_no_negotiation=True), "X5", None, None, "ok"),
     (P.CONNECTION_INITIATION, S.NEG_FAILURE, Detail(neg_failure_code=1), "N1", None,
      "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", "negotiation_refused"),

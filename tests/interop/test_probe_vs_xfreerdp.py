@@ -168,14 +168,14 @@ CASES = [
           # xfreerdp waits for the Connection Confirm forever; only `timeout` ends it.
           relation="xfreerdp never gives up (killed by timeout, nothing logged)"),
     _case("SSH banner", "ssh", Phase.CONNECTION_INITIATION, {Signal.NOT_RDP}, {"X4"},
-          "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", TRANSPORT_FAILED, 147,
+          TRANSPORT_FAILED, TRANSPORT_FAILED, 147,
           # xfreerdp reads "SSH-" as a fast-path header, waits for the rest and fails only
           # when the peer closes; against a peer that keeps the connection open it hangs
           # like the silent case. It never recognises a foreign protocol.
-          relation="xfreerdp cannot tell a foreign protocol from a peer that closes"),
+          relation="same name; xfreerdp cannot tell a foreign protocol from a peer that closes"),
     _case("HTTP server", "http", Phase.CONNECTION_INITIATION, {Signal.NOT_RDP}, {"X4"},
-          "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", TRANSPORT_FAILED, 147,
-          relation="xfreerdp cannot tell a foreign protocol from a peer that closes"),
+          TRANSPORT_FAILED, TRANSPORT_FAILED, 147,
+          relation="same name; xfreerdp cannot tell a foreign protocol from a peer that closes"),
     _case("xrdp tls, certificate missing (RDP_NEG_FAILURE 3)", "xrdp-nocert",
           Phase.CONNECTION_INITIATION, {Signal.NEG_FAILURE}, {"N3"},
           "ERRCONNECT_TLS_CONNECT_FAILED", "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", 133,

@@ -107,10 +107,11 @@ CASES: tuple[Case, ...] = (
          note="2.11 has no read timeout before the CC: it waits until killed",
          probe_note="rdpprobe gives up after its phase timeout and names the taxonomy's 0x0D"),
     Case("ssh-banner", "X4", "SECURITY_NEGO_CONNECT_FAILED 0x0C or CONNECT_TRANSPORT_FAILED 0x0D",
-         RC_STILL_RUNNING, (), NEGO,
+         RC_STILL_RUNNING, (), CTF,
          note="2.11 reads 'SS' as a fast-path header announcing 0x53 = 83 bytes and waits for "
               "the rest of the 32-byte banner, which never comes: no error until killed",
-         probe_note="rdpprobe recognises the banner and names 0x0C"),
+         probe_note="rdpprobe recognises the banner (NOT_RDP) and names 0x0D, one of the "
+                    "two the taxonomy allows"),
     # FreeRDP falls back 3 -> 1 -> no RDP_NEG_REQ and reconnects after each failure.
     Case("hybrid-required", "N5", "master HYBRID_REQUIRED_BY_SERVER 0x1E; 3.30.0 0x0C",
          RC_NEGO_FAILURE, (NEGO,), "ERRCONNECT_HYBRID_REQUIRED_BY_SERVER",

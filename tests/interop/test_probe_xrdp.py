@@ -45,12 +45,9 @@ CRYPT_LEVELS = {
     "fips": ("ENCRYPTION_METHOD_FIPS", "ENCRYPTION_LEVEL_FIPS"),
 }
 FIPS_NOT_SUPPORTED = (
-    "rdpprobe bug: the Client Security Data offers ENCRYPTION_METHOD_FIPS "
-    "(settings.OFFERED_ENCRYPTION_METHODS = 0x1b) but FIPS keys are not implemented "
-    "(rdpcrypto: 'FIPS ... is not implemented'); against xrdp crypt_level=fips the probe "
-    "ends in security_commencement with signal internal_error, detail 'EncodeError: "
-    "unsupported encryption method 0x10', instead of reaching the Demand Active "
-    "(or, without FIPS support, not offering FIPS / reporting it as a server fact)"
+    "FIPS encryption (3DES and HMAC-SHA1, [MS-RDPBCGR] 5.3.5.2) is not implemented: against "
+    "xrdp crypt_level=fips the probe stops cleanly at security_commencement instead of "
+    "reaching the Demand Active (see test_fips_level_stops_cleanly)"
 )
 
 
@@ -77,6 +74,16 @@ def test_rdp_mode_facts(rdp_mode: tuple[str, ProbeResult]) -> None:
     assert facts.channels is not None and facts.channels.io_channel == 1003
     assert facts.channels.user_id is not None
     assert facts.channels.joined == (facts.channels.user_id, 1003)
+
+
+def test_fips_level_stops_cleanly() -> None:
+    """Until FIPS is implemented, a FIPS-level server ends the probe with a clear statement."""
+    with harness.xrdp_server("rdp", crypt_level="fips") as server:
+        result = rdpprobe.probe(f"{server.host}:{server.port}", timeout=5, deadline=15)
+    assert (result.phase_reached, result.failed_phase, result.signal) == (
+        Phase.SECURITY_COMMENCEMENT, None, Signal.OK)
+    assert "FIPS" in (result.detail or "")
+    assert result.facts.encryption is not None and "FIPS" in (result.facts.encryption.method or "")
 
 
 def test_rdp_mode_reaches_demand_active(rdp_mode: tuple[str, ProbeResult],

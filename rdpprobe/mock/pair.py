@@ -26,10 +26,9 @@ from rdpprobe.mock.acceptor import Acceptor, Record, Rng
 from rdpprobe.mock.nla import Credentials
 from rdpprobe.mock.scenarios import Scenario, get_scenario
 from rdpprobe.mock.session import Hangup, MockSession, Sleep, Write
-from rdpprobe.mock.tlslayer import allow_legacy
+from rdpprobe.mock.tlslayer import allow_legacy, read_available
 
 MAX_HANDSHAKE_ROUNDS = 16  # A TLS handshake needs at most a handful of flights.
-READ_SIZE = 65536
 
 
 def client_context() -> ssl.SSLContext:
@@ -95,16 +94,7 @@ class MockPair:
             return data
         self._tls_in.write(bytes(self._inbox))
         self._inbox.clear()
-        chunks = []
-        while True:
-            try:
-                chunk = self._tls.read(READ_SIZE)
-            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_available(self._tls)
 
     def start_tls(self, context: ssl.SSLContext | None = None) -> ssl.SSLObject:
         """Run the client side of the TLS handshake against the mock; raises ``ssl.SSLError``."""

@@ -100,16 +100,7 @@ class ServerTls:
 
     def _read_all(self) -> bytes:
         assert self.obj is not None
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = self.obj.read(65536)
-            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_available(self.obj)
 
     def send(self, plaintext: bytes) -> None:
         assert self.obj is not None
@@ -118,3 +109,21 @@ class ServerTls:
     def pending(self) -> bytes:
         """Bytes TLS wants written to the peer."""
         return self.outgoing.read()
+
+
+#: Plaintext read size for ``read_available``.
+READ_CHUNK = 65536
+
+
+def read_available(obj: ssl.SSLObject) -> bytes:
+    """Every plaintext byte the TLS object can give now (empty when it needs more input)."""
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = obj.read(READ_CHUNK)
+        except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -99,3 +99,24 @@ def test_bad_options_are_usage_errors() -> None:
         rdpprobe.probe("127.0.0.1", protocols="SSL,BOGUS")
     with pytest.raises(rdpprobe.errors.ProbeUsageError, match="needs both"):
         rdpprobe.probe("127.0.0.1", user="alice")
+
+
+def test_unresolvable_name_is_d1() -> None:
+    # RFC 6761: .invalid never resolves. The asyncio driver bounds the lookup in time.
+    result = run_async("no-such-host.invalid", connect_timeout=2.0)
+    assert (result.failed_phase, result.signal) == (Phase.DNS, Signal.DNS_FAILURE)
+    assert result.verdict.taxonomy_id == "D1"
+    assert result.verdict.ms_client is not None and result.verdict.ms_client.code == 0x104
+
+
+@pytest.mark.parametrize("code", ["EHOSTUNREACH", "ENETUNREACH"])
+def test_icmp_unreachable_maps_to_t3(code: str) -> None:
+    # Loopback never produces ICMP unreachable; the one error table is checked directly.
+    import errno
+
+    from rdpprobe.classify import classify
+    from rdpprobe.transport.errors import observe
+
+    observed = observe(OSError(getattr(errno, code), code))
+    assert observed.signal is Signal.UNREACHABLE
+    assert classify(Phase.TCP_CONNECT, observed.signal).taxonomy_id == "T3"

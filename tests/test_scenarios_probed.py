@@ -57,3 +57,9 @@ def test_healthy_personalities_reach_as_far_as_they_allow(probed: dict[str, Demo
     assert probed["windows-rdp-security"].result.phase_reached is P.CAPABILITIES_EXCHANGE
     assert probed["windows-nla"].result.phase_reached is P.NLA
     assert probed["windows-nla"].result.facts.ntlm is not None
+
+
+def test_ntlm_facts_carry_the_server_time(probed: dict[str, DemoRow]) -> None:
+    ntlm = probed["windows-nla"].result.facts.ntlm
+    assert ntlm is not None and ntlm.timestamp is not None
+    assert ntlm.timestamp.endswith("+00:00")

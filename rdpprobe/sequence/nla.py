@@ -191,10 +191,10 @@ def failure_context(state: ProbeState) -> dict[str, Any]:
     }
 
 
-def _ntlm_facts(info: Any) -> NtlmFacts:
+def _ntlm_facts(info: ntlm.ChallengeInfo) -> NtlmFacts:
     version = info.version
     product = f"{version.major}.{version.minor}.{version.build}" if version is not None else None
-    moment = info.timestamp_datetime() if hasattr(info, "timestamp_datetime") else None
+    moment = info.server_time()
     return NtlmFacts(
         netbios_domain=info.netbios_domain,
         netbios_computer=info.netbios_computer,

@@ -15,7 +15,6 @@ from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.state import Expect, ProbeState
 from rdpprobe.signals import Signal
 from rdpprobe.wire import info, nego, rdpcrypto, security, tpkt
-from rdpprobe.wire.codes import name_of
 
 #: INFO_* flags of a probe's Client Info ([MS-RDPBCGR] 2.2.1.11.1.1): the four every client
 #: sends (mouse, no Ctrl+Alt+Del, Unicode, maximized shell; xrdp rejects a Client Info
@@ -143,5 +142,3 @@ def _on_share(state: ProbeState, body: bytes) -> None:
         name = pdus.error_info_name(pdu.error_info)
         state.fail(Signal.SET_ERROR_INFO, f"errorInfo 0x{pdu.error_info:08x} {name}", error_info=pdu.error_info)
 
-
-__all__ = ["begin", "name_of"]

@@ -50,6 +50,6 @@ def foreign_protocol(head: bytes) -> str | None:
     if not head or head[0] == tpkt.TPKT_VERSION:
         return None
     for prefix, name in FOREIGN_BANNERS:
-        if head.startswith(prefix[: len(head)]) and head[:1] == prefix[:1]:
+        if head[: len(prefix)] == prefix[: len(head)]:
             return name
     return "unknown"

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from rdpprobe import certinfo
 from rdpprobe.result import TlsFacts
-from rdpprobe.sequence import activation, initiation, nla, settings
+from rdpprobe.sequence import initiation, nla, settings
 from rdpprobe.sequence.actions import TlsInfo
-from rdpprobe.sequence.phases import Phase
+from rdpprobe.sequence.phases import CONNECT_PHASES, Phase
 from rdpprobe.sequence.state import ProbeState
 from rdpprobe.signals import Observed, Signal
 
-#: Phases in which a passed deadline means "could not connect" rather than "no answer".
-CONNECT_PHASES = (Phase.DNS, Phase.TCP_CONNECT)
 
 
 def begin_connection_initiation(state: ProbeState) -> None:
@@ -72,12 +70,3 @@ def deadline_passed(state: ProbeState, overall: bool) -> None:
         detail = f"no answer within {state.config.timeouts.phase:g}s"
     state.fail(Signal.SILENT, detail)
 
-
-__all__ = [
-    "activation",
-    "begin_connection_initiation",
-    "deadline_passed",
-    "peer_closed",
-    "tls_done",
-    "transport_failed",
-]

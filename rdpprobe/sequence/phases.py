@@ -41,6 +41,8 @@ class Phase(enum.Enum):
 
 _ORDER = {phase: i for i, phase in enumerate(Phase)}
 
+#: Phases bounded by the connect timeout; a deadline there means "could not connect".
+CONNECT_PHASES = frozenset({Phase.DNS, Phase.TCP_CONNECT})
 #: Phases only Standard RDP Security walks.
 STANDARD_SECURITY_ONLY = frozenset({Phase.SECURITY_COMMENCEMENT})
 #: Phases only Enhanced RDP Security (TLS, CredSSP) walks.

@@ -23,12 +23,10 @@ from rdpprobe.sequence import handlers
 from rdpprobe.sequence.actions import Action, Finished, StartTls, TlsInfo
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.framing import foreign_protocol, frame_size
-from rdpprobe.sequence.phases import Phase
+from rdpprobe.sequence.phases import CONNECT_PHASES, Phase
 from rdpprobe.sequence.state import Expect, ProbeState
 from rdpprobe.signals import Observed, Signal
 
-#: Phases whose deadline is the connect timeout rather than the per-phase one.
-CONNECT_PHASES = frozenset({Phase.DNS, Phase.TCP_CONNECT})
 #: Upper bound on frames handled per ``receive_data`` call (a flood cannot spin forever).
 MAX_FRAMES_PER_CALL = 256
 

@@ -83,19 +83,25 @@ def _drive(prober: Prober, sock: socket.socket, conduit: Conduit) -> ProbeResult
 
 
 def _read(prober: Prober, sock: socket.socket, conduit: Conduit) -> None:
-    remaining = _remaining(prober)
-    if remaining <= 0:
-        prober.handle_timer(time.monotonic())
-        return
-    sock.settimeout(remaining)
-    try:
-        raw = sock.recv(RECV_SIZE)
-    except TimeoutError:
-        prober.handle_timer(time.monotonic())
+    raw = _recv(prober, sock)
+    if raw is None:
         return
     data = conduit.incoming(raw)
     if data is not None:
         prober.receive_data(data, time.monotonic())
+
+
+def _recv(prober: Prober, sock: socket.socket) -> bytes | None:
+    """Raw bytes, or None when the prober's timer fired first (it has been told)."""
+    remaining = _remaining(prober)
+    try:
+        if remaining <= 0:
+            raise TimeoutError
+        sock.settimeout(remaining)
+        return sock.recv(RECV_SIZE)
+    except TimeoutError:
+        prober.handle_timer(time.monotonic())
+        return None
 
 
 def _handshake(prober: Prober, sock: socket.socket, conduit: Conduit, action: StartTls) -> None:
@@ -112,24 +118,11 @@ def _handshake(prober: Prober, sock: socket.socket, conduit: Conduit, action: St
         if done:
             prober.tls_established(conduit.tls_info(), time.monotonic())
             return
-        if not _feed_handshake(prober, sock, conduit):
+        raw = _recv(prober, sock)
+        if raw is None:
             return
-
-
-def _feed_handshake(prober: Prober, sock: socket.socket, conduit: Conduit) -> bool:
-    remaining = _remaining(prober)
-    if remaining <= 0:
-        prober.handle_timer(time.monotonic())
-        return False
-    sock.settimeout(remaining)
-    try:
-        raw = sock.recv(RECV_SIZE)
-    except TimeoutError:
-        prober.handle_timer(time.monotonic())
-        return False
-    assert conduit.tls is not None
-    conduit.tls.feed(raw)
-    return True
+        assert conduit.tls is not None
+        conduit.tls.feed(raw)
 
 
 def _send_quietly(sock: socket.socket, conduit: Conduit) -> None:

@@ -55,8 +55,10 @@ def analyze_certificate(der: bytes, expected_name: str | None, now: datetime) ->
         now = now.replace(tzinfo=timezone.utc)
     try:
         cert = x509.load_der_x509_certificate(der)
-        facts = _facts(cert, der)
-        return replace(facts, findings=_findings(cert, facts, expected_name, now))
+        subject = cert.subject  # Each access builds a new Name: take it once.
+        facts = _facts(cert, subject, der)
+        self_signed = cert.issuer == subject
+        return replace(facts, findings=_findings(cert, facts, self_signed, expected_name, now))
     except Exception as exc:  # noqa: BLE001 - any parse failure is a reportable fact
         return CertificateFacts(
             sha256=hashlib.sha256(der).hexdigest() if isinstance(der, bytes) else None,
@@ -64,13 +66,13 @@ def analyze_certificate(der: bytes, expected_name: str | None, now: datetime) ->
         )
 
 
-def _facts(cert: x509.Certificate, der: bytes) -> CertificateFacts:
+def _facts(cert: x509.Certificate, subject: x509.Name, der: bytes) -> CertificateFacts:
     san_dns, san_ip = _sans(cert)
     key_type, key_size = _key_info(cert)
     return CertificateFacts(
-        subject=cert.subject.rfc4514_string(),
+        subject=subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(),
-        common_name=_common_name(cert.subject),
+        common_name=_common_name(subject),
         san_dns=san_dns,
         san_ip=san_ip,
         serial=f"{cert.serial_number:x}",
@@ -85,10 +87,10 @@ def _facts(cert: x509.Certificate, der: bytes) -> CertificateFacts:
 
 
 def _findings(
-    cert: x509.Certificate, facts: CertificateFacts, expected_name: str | None, now: datetime
+    cert: x509.Certificate, facts: CertificateFacts, self_signed: bool, expected_name: str | None, now: datetime
 ) -> tuple[str, ...]:
     checks = (
-        (SELF_SIGNED, cert.issuer == cert.subject),
+        (SELF_SIGNED, self_signed),
         (EXPIRED, now > cert.not_valid_after_utc),
         (NOT_YET_VALID, now < cert.not_valid_before_utc),
         (NAME_MISMATCH, expected_name is not None and not name_matches(facts, expected_name)),

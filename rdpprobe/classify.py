@@ -19,6 +19,7 @@ Rules of this module:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -60,6 +61,8 @@ ERRINFO_LOGOFF_BY_USER = 0x000C
 ERRINFO_RPC_INITIATED_DISCONNECT = 0x0001
 DPUM_USER_REQUESTED = 3  # T.125 Reason rn-user-requested
 NEG_FAILURE_CODES = range(1, 7)  # [MS-RDPBCGR] 2.2.1.2.2 failureCode 1..6
+#: Distinct outcomes remembered by the classifier's cache.
+CLASSIFY_CACHE_SIZE = 4096
 
 __all__ = [
     "DEFAULT_ROUTES",
@@ -396,8 +399,13 @@ def route(phase: Phase | None, signal: Signal) -> str:
     return DEFAULT_ROUTES.get(signal, "INTERNAL")
 
 
+@functools.lru_cache(maxsize=CLASSIFY_CACHE_SIZE)
 def classify(phase: Phase | None, signal: Signal, detail: Detail | None = None) -> Verdict:
-    """The verdict for a probe that ended in ``phase`` with ``signal``; never raises."""
+    """The verdict for a probe that ended in ``phase`` with ``signal``; never raises.
+
+    A pure function of its (hashable) arguments, so it is cached: a scan classifies the same
+    few outcomes over and over.
+    """
     detail = detail if detail is not None else Detail()
     try:
         key = route(phase, signal)
@@ -421,6 +429,7 @@ MS_CERT_EXPIRED = ms_code(0x1B07, "The certificate received from the remote comp
                                   "expired", LOW)
 
 
+@functools.lru_cache(maxsize=CLASSIFY_CACHE_SIZE)
 def classify_certificate(findings: tuple[str, ...]) -> Verdict | None:
     """The S3 verdict for a certificate's findings, or None when it has none a client would flag.
 

@@ -1,8 +1,9 @@
 """What a probe returns: the target, how far it got, the evidence, the verdict and the facts.
 
 Rules of this module:
-- every type is a frozen, slotted dataclass; a prober accumulates facts by building new
-  values with ``dataclasses.replace`` (or ``Facts.update``), never by mutation;
+- every type is a frozen, slotted dataclass, never mutated: a prober collects what it learns
+  and builds each value once; a later change is a new value (``dataclasses.replace`` or
+  ``Facts.update``);
 - ``to_dict()`` is the JSON form: snake_case keys, enums by their value (the snake_case
   name), bytes as lowercase hex, datetimes as RFC 3339 UTC strings;
 - in the JSON form the top-level keys and the verdict keys are always present (``null`` when
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -335,10 +337,26 @@ def internal_error_result(
     )
 
 
+#: Types that are already JSON values.
+_JSON_SCALARS = frozenset({str, int, float, bool})
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass type, in order; None for any other type."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
 def _plain(value: Any, *, omit_none: bool = True) -> Any:
     """A JSON-ready copy of ``value`` (dataclasses, enums, bytes, datetimes, containers)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _plain_dataclass(value, omit_none)
+    kind = type(value)
+    if value is None or kind in _JSON_SCALARS:
+        return value
+    names = _field_names(kind)
+    if names is not None:
+        return _plain_dataclass(value, names, omit_none)
     if isinstance(value, enum.Enum):
         return value.value if isinstance(value.value, str) else value.name
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -352,11 +370,11 @@ def _plain(value: Any, *, omit_none: bool = True) -> Any:
     return value
 
 
-def _plain_dataclass(value: Any, omit_none: bool) -> dict[str, Any]:
+def _plain_dataclass(value: Any, names: tuple[str, ...], omit_none: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(value):
-        item = getattr(value, f.name)
+    for name in names:
+        item = getattr(value, name)
         if item is None and omit_none:
             continue
-        out[f.name] = _plain(item, omit_none=omit_none)
+        out[name] = _plain(item, omit_none=omit_none)
     return out

@@ -111,7 +111,7 @@ def on_server_pdu(state: ProbeState, frame: bytes) -> None:
 
 def _on_license(state: ProbeState, body: bytes) -> None:
     outcome = pdus.license_outcome(body)
-    state.facts = state.facts.update(licensing=outcome.name)
+    state.learn(licensing=outcome.name)
     if outcome.error_code is not None:
         detail = f"license error {outcome.name}"
         state.fail(Signal.LICENSE_ERROR, detail, license_error_code=outcome.error_code)
@@ -135,7 +135,7 @@ def _on_share(state: ProbeState, body: bytes) -> None:
     if isinstance(pdu, pdus.DemandActive):
         if state.phase is not Phase.CAPABILITIES_EXCHANGE:
             state.enter(Phase.CAPABILITIES_EXCHANGE)
-        state.facts = state.facts.update(capabilities=pdus.capability_facts(pdu))
+        state.learn(capabilities=pdus.capability_facts(pdu))
         state.succeed("demand active received: the logon screen would appear")
     elif isinstance(pdu, pdus.SetErrorInfo) and pdu.error_info:
         state.mcs.error_info = pdu.error_info

@@ -23,7 +23,7 @@ def begin_connection_initiation(state: ProbeState) -> None:
 def tls_done(state: ProbeState, info: TlsInfo) -> None:
     """Record what TLS established, then go on with CredSSP or the basic settings exchange."""
     state.tls_certificate = info.certificate
-    state.facts = state.facts.update(tls=_tls_facts(state, info))
+    state.learn(tls=_tls_facts(state, info))
     if state.wants_to_stop_after(Phase.TLS):
         state.succeed("stopped after the tls handshake, as asked")
     elif initiation.uses_credssp(state.selected_protocol or 0):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from rdpprobe.sequence import nla, settings, teardown
 from rdpprobe.sequence.config import MAX_COOKIE_LENGTH
 from rdpprobe.sequence.phases import Phase
@@ -18,21 +20,25 @@ CREDSSP_PROTOCOLS = SecurityProtocol.HYBRID | SecurityProtocol.HYBRID_EX
 def connection_request(state: ProbeState) -> bytes:
     """The X.224 CR: cookie (or routing token) first, RDP_NEG_REQ last ([MS-RDPBCGR] 3.2.5.3.1)."""
     config = state.config
+    return _encoded_request(config.cookie, config.routing_token, config.requested_protocols)
+
+
+@functools.lru_cache(maxsize=64)
+def _encoded_request(cookie_text: str | None, routing_token: bytes | None, requested: int) -> bytes:
+    """The CR bytes for one set of options; a scan sends the same CR to every target."""
     cookie = None
-    if config.routing_token is None and config.cookie:
-        cookie = config.cookie[:MAX_COOKIE_LENGTH].encode("ascii", "replace")
+    if routing_token is None and cookie_text:
+        cookie = cookie_text[:MAX_COOKIE_LENGTH].encode("ascii", "replace")
     req = nego.ConnectionRequest(
-        cookie=cookie,
-        routing_token=config.routing_token,
-        neg_req=nego.NegReq(requested_protocols=config.requested_protocols),
+        cookie=cookie, routing_token=routing_token, neg_req=nego.NegReq(requested_protocols=requested)
     )
     return nego.encode_connection_request(req)
 
 
 def begin(state: ProbeState) -> None:
     state.enter(Phase.CONNECTION_INITIATION)
-    names = flag_names(SecurityProtocol, state.config.requested_protocols) or ["RDP"]
-    state.facts = state.facts.update(requested_protocols=tuple(names))
+    names = flag_names(SecurityProtocol, state.config.requested_protocols) or ("RDP",)
+    state.learn(requested_protocols=names)
     state.send(connection_request(state))
     state.wait_for(Expect.CONNECTION_CONFIRM, on_connection_confirm)
 
@@ -48,17 +54,17 @@ def on_connection_confirm(state: ProbeState, frame: bytes) -> None:
     cc = nego.decode_connection_confirm(frame)
     neg = cc.neg
     if isinstance(neg, nego.NegFailure):
-        state.facts = state.facts.update(neg_failure_code=neg.failure_code)
+        state.learn(neg_failure_code=neg.failure_code)
         name = name_of(nego.FailureCode, neg.failure_code)
         state.fail(Signal.NEG_FAILURE, name, neg_failure_code=neg.failure_code)
         return
     if neg is None:
         selected = int(SecurityProtocol.RDP)
-        state.facts = state.facts.update(legacy_no_negotiation=True)
+        state.learn(legacy_no_negotiation=True)
     else:
         selected = neg.selected_protocol
-        state.facts = state.facts.update(
-            neg_flags=neg.flags, neg_flag_names=tuple(flag_names(nego.NegRspFlags, neg.flags))
+        state.learn(
+            neg_flags=neg.flags, neg_flag_names=flag_names(nego.NegRspFlags, neg.flags)
         )
     record_selected(state, selected)
     _after_negotiation(state, selected)
@@ -79,7 +85,7 @@ def _after_negotiation(state: ProbeState, selected: int) -> None:
 def record_selected(state: ProbeState, selected: int) -> None:
     state.selected_protocol = selected
     name = protocol_name(selected)
-    state.facts = state.facts.update(selected_protocol=name)
+    state.learn(selected_protocol=name)
     if nego.is_standard_rdp_security(selected):
         state.skip(Phase.TLS, Phase.NLA)
 

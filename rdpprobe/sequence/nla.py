@@ -60,7 +60,7 @@ def on_challenge(state: ProbeState, frame: bytes) -> None:
     request = credssp.decode_ts_request(frame)
     nla: NlaState = state.nla
     nla.server_version = request.version
-    state.facts = state.facts.update(credssp_version=request.version)
+    state.learn(credssp_version=request.version)
     if request.error_code is not None:
         _credssp_error(state, request.error_code)
         return
@@ -68,7 +68,7 @@ def on_challenge(state: ProbeState, frame: bytes) -> None:
         state.fail(Signal.DECODE_ERROR, "credssp: the server's TSRequest carries no NTLM token")
         return
     challenge = ntlm.decode_challenge(request.nego_tokens[0])
-    state.facts = state.facts.update(ntlm=_ntlm_facts(challenge))
+    state.learn(ntlm=_ntlm_facts(challenge))
     if state.config.credentials is None:
         state.succeed("stopped after the ntlm challenge: no credentials were given")
         return
@@ -168,7 +168,7 @@ def _credssp_error(state: ProbeState, code: int) -> None:
 
 
 def _set_auth(state: ProbeState, status: str, reason: str) -> None:
-    state.facts = state.facts.update(auth=AuthOutcome(status, reason))
+    state.learn(auth=AuthOutcome(status, reason))
 
 
 def credentials_not_checked(state: ProbeState, reason: str) -> None:

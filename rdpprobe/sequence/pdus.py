@@ -147,12 +147,12 @@ def on_redirection(state: ProbeState, body: bytes) -> None:
     facts = RedirectionFacts(
         session_id=packet.session_id,
         redir_flags=packet.redir_flags,
-        redir_flag_names=tuple(flag_names(redirection.RedirFlags, packet.redir_flags)),
+        redir_flag_names=flag_names(redirection.RedirFlags, packet.redir_flags),
         target_address=packet.target_net_address,
         target_fqdn=packet.target_fqdn,
         load_balance_info=packet.load_balance_info,
     )
-    state.facts = state.facts.update(redirection=facts)
+    state.learn(redirection=facts)
     state.fail(Signal.REDIRECTED, f"redirected to {packet.target_fqdn or packet.target_net_address or 'another server'}")
 
 

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Generator
 
 from rdpprobe.classify import advisories
-from rdpprobe.result import ProbeResult
+from rdpprobe.result import Facts, ProbeResult
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
@@ -50,17 +50,28 @@ def fallback_request(failure_code: int, requested: int) -> int | None:
 def plan(config: ProbeConfig) -> Plan:
     """Yield the config of each connection to make; return the final, merged result."""
     accepted: list[str] | None = None
+    result: ProbeResult | None = None
     if config.enumerate_protocols:
         accepted = []
+        same_as_final = _enumeration_config(config, config.requested_protocols)
         for name, value in ENUMERATION:
-            probe = yield _enumeration_config(config, value)
+            step = _enumeration_config(config, value)
+            probe = yield step
             if _never_reached_rdp(probe):
                 return _with_advisories(probe)
             if probe.facts.selected_protocol == name:
                 accepted.append(name)
-    result = yield config
+            if step == same_as_final and _stops_at_negotiation(config):
+                result = probe  # The final connection would repeat this one exactly.
+    if result is None:
+        result = yield config
     result = yield from _follow_negotiation(config, result)
     return _with_protocol_facts(result, accepted)
+
+
+def _stops_at_negotiation(config: ProbeConfig) -> bool:
+    """True when the probe itself ends with the Connection Confirm, as enumerated ones do."""
+    return config.stop_after is not None and config.stop_after <= Phase.CONNECTION_INITIATION
 
 
 def _enumeration_config(config: ProbeConfig, requested: int) -> ProbeConfig:
@@ -99,18 +110,19 @@ def _follow_negotiation(config: ProbeConfig, result: ProbeResult) -> Plan:
 
 def _with_protocol_facts(result: ProbeResult, accepted: list[str] | None) -> ProbeResult:
     facts = result.facts
-    nla_required = facts.nla_required
+    changes: dict[str, object] = {}
     if accepted is not None:
-        facts = facts.update(accepted_protocols=tuple(accepted))
+        changes["accepted_protocols"] = tuple(accepted)
         offered_without = {"RDP", "SSL"} & set(accepted)
-        nla_required = bool(CREDSSP_NAMES & set(accepted)) and not offered_without
+        changes["nla_required"] = bool(CREDSSP_NAMES & set(accepted)) and not offered_without
     elif facts.neg_failure_code == FailureCode.HYBRID_REQUIRED_BY_SERVER:
-        nla_required = True
+        changes["nla_required"] = True
     elif facts.selected_protocol in ("RDP", "SSL"):
-        nla_required = False
-    return _with_advisories(dataclasses.replace(result, facts=facts.update(nla_required=nla_required)))
+        changes["nla_required"] = False
+    return _with_advisories(result, facts.update(**changes) if changes else facts)
 
 
-def _with_advisories(result: ProbeResult) -> ProbeResult:
-    """Attach the findings that did not stop the probe (``classify.advisories``)."""
-    return dataclasses.replace(result, advisories=advisories(result.facts))
+def _with_advisories(result: ProbeResult, facts: Facts | None = None) -> ProbeResult:
+    """``result`` with ``facts`` and the findings that did not stop the probe (``classify.advisories``)."""
+    facts = result.facts if facts is None else facts
+    return dataclasses.replace(result, facts=facts, advisories=advisories(facts))

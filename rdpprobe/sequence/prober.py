@@ -176,6 +176,7 @@ class Prober:
         if state.phase is not None:
             state.timings.append((state.phase, state.now - state.phase_started))
         outcome = state.outcome
+        facts = state.facts
         return ProbeResult(
             target=state.target,
             started_at=self._started_at,
@@ -183,8 +184,8 @@ class Prober:
             failed_phase=state.phase if outcome.failed else None,
             signal=outcome.signal,
             detail=outcome.detail,
-            verdict=classify_outcome(state.phase, outcome, state.facts),
+            verdict=classify_outcome(state.phase, outcome, facts),
             timings=tuple(state.timings),
             skipped_phases=tuple(state.skipped),
-            facts=state.facts,
+            facts=facts,
         )

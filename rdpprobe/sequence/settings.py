@@ -98,18 +98,18 @@ def _record_block(state: ProbeState, block: object) -> None:
         _record_security(state, block)
     elif isinstance(block, gcc_blocks.ServerNetworkData):
         state.mcs.io_channel = block.io_channel
-        state.facts = state.facts.update(channels=ChannelFacts(io_channel=block.io_channel))
+        state.learn(channels=ChannelFacts(io_channel=block.io_channel))
 
 
 def _record_core(state: ProbeState, core: gcc_blocks.ServerCoreData) -> None:
     flags = core.early_capability_flags
-    state.facts = state.facts.update(
+    state.learn(
         server_core=ServerCoreFacts(
             rdp_version=core.version,
             rdp_version_name=gcc_consts.rdp_version_name(core.version),
             client_requested_protocols=core.client_requested_protocols,
             early_capability_flags=flags,
-            early_capability_flag_names=tuple(flag_names(gcc_consts.ServerEarlyCapabilityFlags, flags or 0)),
+            early_capability_flag_names=flag_names(gcc_consts.ServerEarlyCapabilityFlags, flags or 0),
         )
     )
     echoed = core.client_requested_protocols
@@ -124,7 +124,7 @@ def _record_security(state: ProbeState, sec: gcc_blocks.ServerSecurityData) -> N
     mcs_state.encryption_level = sec.encryption_level
     mcs_state.server_random = sec.server_random
     mcs_state.server_certificate = sec.server_certificate
-    state.facts = state.facts.update(
+    state.learn(
         encryption=EncryptionFacts(
             method=name_of(gcc_consts.EncryptionMethod, sec.encryption_method),
             level=name_of(gcc_consts.EncryptionLevel, sec.encryption_level),
@@ -187,7 +187,7 @@ def on_channel_join_confirm(state: ProbeState, frame: bytes) -> None:
         return
     state.mcs.pending_joins.pop(0)
     state.mcs.joined.append(requested)
-    state.facts = state.facts.update(
+    state.learn(
         channels=ChannelFacts(state.mcs.io_channel, state.mcs.user_id, tuple(state.mcs.joined))
     )
     if state.mcs.pending_joins:

@@ -3,7 +3,9 @@
 Rules of this module:
 - only the prober and its handlers touch a ``ProbeState``; drivers see actions and results;
 - a phase is entered once and phases never move backwards (``enter`` enforces it);
-- the first outcome recorded wins: after ``finish`` every later event is ignored.
+- the first outcome recorded wins: after ``finish`` every later event is ignored;
+- facts are collected with ``learn`` into a plain dict and become one frozen ``Facts`` when
+  the result is built: a probe learns about ten of them, one at a time.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ class ProbeState:
     """Everything a probe knows while it runs (slotted: a scan parks thousands of them)."""
 
     __slots__ = (
-        "target", "config", "rng", "phase", "phase_started", "timings", "skipped", "facts",
+        "target", "config", "rng", "phase", "phase_started", "timings", "skipped", "learned",
         "expect", "handler", "selected_protocol", "tls_certificate", "nla", "_mcs", "security",
         "outcome", "outbox", "now", "started_at",
     )
@@ -84,7 +86,8 @@ class ProbeState:
         self.phase_started = 0.0
         self.timings: list[tuple[Phase, float]] = []
         self.skipped: list[Phase] = []
-        self.facts = Facts()
+        self.learned: dict[str, Any] = {}
+        """``Facts`` fields learned so far; the ``Facts`` value is built once, at the end."""
         self.expect = Expect.NOTHING
         self.handler: FrameHandler | None = None
         self.selected_protocol: int | None = None
@@ -103,6 +106,15 @@ class ProbeState:
         if self._mcs is None:
             self._mcs = McsState()
         return self._mcs
+
+    @property
+    def facts(self) -> Facts:
+        """What the probe has learned, as the result reports it."""
+        return Facts(**self.learned)
+
+    def learn(self, **facts: Any) -> None:
+        """Record ``Facts`` fields; a later value for the same field replaces the earlier."""
+        self.learned.update(facts)
 
     # -- phases ------------------------------------------------------------------------
 

@@ -19,8 +19,8 @@ import functools
 import os
 from typing import Any
 
-from OpenSSL import SSL
-from cryptography.hazmat.primitives.serialization import Encoding
+from OpenSSL import SSL, crypto
+from OpenSSL._util import lib as _openssl_lib
 
 from rdpprobe.sequence.actions import TlsInfo
 from rdpprobe.signals import Observed, Signal
@@ -33,6 +33,12 @@ EOF_REASONS = frozenset({"UNEXPECTED_EOF_WHILE_READING"})
 LEGACY_CIPHERS = b"DEFAULT:@SECLEVEL=0"
 #: Record header plus the two bytes of an alert body: what the early-record watch keeps.
 WATCHED_BYTES = RECORD_HEADER_SIZE + 2
+#: Groups to offer, first choice first: OpenSSL computes a key share for the first one only.
+#: The second list is for OpenSSL builds that do not know the post-quantum hybrid group.
+GROUP_LISTS = (
+    b"X25519:X25519MLKEM768:P-256:P-384:P-521:X448:ffdhe2048:ffdhe3072",
+    b"X25519:P-256:P-384:P-521",
+)
 #: Bytes pulled from the outgoing memory BIO per ``bio_read`` call.
 BIO_CHUNK = 65536
 
@@ -49,9 +55,27 @@ def openssl_context(legacy: bool = True, keylog_path: str | None = None) -> SSL.
         ctx.set_min_proto_version(SSL.TLS1_VERSION)
         ctx.set_cipher_list(LEGACY_CIPHERS)
         ctx.set_options(SSL.OP_LEGACY_SERVER_CONNECT)
+    _one_key_share(ctx)
     if keylog_path:
         ctx.set_keylog_callback(functools.partial(_append_keylog, keylog_path))
     return ctx
+
+
+def _one_key_share(ctx: SSL.Context) -> None:
+    """Offer the usual groups but compute a TLS 1.3 key share for X25519 only.
+
+    OpenSSL 3.5 and later also send an X25519MLKEM768 share by default; generating it costs
+    the client about a sixth of a TLS 1.2 handshake, and the share is thrown away whenever the
+    server speaks TLS 1.2 or picks X25519. A server that wants another offered group still
+    gets it through a HelloRetryRequest (RFC 8446 4.1.4). pyOpenSSL has no public call for
+    this, so its binding is used when it has one; otherwise OpenSSL's default stays.
+    """
+    set_groups = getattr(_openssl_lib, "SSL_CTX_set1_curves_list", None)
+    if set_groups is None:
+        return
+    for groups in GROUP_LISTS:
+        if set_groups(ctx._context, groups) == 1:  # noqa: SLF001 - no public API, see above
+            return
 
 
 def _append_keylog(path: str, _conn: SSL.Connection, line: bytes) -> None:
@@ -124,8 +148,8 @@ class OpenSslPump(TlsPump):
 
     def info(self) -> TlsInfo:
         conn = self._conn
-        cert = conn.get_peer_certificate(as_cryptography=True)
-        der = cert.public_bytes(Encoding.DER) if cert is not None else None
+        cert = conn.get_peer_certificate()
+        der = crypto.dump_certificate(crypto.FILETYPE_ASN1, cert) if cert is not None else None
         return TlsInfo(conn.get_protocol_version_name(), conn.get_cipher_name(), der)
 
 

@@ -7,6 +7,7 @@ A probe exists to record what the server actually sent, so an unnamed value is s
 from __future__ import annotations
 
 import enum
+import functools
 
 
 def name_of(enum_cls: type[enum.IntEnum], value: int) -> str:
@@ -17,8 +18,12 @@ def name_of(enum_cls: type[enum.IntEnum], value: int) -> str:
         return f"unknown(0x{value:x})"
 
 
-def flag_names(flag_cls: type[enum.IntFlag], value: int) -> list[str]:
-    """Names of the set bits of ``value``; bits without a name show as ``unknown(0x…)``."""
+@functools.lru_cache(maxsize=1024)
+def flag_names(flag_cls: type[enum.IntFlag], value: int) -> tuple[str, ...]:
+    """Names of the set bits of ``value``; bits without a name show as ``unknown(0x…)``.
+
+    Cached: a scan meets the same few flag words over and over.
+    """
     names: list[str] = []
     known = 0
     for member in flag_cls:
@@ -28,4 +33,4 @@ def flag_names(flag_cls: type[enum.IntFlag], value: int) -> list[str]:
             known |= bit
     if value & ~known:
         names.append(f"unknown(0x{value & ~known:x})")
-    return names
+    return tuple(names)

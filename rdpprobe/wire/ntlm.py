@@ -20,6 +20,8 @@ Rules of this module:
 
 from __future__ import annotations
 
+import functools
+
 import hmac
 import struct
 from collections.abc import Callable
@@ -131,8 +133,12 @@ _NO_CHANNEL_BINDINGS = bytes(_CHANNEL_BINDINGS_LEN)  # Z(16): no bindings (CredS
 _NO_LM_RESPONSE = bytes(24)  # [MS-NLMP] 3.1.5.1.2: Z(24) when the MIC is sent (Windows, FreeRDP)
 
 
+@functools.lru_cache(maxsize=16)
 def build_negotiate(flags: int = DEFAULT_FLAGS, version: NtlmVersion | None = DEFAULT_VERSION) -> bytes:
-    """[MS-NLMP] 2.2.1.1 a client NEGOTIATE_MESSAGE (no domain or workstation, with VERSION)."""
+    """[MS-NLMP] 2.2.1.1 a client NEGOTIATE_MESSAGE (no domain or workstation, with VERSION).
+
+    Cached: the message has no random part, and a scan sends the same one to every server.
+    """
     if version is None:
         flags &= ~NegotiateFlags.VERSION
     return encode_negotiate(NegotiateMessage(flags, version=version))

@@ -48,7 +48,7 @@ def test_names_and_predicates() -> None:
     assert name_of(nego.FailureCode, 5) == "HYBRID_REQUIRED_BY_SERVER"
     assert name_of(nego.FailureCode, 9) == "unknown(0x9)"
     assert flag_names(nego.NegRspFlags, 0x1F)[-1] == "REDIRECTED_AUTHENTICATION_MODE_SUPPORTED"
-    assert flag_names(nego.NegRspFlags, 0x21) == ["EXTENDED_CLIENT_DATA_SUPPORTED", "unknown(0x20)"]
+    assert flag_names(nego.NegRspFlags, 0x21) == ("EXTENDED_CLIENT_DATA_SUPPORTED", "unknown(0x20)")
     assert nego.is_standard_rdp_security(0) and not nego.is_standard_rdp_security(S.SSL)
 
 

@@ -1,0 +1,98 @@
+"""The connection plan: enumeration, reuse of an enumerated connection, negotiation fallback."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+from rdpprobe.classify import classify
+from rdpprobe.result import Facts, ProbeResult, Target
+from rdpprobe.scan import depth_config
+from rdpprobe.sequence.config import ProbeConfig
+from rdpprobe.sequence.phases import Phase
+from rdpprobe.sequence.plan import ENUMERATION, HYBRID, plan
+from rdpprobe.signals import Signal
+from rdpprobe.wire.nego import FailureCode, SecurityProtocol
+
+#: What the fake server accepts, by requestedProtocols: the protocol it selects.
+WINDOWS_SELECTS = {0: "RDP", 0x1: "SSL", HYBRID: "HYBRID", 0xB: "HYBRID_EX"}
+
+
+def _answer(config: ProbeConfig, selects: dict[int, str]) -> ProbeResult:
+    """The result a server that selects as ``selects`` says would give ``config``."""
+    phase = Phase.CONNECTION_INITIATION
+    selected = selects.get(config.requested_protocols)
+    if selected is None:
+        facts = Facts(neg_failure_code=int(FailureCode.SSL_NOT_ALLOWED_BY_SERVER))
+        signal, failed = Signal.NEG_FAILURE, phase
+    else:
+        facts = Facts(selected_protocol=selected)
+        signal, failed = Signal.OK, None
+    return ProbeResult(
+        target=Target("192.0.2.1", 3389), started_at=datetime.now(UTC), phase_reached=phase,
+        failed_phase=failed, signal=signal, detail=None, verdict=classify(phase, signal), facts=facts,
+    )  # fmt: skip
+
+
+def _walk(config: ProbeConfig, selects: dict[int, str]) -> tuple[list[ProbeConfig], ProbeResult]:
+    """Every connection the plan asks for, and its final result."""
+    steps = plan(config)
+    asked = [next(steps)]
+    try:
+        while len(asked) < 20:
+            asked.append(steps.send(_answer(asked[-1], selects)))
+    except StopIteration as done:
+        return asked, done.value
+    raise AssertionError("the plan did not end")
+
+
+def test_quick_enumeration_reuses_the_matching_connection() -> None:
+    config = depth_config(ProbeConfig(enumerate_protocols=True), "quick")
+    asked, result = _walk(config, WINDOWS_SELECTS)
+    assert [c.requested_protocols for c in asked] == [value for _, value in ENUMERATION]
+    assert result.facts.selected_protocol == "HYBRID_EX"
+    assert result.facts.accepted_protocols == ("RDP", "SSL", "HYBRID", "HYBRID_EX")
+    assert result.facts.nla_required is False
+
+
+def test_deeper_enumeration_still_makes_the_probe_itself() -> None:
+    config = depth_config(ProbeConfig(enumerate_protocols=True), "nla")
+    asked, _ = _walk(config, WINDOWS_SELECTS)
+    assert len(asked) == len(ENUMERATION) + 1
+    assert asked[-1] == config
+
+
+def test_enumeration_without_a_matching_request_makes_the_probe_itself() -> None:
+    config = depth_config(ProbeConfig(enumerate_protocols=True, requested_protocols=0x2), "quick")
+    asked, result = _walk(config, {**WINDOWS_SELECTS, 0x2: "HYBRID"})
+    assert len(asked) == len(ENUMERATION) + 1
+    assert result.facts.selected_protocol == "HYBRID"
+
+
+def test_nla_only_server_is_reported_as_requiring_nla() -> None:
+    config = depth_config(ProbeConfig(enumerate_protocols=True), "quick")
+    _, result = _walk(config, {HYBRID: "HYBRID", 0xB: "HYBRID_EX"})
+    assert result.facts.accepted_protocols == ("HYBRID", "HYBRID_EX")
+    assert result.facts.nla_required is True
+
+
+def test_refusal_is_followed_with_what_the_server_asked_for() -> None:
+    config = depth_config(ProbeConfig(), "quick")
+    asked, result = _walk(config, {int(SecurityProtocol.RDP): "RDP"})
+    assert [c.requested_protocols for c in asked] == [config.requested_protocols, 0]
+    assert result.facts.selected_protocol == "RDP"
+    assert result.facts.neg_failure_code == FailureCode.SSL_NOT_ALLOWED_BY_SERVER
+    assert [a.taxonomy_id for a in result.advisories] == ["N2"]
+
+
+def test_a_host_that_never_answers_ends_enumeration_at_once() -> None:
+    config = depth_config(ProbeConfig(enumerate_protocols=True), "quick")
+    steps = plan(config)
+    first = next(steps)
+    silent = dataclasses.replace(_answer(first, {}), signal=Signal.SILENT, facts=Facts())
+    try:
+        steps.send(silent)
+    except StopIteration as done:
+        assert done.value.signal is Signal.SILENT
+    else:
+        raise AssertionError("enumeration went on after a silent host")

@@ -35,7 +35,7 @@ from rdpprobe.engine.limits import (
     raise_fd_limit,
     MAX_LOCAL_RETRIES,
 )
-from rdpprobe.engine.link import RECV_SIZE, Link
+from rdpprobe.engine.link import RECV_SIZE, Link, LinkTable
 from rdpprobe.engine.poller import Poller, make_poller
 from rdpprobe.engine.resolve import Resolver
 from rdpprobe.engine.tlsflavor import tls_flavor
@@ -108,12 +108,29 @@ class Job:
 
 
 def _literal(target: Target) -> tuple[int, str | None]:
-    text = target.address or target.host
+    """The address family and canonical text of the target's address literal; None: a name.
+
+    A literal already in canonical form is returned as the target's own string, so that a
+    parked job does not keep a second copy of it.
+    """
+    text = (target.address or target.host).strip("[]")
     try:
-        parsed = ipaddress.ip_address(text.strip("[]"))
+        parsed = ipaddress.ip_address(text)
     except ValueError:
         return socket.AF_INET, None
-    return (socket.AF_INET6 if parsed.version == 6 else socket.AF_INET), str(parsed)
+    canonical = str(parsed)
+    return (socket.AF_INET6 if parsed.version == 6 else socket.AF_INET), (text if canonical == text else canonical)
+
+
+def _connection_started_at(job: Job) -> datetime:
+    """Wall-clock start of ``job``'s next connection.
+
+    The first connection of a job is made in the loop turn that pulled it, so it shares the
+    job's own timestamp instead of taking (and keeping) another; later ones take their own.
+    """
+    if job.last is None and not job.retries:
+        return job.started_at
+    return datetime.now(UTC)
 
 
 class Engine:
@@ -138,7 +155,7 @@ class Engine:
         self._deadline = options.deadline or config.timeouts.overall
         self._seq = itertools.count()
         self.poller: Poller = make_poller(options.prefer_epoll)
-        self._links: dict[int, Link] = {}
+        self._links = LinkTable()
         self._timers: list[tuple[float, int, Link]] = []
         self._later: list[tuple[float, int, Job]] = []
         self._ready: deque[Job] = deque()
@@ -174,14 +191,23 @@ class Engine:
     # -- called by links -----------------------------------------------------------------
 
     def attach(self, link: Link, sock: socket.socket) -> None:
-        self._links[sock.fileno()] = link
+        self._links.add(sock.fileno(), link)
         self.stats.connections += 1
 
     def detach(self, link: Link, sock: socket.socket) -> None:
-        self._links.pop(sock.fileno(), None)
+        self._links.remove(sock.fileno(), link)
         self.poller.forget(sock)
 
     def arm(self, when: float, link: Link) -> None:
+        """Make sure the timer heap wakes ``link`` no later than ``when``.
+
+        A link keeps one live heap entry: a later deadline leaves the earlier entry where
+        it is (``_fire`` moves it on when it comes due), only an earlier one is pushed.
+        """
+        armed = link.armed
+        if armed is not None and armed <= when:
+            return
+        link.armed = when
         heapq.heappush(self._timers, (when, next(self._seq), link))
 
     def read_again(self, link: Link) -> None:
@@ -284,7 +310,7 @@ class Engine:
         config = job.config
         if remaining < config.timeouts.overall:
             config = dataclasses.replace(config, timeouts=dataclasses.replace(config.timeouts, overall=max(remaining, 1e-3)))
-        prober = Prober(job.target, config, now=now, started_at=datetime.now(UTC), rng=self._rng)
+        prober = Prober(job.target, config, now=now, started_at=_connection_started_at(job), rng=self._rng)
         link = job.link = Link(self, job, prober)
         if job.address is not None:
             link.open(job.family, job.address, now)
@@ -339,12 +365,19 @@ class Engine:
         heap = self._timers
         while heap and heap[0][0] <= now:
             when, _, link = heapq.heappop(heap)
-            if link.closed or link.deadline != when:
+            if link.closed or link.armed != when:
+                continue  # the link is gone, or an earlier entry superseded this one
+            link.armed = None
+            deadline = link.deadline
+            if deadline is None:
+                continue
+            if deadline > now:
+                self.arm(deadline, link)  # the deadline moved later since this entry was pushed
                 continue
             link.deadline = None
             self._guarded(link, link.on_timer, now)
         if len(heap) > STALE_TIMER_FLOOR + STALE_TIMER_RATIO * len(self._links):
-            self._timers = [entry for entry in heap if not entry[2].closed and entry[2].deadline == entry[0]]
+            self._timers = [entry for entry in heap if not entry[2].closed and entry[2].armed == entry[0]]
             heapq.heapify(self._timers)
 
     def _guarded(self, link: Link, step: Callable[..., None], *args: object) -> None:
@@ -400,7 +433,7 @@ class Engine:
         return True
 
     def _shutdown(self) -> None:
-        for link in list(self._links.values()):
+        for link in self._links.links():
             link.close()
         self.poller.close()
         if self._resolver is not None:

@@ -45,7 +45,7 @@ def local_observe(exc: BaseException) -> Observed:
 class Link:
     """A socket, an optional TLS pump and the prober they serve."""
 
-    __slots__ = ("engine", "job", "prober", "sock", "tls", "pending", "connecting", "handshaking", "deadline", "closed")
+    __slots__ = ("engine", "job", "prober", "sock", "tls", "pending", "connecting", "handshaking", "deadline", "armed", "closed")
 
     def __init__(self, engine: Engine, job: Job, prober: Prober) -> None:
         self.engine = engine
@@ -57,6 +57,9 @@ class Link:
         self.connecting = False
         self.handshaking = False
         self.deadline: float | None = None
+        """When the prober wants ``on_timer`` (its ``get_timer()``), or None."""
+        self.armed: float | None = None
+        """When the engine's timer heap entry for this link comes due, or None (``Engine.arm``)."""
         self.closed = False
 
     # -- entry points --------------------------------------------------------------------
@@ -132,9 +135,15 @@ class Link:
                 self.engine.arm(timer, self)
 
     def close(self) -> None:
+        """Close the socket and let go of the TLS session at once.
+
+        A closed link may stay referenced by the engine's timer heap until its entry comes
+        due; it must not keep an OpenSSL connection alive that long.
+        """
         if self.closed:
             return
         self.closed = True
+        self.tls = None
         sock = self.sock
         if sock is not None:
             self.engine.detach(self, sock)
@@ -245,3 +254,44 @@ class Link:
         if done:
             self.handshaking = False
             self.prober.tls_established(tls.info(), now)
+            tls.trim()
+
+
+class LinkTable:
+    """The engine's open links by socket descriptor.
+
+    Descriptors are small and dense, so the table is a list indexed by descriptor: a parked
+    link costs one pointer here, where a dict would add an entry and an int key per link.
+    """
+
+    __slots__ = ("_slots", "_count")
+
+    def __init__(self) -> None:
+        self._slots: list[Link | None] = []
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, fd: int, link: Link) -> None:
+        slots = self._slots
+        if fd >= len(slots):
+            slots.extend([None] * (fd + 1 - len(slots)))
+        if slots[fd] is None:
+            self._count += 1
+        slots[fd] = link
+
+    def remove(self, fd: int, link: Link) -> None:
+        """Forget ``link`` under ``fd``; a descriptor that now names another link is left alone."""
+        slots = self._slots
+        if 0 <= fd < len(slots) and slots[fd] is link:
+            slots[fd] = None
+            self._count -= 1
+
+    def get(self, fd: int) -> Link | None:
+        slots = self._slots
+        return slots[fd] if 0 <= fd < len(slots) else None
+
+    def links(self) -> list[Link]:
+        """The open links, as a list the caller may close them from."""
+        return [link for link in self._slots if link is not None]

@@ -13,8 +13,10 @@ import select
 import selectors
 import socket
 
-#: Events returned per poll call at most; the rest wait for the next call.
-MAX_EVENTS = 1024
+#: Events returned per poll call at most; the rest wait for the next call (which returns at
+#: once). Each event is a fresh (fd, mask) tuple: a thousand of them at once leave pages
+#: behind in the small-object allocator that a scan of parked probes then keeps resident.
+MAX_EVENTS = 256
 
 
 class EpollPoller:

@@ -54,6 +54,8 @@ class RawAlert:
 class TlsPump:
     """An ``ssl.SSLObject`` over two memory BIOs, plus a look at the server's first records."""
 
+    __slots__ = ("_incoming", "_outgoing", "_obj", "_head", "handshake_complete", "saw_handshake_record", "early_alert")
+
     def __init__(self, ctx: ssl.SSLContext, server_name: str | None) -> None:
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
@@ -111,6 +113,10 @@ class TlsPump:
             return b"".join(chunks) if chunks else None
         except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
             return b"".join(chunks)
+
+    def trim(self) -> None:
+        """Drop what only the handshake needed; call once it is complete and its output sent."""
+        self._head = b""
 
     def info(self) -> TlsInfo:
         cipher = self._obj.cipher()

@@ -3,8 +3,9 @@
 pyOpenSSL binds the OpenSSL that ships inside the ``cryptography`` wheel, which is newer
 than the one the stdlib ``ssl`` module links against here and costs the client less CPU per
 handshake. The pump has the interface of ``TlsPump`` (``feed``, ``handshake``,
-``data_to_send``, ``write``, ``read``, ``info``, ``saw_handshake_record``, ``early_alert``)
-and reports failures with ``observe_failure``, the pyOpenSSL twin of ``errors.observe``.
+``data_to_send``, ``write``, ``read``, ``trim``, ``info``, ``saw_handshake_record``,
+``early_alert``) and reports failures with ``observe_failure``, the pyOpenSSL twin of
+``errors.observe``.
 
 Rules of this module:
 - contexts are built once per (legacy, keylog) pair and shared: building one costs more than
@@ -90,6 +91,8 @@ def keylog_path_from_env(explicit: str | None) -> str | None:
 
 class OpenSslPump(TlsPump):
     """A pyOpenSSL ``Connection`` over memory BIOs, plus ``TlsPump``'s look at early records."""
+
+    __slots__ = ("_conn",)
 
     def __init__(self, ctx: SSL.Context, server_name: str | None) -> None:  # noqa: D107
         # INVARIANT: the base initialiser is not called; it would build an ``ssl.SSLObject``.

@@ -34,7 +34,8 @@ CONCURRENCIES = (1, 50, 500)
 PARKED = 1000  # probes parked at once for the memory figures
 PARK_SETTLE_S = 2.0  # seconds after the start when parked probes are measured
 BLACKHOLE_TARGETS, BLACKHOLE_SHARE, BLACKHOLE_TIMEOUT, BLACKHOLE_CONCURRENCY = 2000, 0.9, 1.0, 200
-ENUMERATE_TARGETS = 200
+ENUMERATE_TARGETS, ENUMERATE_TARGETS_LARGE = 200, 1000
+NMAP_TARGETS, NMAP_TARGETS_LARGE = 50, 300
 CHILD_TIMEOUT_S = 600
 
 
@@ -94,9 +95,13 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         return now
 
     signals: dict[str, int] = {}
+    accepted: dict[str, int] = {}
 
     def count(result: Any) -> None:
         signals[result.signal.value] = signals.get(result.signal.value, 0) + 1
+        if result.facts.accepted_protocols is not None:
+            label = ",".join(result.facts.accepted_protocols)
+            accepted[label] = accepted.get(label, 0) + 1
 
     sink = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - the JSONL is produced, then dropped
     cpu0, wall0 = _cpu(), time.perf_counter()
@@ -105,19 +110,33 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         run_scan(_targets(spec), config, JsonlWriter(sink), options, on_result=count)
     cpu, wall = _cpu() - cpu0, time.perf_counter() - wall0
-    accepted = None
     return {"cpu_s": cpu, "wall_s": wall, "signals": signals, "rss": marks, "accepted": accepted}
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_child(spec: dict[str, Any]) -> dict[str, Any]:
+    """One engine run in a child process: its own in-scan figures, plus the whole process's
+    wall and CPU (interpreter start and imports included, as a peer's figures are)."""
     env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    cpu0, wall0 = _children_cpu(), time.perf_counter()
     proc = subprocess.run(
         [sys.executable, __file__, "--child", json.dumps(spec)],
         capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, env=env, check=False,
     )  # fmt: skip
+    process = {"process_wall_s": time.perf_counter() - wall0, "process_cpu_s": _children_cpu() - cpu0}
     if proc.returncode != 0:
         raise RuntimeError(f"engine child failed: {proc.stderr[-2000:]}")
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]), **process)
+
+
+def marginal(extra_targets: int, small: tuple[float, float], large: tuple[float, float]) -> dict[str, float]:
+    """Rate and CPU per target past start-up: two runs of different sizes, (wall_s, cpu_s) each."""
+    wall, cpu = large[0] - small[0], large[1] - small[1]
+    return {"per_s": round(extra_targets / max(wall, 1e-9), 1), "cpu_us_per_target": round(cpu / extra_targets * 1e6, 1)}
 
 
 # --- the parent: sections -------------------------------------------------------------------
@@ -187,30 +206,61 @@ def blackholes() -> dict[str, Any]:
 
 
 def enumeration() -> dict[str, Any]:
-    """``--enumerate`` targets/s against ardpscan's caps scanner on the ``windows`` responder."""
+    """``--enumerate`` against ardpscan's caps scanner on the ``windows`` responder.
+
+    Compared twice, like with like: whole processes on the same 200 targets (start-up
+    included on both sides), and past start-up (the difference between 200 and 1 000 targets).
+    """
+    small, large = ENUMERATE_TARGETS, ENUMERATE_TARGETS_LARGE
+    ours, theirs = {}, {}
     with peers.Responder(mode="windows") as responder:
-        spec = {"depth": "quick", "timeout": 5.0, "concurrency": 100, "enumerate": True, "ports": [[responder.port, ENUMERATE_TARGETS]]}
-        ours = run_child(spec)
-        theirs = peers.ardpscan_caps(responder.port, n=ENUMERATE_TARGETS, workers=100)
-    row = {"targets": ENUMERATE_TARGETS, "rdpprobe_per_s": round(ENUMERATE_TARGETS / ours["wall_s"], 1),
-           "rdpprobe_signals": ours["signals"], "ardpscan": _peer_row(theirs)}  # fmt: skip
-    if theirs:
-        row["speedup"] = round(row["rdpprobe_per_s"] / theirs.per_s, 1)
+        for n in (small, large):
+            spec = {"depth": "quick", "timeout": 5.0, "concurrency": 100, "enumerate": True, "ports": [[responder.port, n]]}
+            ours[n] = run_child(spec)
+            theirs[n] = peers.ardpscan_caps(responder.port, n=n, workers=100)
+    row: dict[str, Any] = {
+        "targets": small, "rdpprobe_in_scan_per_s": round(small / ours[small]["wall_s"], 1),
+        "rdpprobe_whole_process_per_s": round(small / ours[small]["process_wall_s"], 1),
+        "rdpprobe_signals": ours[small]["signals"], "rdpprobe_accepted": ours[small]["accepted"],
+        "ardpscan": _peer_row(theirs[small]),
+    }  # fmt: skip
+    row["rdpprobe_past_startup"] = marginal(large - small, *[_process_costs(ours[n]) for n in (small, large)])
+    if theirs[small] and theirs[large]:
+        row["ardpscan_past_startup"] = marginal(large - small, *[(theirs[n].wall_s, theirs[n].cpu_s) for n in (small, large)])
+        row["speedup_whole_process"] = round(row["rdpprobe_whole_process_per_s"] / theirs[small].per_s, 1)
+        row["speedup_past_startup"] = round(row["rdpprobe_past_startup"]["per_s"] / row["ardpscan_past_startup"]["per_s"], 1)
     print("enumerate", json.dumps(row), flush=True)
     return row
 
 
+def _process_costs(child_run: dict[str, Any]) -> tuple[float, float]:
+    return child_run["process_wall_s"], child_run["process_cpu_s"]
+
+
 def peer_tools(full_cpu_us: float | None) -> dict[str, Any]:
-    """openssl s_time, nmap rdp-ntlm-info, impacket rdp_check against the responder."""
+    """openssl s_time, nmap rdp-ntlm-info, impacket rdp_check against the responder.
+
+    nmap is compared with ``--depth nla`` like with like: CPU per probe past start-up (the
+    difference between 50 and 300 targets) against rdpprobe's in-scan figure, and whole
+    processes on the same 50 targets.
+    """
     out: dict[str, Any] = {}
     with peers.Responder(mode="plain-tls") as tls:
         out["openssl_s_time"] = _peer_row(peers.openssl_s_time(tls.port, seconds=5))
     with peers.Responder(mode="hybrid") as responder:
-        nmap = peers.nmap_rdp_ntlm_info(responder.port, n=50)
-        out["nmap_rdp_ntlm_info"] = _peer_row(nmap)
+        nmap = {n: peers.nmap_rdp_ntlm_info(responder.port, n=n) for n in (NMAP_TARGETS, NMAP_TARGETS_LARGE)}
+        ours = run_child({"depth": "nla", "timeout": 5.0, "concurrency": 50, "ports": [[responder.port, NMAP_TARGETS]]})
+        out["nmap_rdp_ntlm_info"] = _peer_row(nmap[NMAP_TARGETS])
         out["rdp_check"] = _peer_row(peers.rdp_check(responder.port, n=5))
-    if nmap and full_cpu_us:
-        out["nla_cpu_ratio_vs_nmap"] = round(full_cpu_us / nmap.cpu_us_per_target, 3)
+    small, large = nmap[NMAP_TARGETS], nmap[NMAP_TARGETS_LARGE]
+    if small and large:
+        past = marginal(NMAP_TARGETS_LARGE - NMAP_TARGETS, (small.wall_s, small.cpu_s), (large.wall_s, large.cpu_s))
+        out["nmap_past_startup"] = past
+        whole_us = ours["process_cpu_s"] / NMAP_TARGETS * 1e6
+        out["rdpprobe_whole_process_cpu_us_per_target"] = round(whole_us, 1)
+        out["nla_cpu_ratio_whole_process"] = round(whole_us / small.cpu_us_per_target, 3)
+        if full_cpu_us:
+            out["nla_cpu_ratio_past_startup"] = round(full_cpu_us / past["cpu_us_per_target"], 3)
     print("peers", json.dumps(out), flush=True)
     return out
 

@@ -35,6 +35,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "procstat.h"
+
 enum state { S_CONNECT, S_WRITE_CR, S_READ_CC, S_TLS, S_WRITE_TSREQ, S_READ_TSREQ };
 
 #define IN_CAP 4096
@@ -269,22 +271,6 @@ static void raise_nofile(long want)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-}
-
-/* Peak RSS of this process image in KiB.  VmHWM is reset by execve, unlike
- * ru_maxrss, which keeps the high-water mark of the image that called exec
- * (e.g. a Python parent's). */
-static long peak_rss_kib(long fallback)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = -1;
-	if (!f)
-		return fallback;
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmHWM:", 6)) { v = strtol(line + 6, NULL, 10); break; }
-	fclose(f);
-	return v > 0 ? v : fallback;
 }
 
 static void usage(void)

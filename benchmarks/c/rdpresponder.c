@@ -44,6 +44,8 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "procstat.h"
+
 enum mode {
 	M_HYBRID, M_HYBRID_STALL, M_SSL, M_FAIL5, M_WINDOWS, M_PLAIN_TLS, M_SILENT
 };
@@ -517,22 +519,6 @@ static void raise_nofile(void)
 		return;
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
-}
-
-/* Peak RSS of this process image in KiB.  VmHWM is reset by execve, unlike
- * ru_maxrss, which keeps the high-water mark of the image that called exec
- * (e.g. a Python parent's). */
-static long peak_rss_kib(long fallback)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = -1;
-	if (!f)
-		return fallback;
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmHWM:", 6)) { v = strtol(line + 6, NULL, 10); break; }
-	fclose(f);
-	return v > 0 ? v : fallback;
 }
 
 static void usage(const char *argv0)

@@ -53,7 +53,7 @@ def plan(config: ProbeConfig) -> Plan:
     result: ProbeResult | None = None
     if config.enumerate_protocols:
         accepted = []
-        same_as_final = _enumeration_config(config, config.requested_protocols)
+        reusable = _reusable_step(config)
         for name, value in ENUMERATION:
             step = _enumeration_config(config, value)
             probe = yield step
@@ -61,7 +61,7 @@ def plan(config: ProbeConfig) -> Plan:
                 return _with_advisories(probe)
             if probe.facts.selected_protocol == name:
                 accepted.append(name)
-            if step == same_as_final and _stops_at_negotiation(config):
+            if step == reusable:
                 result = probe  # The final connection would repeat this one exactly.
     if result is None:
         result = yield config
@@ -69,9 +69,12 @@ def plan(config: ProbeConfig) -> Plan:
     return _with_protocol_facts(result, accepted)
 
 
-def _stops_at_negotiation(config: ProbeConfig) -> bool:
-    """True when the probe itself ends with the Connection Confirm, as enumerated ones do."""
-    return config.stop_after is not None and config.stop_after <= Phase.CONNECTION_INITIATION
+def _reusable_step(config: ProbeConfig) -> ProbeConfig | None:
+    """The enumerated connection the probe itself would repeat, when it too stops at the
+    Connection Confirm; None when the probe goes further."""
+    if config.stop_after is not Phase.CONNECTION_INITIATION:
+        return None
+    return _enumeration_config(config, config.requested_protocols)
 
 
 def _enumeration_config(config: ProbeConfig, requested: int) -> ProbeConfig:

@@ -96,3 +96,10 @@ def test_a_host_that_never_answers_ends_enumeration_at_once() -> None:
         assert done.value.signal is Signal.SILENT
     else:
         raise AssertionError("enumeration went on after a silent host")
+
+
+def test_a_probe_that_stops_before_negotiation_is_not_replaced_by_an_enumerated_one() -> None:
+    config = ProbeConfig(enumerate_protocols=True, stop_after=Phase.TCP_CONNECT)
+    asked, _ = _walk(config, WINDOWS_SELECTS)
+    assert asked[-1] == config
+    assert len(asked) == len(ENUMERATION) + 1

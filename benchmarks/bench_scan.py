@@ -156,7 +156,7 @@ def _peer_row(result: Any) -> dict[str, Any]:
 
 
 def throughput(depth: str, count: int, tls: str) -> list[dict[str, Any]]:
-    """rdpprobe and the C client at each concurrency against the ``hybrid`` responder."""
+    """rdpprobe, the C client and the bare-Python client at each concurrency against the ``hybrid`` responder."""
     rows = []
     c_depth, our_depth = ("quick", "quick") if depth == "quick" else ("full", "nla")
     with peers.Responder(mode="hybrid") as responder:
@@ -164,13 +164,17 @@ def throughput(depth: str, count: int, tls: str) -> list[dict[str, Any]]:
             n = count if concurrency > 1 else max(200, count // 5)
             ours = run_child({"depth": our_depth, "timeout": 5.0, "concurrency": concurrency, "tls": tls, "ports": [[responder.port, n]]})
             theirs = peers.c_client(responder.port, count=n, concurrency=concurrency, depth=c_depth)
+            bare = peers.bare_python(responder.port, count=n, concurrency=concurrency, depth=c_depth)
             ours_us = _per_probe(ours["cpu_s"], n)
             c_us = round(theirs.cpu_us_per_target, 1) if theirs else None
+            bare_us = round(bare.cpu_us_per_target, 1) if bare else None
             rows.append({
                 "depth": depth, "concurrency": concurrency, "probes": n, "tls": tls,
                 "rdpprobe": {"per_s": round(n / ours["wall_s"], 1), "cpu_us_per_probe": ours_us, "signals": ours["signals"]},
                 "c_client": _peer_row(theirs),
+                "bare_python": _peer_row(bare),
                 "cpu_ratio_vs_c": round(ours_us / c_us, 2) if c_us else None,
+                "bare_python_ratio_vs_c": round(bare_us / c_us, 2) if bare_us and c_us else None,
             })  # fmt: skip
             print(json.dumps(rows[-1]), flush=True)
     return rows

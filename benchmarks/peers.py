@@ -13,6 +13,8 @@ single thread, and when nothing else reaps children in between.
 Peers and where they come from:
 
 * ``c_client``            benchmarks/c/build/rdpclient (``benchmarks/c/build.sh``)
+* ``bare_python``         benchmarks/bare_client.py: rdpclient's exchange in bare CPython
+                          (stdlib + pyOpenSSL), run with this interpreter
 * ``openssl_s_time``      Debian ``openssl``; needs the responder in ``plain-tls`` mode
 * ``nmap_rdp_ntlm_info``  Debian ``nmap``
 * ``ardpscan_caps``       PyPI ``aardwolf`` (entry point ``ardpscan``)
@@ -27,10 +29,12 @@ in a separate virtual environment.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import re
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -47,11 +51,13 @@ HERE = Path(__file__).resolve().parent
 C_DIR = HERE / "c"
 BUILD_DIR = C_DIR / "build"
 RDPCLIENT = BUILD_DIR / "rdpclient"
+BARE_CLIENT = HERE / "bare_client.py"
 RDPRESPONDER = BUILD_DIR / "rdpresponder"
 CERT = BUILD_DIR / "cert.pem"
 KEY = BUILD_DIR / "key.pem"
 
 LOOPBACK = "127.0.0.1"
+START_ATTEMPTS = 3  # responder start-ups, each on a fresh port unless one was given
 EXCERPT_CHARS = 2000
 
 __all__ = [
@@ -61,6 +67,7 @@ __all__ = [
     "build_c",
     "free_port",
     "c_client",
+    "bare_python",
     "openssl_s_time",
     "nmap_rdp_ntlm_info",
     "ardpscan_caps",
@@ -212,17 +219,49 @@ class Responder:
         _check_loopback(host)
         self.mode = mode
         self.host = host
+        self.fixed_port = port is not None
         self.port = port or free_port(host)
         self.tls13 = tls13
         self.max_seconds = max_seconds
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = b""
+        self._head = b""  # stderr read while waiting for the "listening on" line
 
     def start(self) -> Responder:
+        """Start the responder once it says it listens.
+
+        Another program may take a port from ``free_port`` before the responder
+        binds it; then the responder exits, and is started again on a fresh port.
+        """
         if not RDPRESPONDER.exists():
             err = build_c()
             if err is not None:
                 raise RuntimeError(err.reason)
+        for attempt in range(START_ATTEMPTS):
+            if attempt and not self.fixed_port:
+                self.port = free_port(self.host)
+            self.proc = subprocess.Popen(
+                self._argv(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+            if self._listening(deadline=time.monotonic() + 5):
+                return self
+            self.stop()
+        raise RuntimeError(f"rdpresponder did not start listening: {self.log.decode(errors='replace')}")
+
+    def _listening(self, deadline: float) -> bool:
+        """Wait for the responder's own "listening on" line (printed after listen())."""
+        assert self.proc is not None and self.proc.stderr is not None
+        fd, self._head = self.proc.stderr.fileno(), b""
+        while (left := deadline - time.monotonic()) > 0 and select.select([fd], [], [], left)[0]:
+            chunk = os.read(fd, 4096)
+            self._head += chunk
+            if b"rdpresponder: listening on" in self._head:
+                return True
+            if not chunk:
+                return False
+        return False
+
+    def _argv(self) -> list[str]:
         cmd = [
             str(RDPRESPONDER),
             "--host", self.host,
@@ -234,21 +273,7 @@ class Responder:
         ]
         if self.tls13:
             cmd.append("--tls13")
-        self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                msg = self.proc.stderr.read() if self.proc.stderr else b""
-                raise RuntimeError(f"rdpresponder exited: {msg.decode(errors='replace')}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                (self.host, self.port), timeout=0.2
-            ):
-                return self
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError("rdpresponder did not start listening")
+        return cmd
 
     def stop(self) -> str:
         """Stop the responder and return its final log line(s)."""
@@ -259,8 +284,8 @@ class Responder:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
-        if self.proc is not None and self.proc.stderr is not None:
-            self.log = self.proc.stderr.read()
+        if self.proc is not None and self.proc.stderr is not None and not self.proc.stderr.closed:
+            self.log = self._head + self.proc.stderr.read()
             self.proc.stderr.close()
         return self.log.decode(errors="replace")
 
@@ -271,25 +296,11 @@ class Responder:
         self.stop()
 
 
-def c_client(
-    port: int,
-    count: int = 2000,
-    concurrency: int = 50,
-    depth: str = "full",
-    tls13: bool = False,
-    host: str = LOOPBACK,
-    probe_timeout: float = 10,
-    timeout: float | None = None,
-) -> PeerResult | Unavailable:
-    """The C epoll + OpenSSL client: the physical limit on this machine."""
-    _check_loopback(host)
-    name = f"c-epoll-openssl/{depth}"
-    if not RDPCLIENT.exists():
-        err = build_c()
-        if err is not None:
-            return Unavailable(name, err.reason)
-    cmd = [
-        str(RDPCLIENT),
+def _client_args(
+    host: str, port: int, count: int, concurrency: int, depth: str, probe_timeout: float, tls13: bool
+) -> list[str]:
+    """The command-line flags rdpclient and bare_client.py share."""
+    args = [
         "--host", host,
         "--port", str(port),
         "--count", str(count),
@@ -297,8 +308,18 @@ def c_client(
         "--depth", depth,
         "--timeout", str(probe_timeout),
     ]
-    if tls13:
-        cmd.append("--tls13")
+    return args + ["--tls13"] if tls13 else args
+
+
+def _probe_client(
+    name: str,
+    cmd: Sequence[str],
+    count: int,
+    concurrency: int,
+    probe_timeout: float,
+    timeout: float | None,
+) -> PeerResult:
+    """Run a client that prints rdpclient's one-line JSON report; the report goes in extra."""
     if timeout is None:
         timeout = 60 + probe_timeout * (count / max(concurrency, 1) + 1)
     r = _run(cmd, timeout=timeout)
@@ -318,6 +339,58 @@ def c_client(
         timed_out=r.timed_out,
         extra=data,
     )
+
+
+def c_client(
+    port: int,
+    count: int = 2000,
+    concurrency: int = 50,
+    depth: str = "full",
+    tls13: bool = False,
+    host: str = LOOPBACK,
+    probe_timeout: float = 10,
+    timeout: float | None = None,
+) -> PeerResult | Unavailable:
+    """The C epoll + OpenSSL client: the physical limit on this machine."""
+    _check_loopback(host)
+    name = f"c-epoll-openssl/{depth}"
+    if not RDPCLIENT.exists():
+        err = build_c()
+        if err is not None:
+            return Unavailable(name, err.reason)
+    cmd = [str(RDPCLIENT), *_client_args(host, port, count, concurrency, depth, probe_timeout, tls13)]
+    return _probe_client(name, cmd, count, concurrency, probe_timeout, timeout)
+
+
+def bare_python(
+    port: int,
+    count: int = 2000,
+    concurrency: int = 50,
+    depth: str = "full",
+    tls13: bool = False,
+    host: str = LOOPBACK,
+    probe_timeout: float = 10,
+    timeout: float | None = None,
+) -> PeerResult | Unavailable:
+    """rdpclient's exchange in bare CPython (benchmarks/bare_client.py): the interpreter's cost.
+
+    Unlike ``c_client``, ``wall_s`` and ``cpu_s`` are the script's own figures around its
+    probing loop, as rdpprobe's in-scan figures are: the interpreter's start-up and the
+    pyOpenSSL import (tens of milliseconds, nothing to do with probing) are left out.  The
+    whole-process figures are kept in ``extra["process_wall_s"]`` and
+    ``extra["process_cpu_s"]`` (the latter from RUSAGE_CHILDREN, like ``c_client``'s cpu_s).
+    """
+    _check_loopback(host)
+    name = f"bare-python-epoll-pyopenssl/{depth}"
+    if importlib.util.find_spec("OpenSSL") is None:
+        return Unavailable(name, "pyOpenSSL is not installed for this interpreter (PyPI: pyOpenSSL)")
+    cmd = [sys.executable, str(BARE_CLIENT),
+           *_client_args(host, port, count, concurrency, depth, probe_timeout, tls13)]  # fmt: skip
+    result = _probe_client(name, cmd, count, concurrency, probe_timeout, timeout)
+    if "cpu_s" in result.extra and "wall_s" in result.extra:
+        result.extra["process_wall_s"], result.extra["process_cpu_s"] = result.wall_s, result.cpu_s
+        result.wall_s, result.cpu_s = float(result.extra["wall_s"]), float(result.extra["cpu_s"])
+    return result
 
 
 # --------------------------------------------------------------------------
@@ -557,6 +630,8 @@ if __name__ == "__main__":  # pragma: no cover - manual smoke run
         runs: list[PeerResult | Unavailable] = [
             c_client(resp.port, count=args.n, concurrency=min(args.n, 50), depth="quick"),
             c_client(resp.port, count=args.n, concurrency=min(args.n, 50), depth="full"),
+            bare_python(resp.port, count=args.n, concurrency=min(args.n, 50), depth="quick"),
+            bare_python(resp.port, count=args.n, concurrency=min(args.n, 50), depth="full"),
             nmap_rdp_ntlm_info(resp.port, n=args.n),
             ardpscan_caps(resp.port, n=args.n),
             rdp_check(resp.port, n=min(args.n, 3)),

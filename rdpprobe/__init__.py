@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from rdpprobe.api import aprobe, probe
-from rdpprobe.result import ProbeResult, Verdict
-from rdpprobe.sequence.phases import Phase
-from rdpprobe.signals import Signal
+if TYPE_CHECKING:
+    from rdpprobe.api import aprobe, probe
+    from rdpprobe.result import ProbeResult, Verdict
+    from rdpprobe.sequence.phases import Phase
+    from rdpprobe.signals import Signal
 
 __all__ = ["Phase", "ProbeResult", "Signal", "Verdict", "__version__", "aprobe", "probe"]
+
+# The public names load on first access (PEP 562): ``import rdpprobe.cli`` or
+# ``import rdpprobe.scan_cli`` then pays only for what the command runs.
+_LAZY = {
+    "Phase": "rdpprobe.sequence.phases",
+    "ProbeResult": "rdpprobe.result",
+    "Signal": "rdpprobe.signals",
+    "Verdict": "rdpprobe.result",
+    "aprobe": "rdpprobe.api",
+    "probe": "rdpprobe.api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # Cached: later lookups skip this function.
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

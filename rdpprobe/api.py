@@ -11,7 +11,6 @@ from rdpprobe.sequence.config import Credentials, ProbeConfig, Timeouts
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.nla import CREDSSP_VERSIONS
 from rdpprobe.sequence.plan import plan
-from rdpprobe.transport import aio, blocking
 from rdpprobe.wire.nego import SecurityProtocol
 
 DEFAULT_PORT = 3389
@@ -26,6 +25,10 @@ def probe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
     ``full_logon``, ``legacy_tls``, ``follow_negotiation``, ``enumerate``,
     ``expected_name``, ``keylog_path``. The password is never logged or shown.
     """
+    # The drivers are imported where they run, not above: ``rdpprobe scan`` uses only
+    # ``build``, and asyncio loads only for ``aprobe``.
+    from rdpprobe.transport import blocking
+
     tgt, config, keylog = build(target, port, options)
     steps = plan(config)
     step = next(steps)
@@ -39,6 +42,8 @@ def probe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
 
 async def aprobe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
     """The asyncio twin of ``probe``; same options, same result."""
+    from rdpprobe.transport import aio  # Imported here: see ``probe``.
+
     tgt, config, keylog = build(target, port, options)
     steps = plan(config)
     step = next(steps)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from dataclasses import replace
 from datetime import datetime, timezone
 
 from cryptography import x509
@@ -54,11 +53,7 @@ def analyze_certificate(der: bytes, expected_name: str | None, now: datetime) ->
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     try:
-        cert = x509.load_der_x509_certificate(der)
-        subject = cert.subject  # Each access builds a new Name: take it once.
-        facts = _facts(cert, subject, der)
-        self_signed = cert.issuer == subject
-        return replace(facts, findings=_findings(cert, facts, self_signed, expected_name, now))
+        return _analyze(x509.load_der_x509_certificate(der), der, expected_name, now)
     except Exception as exc:  # noqa: BLE001 - any parse failure is a reportable fact
         return CertificateFacts(
             sha256=hashlib.sha256(der).hexdigest() if isinstance(der, bytes) else None,
@@ -66,42 +61,48 @@ def analyze_certificate(der: bytes, expected_name: str | None, now: datetime) ->
         )
 
 
-def _facts(cert: x509.Certificate, subject: x509.Name, der: bytes) -> CertificateFacts:
-    san_dns, san_ip = _sans(cert)
+def _analyze(cert: x509.Certificate, der: bytes, expected_name: str | None, now: datetime) -> CertificateFacts:
+    """One pass over the certificate: each field is read once (each read builds new objects)."""
+    subject = cert.subject
+    subject_text, issuer_text = subject.rfc4514_string(), cert.issuer.rfc4514_string()
+    san_dns, san_ip, ekus = _extensions(cert)
     key_type, key_size = _key_info(cert)
+    not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
+    signature_hash = _signature_hash(cert)
+    common_name = _common_name(subject)
+    checks = (
+        (SELF_SIGNED, _same_name(cert, subject, subject_text, issuer_text)),
+        (EXPIRED, now > not_after),
+        (NOT_YET_VALID, now < not_before),
+        (NAME_MISMATCH, expected_name is not None and not _names_match(san_dns, san_ip, common_name, expected_name)),
+        (WEAK_KEY, _is_weak_key(key_type, key_size)),
+        (NO_SERVER_AUTH_EKU, ekus is not None and not RDP_ACCEPTED_EKUS.intersection(ekus)),
+        (_WEAK_HASH_FINDINGS.get(signature_hash or ""), True),
+    )
     return CertificateFacts(
-        subject=subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
-        common_name=_common_name(subject),
+        subject=subject_text,
+        issuer=issuer_text,
+        common_name=common_name,
         san_dns=san_dns,
         san_ip=san_ip,
         serial=f"{cert.serial_number:x}",
-        not_before=cert.not_valid_before_utc.isoformat(),
-        not_after=cert.not_valid_after_utc.isoformat(),
+        not_before=not_before.isoformat(),
+        not_after=not_after.isoformat(),
         key_type=key_type,
         key_size=key_size,
-        signature_hash=_signature_hash(cert),
+        signature_hash=signature_hash,
         sha256=hashlib.sha256(der).hexdigest(),
-        ekus=_ekus(cert),
+        ekus=ekus,
+        findings=tuple(name for name, hit in checks if hit and name),
     )
 
 
-def _findings(
-    cert: x509.Certificate, facts: CertificateFacts, self_signed: bool, expected_name: str | None, now: datetime
-) -> tuple[str, ...]:
-    checks = (
-        (SELF_SIGNED, self_signed),
-        (EXPIRED, now > cert.not_valid_after_utc),
-        (NOT_YET_VALID, now < cert.not_valid_before_utc),
-        (NAME_MISMATCH, expected_name is not None and not name_matches(facts, expected_name)),
-        (WEAK_KEY, _is_weak_key(facts.key_type, facts.key_size)),
-        (NO_SERVER_AUTH_EKU, facts.ekus is not None and not RDP_ACCEPTED_EKUS & set(facts.ekus)),
-    )
-    found = [name for name, hit in checks if hit]
-    weak_hash = _WEAK_HASH_FINDINGS.get(facts.signature_hash or "")
-    if weak_hash:
-        found.append(weak_hash)
-    return tuple(found)
+def _same_name(cert: x509.Certificate, subject: x509.Name, subject_text: str, issuer_text: str) -> bool:
+    """Issuer equals subject. RFC 4514 text renders a name's attributes one to one, except that
+    a multi-valued RDN (``+`` in the text) may list the same attributes in another order."""
+    if issuer_text == subject_text:
+        return True
+    return "+" in subject_text and cert.issuer == subject
 
 
 def _common_name(name: x509.Name) -> str | None:
@@ -112,22 +113,19 @@ def _common_name(name: x509.Name) -> str | None:
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
 
 
-def _sans(cert: x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return (), ()
-    dns = tuple(ext.get_values_for_type(x509.DNSName))
-    ips = tuple(str(ip) for ip in ext.get_values_for_type(x509.IPAddress))
-    return dns, ips
-
-
-def _ekus(cert: x509.Certificate) -> tuple[str, ...] | None:
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return None
-    return tuple(oid.dotted_string for oid in ext)
+def _extensions(cert: x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...] | None]:
+    """SAN DNS names, SAN addresses and EKU OIDs (None when there is no EKU extension)."""
+    dns: tuple[str, ...] = ()
+    ips: tuple[str, ...] = ()
+    ekus: tuple[str, ...] | None = None
+    for extension in cert.extensions:
+        value = extension.value
+        if isinstance(value, x509.SubjectAlternativeName):
+            dns = tuple(value.get_values_for_type(x509.DNSName))
+            ips = tuple(str(ip) for ip in value.get_values_for_type(x509.IPAddress))
+        elif isinstance(value, x509.ExtendedKeyUsage):
+            ekus = tuple(oid.dotted_string for oid in value)
+    return dns, ips, ekus
 
 
 def _key_info(cert: x509.Certificate) -> tuple[str, int | None]:
@@ -163,11 +161,15 @@ def _is_weak_key(key_type: str | None, key_size: int | None) -> bool:
 
 def name_matches(facts: CertificateFacts, expected_name: str) -> bool:
     """Whether the certificate is valid for ``expected_name`` (a DNS name or an IP address)."""
-    address = _parse_ip(expected_name)
+    return _names_match(facts.san_dns, facts.san_ip, facts.common_name, expected_name)
+
+
+def _names_match(san_dns: tuple[str, ...], san_ip: tuple[str, ...], common_name: str | None, expected: str) -> bool:
+    address = _parse_ip(expected)
     if address is not None:
-        return any(_parse_ip(ip) == address for ip in facts.san_ip)
-    host = _normalise(expected_name)
-    candidates = facts.san_dns or ((facts.common_name,) if facts.common_name else ())
+        return any(_parse_ip(ip) == address for ip in san_ip)
+    host = _normalise(expected)
+    candidates = san_dns or ((common_name,) if common_name else ())
     return any(dns_name_matches(pattern, host) for pattern in candidates)
 
 

@@ -14,8 +14,6 @@ import os
 import sys
 from typing import Any
 
-from rich.console import Console
-
 from rdpprobe import __version__
 from rdpprobe.api import probe
 from rdpprobe.errors import ProbeUsageError
@@ -107,7 +105,9 @@ def run_check(args: argparse.Namespace) -> int:
     result = probe(args.target, args.port, **options)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
-    else:
+    else:  # rich loads here, only for the human report: --json and scans never need it.
+        from rich.console import Console
+
         from rdpprobe.render import render_result
 
         render_result(Console(), result)
@@ -174,9 +174,9 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _add_demo(parser: argparse.ArgumentParser) -> None:
-    from rdpprobe import demo
-
-    demo.add_arguments(parser)
+    # Here, not in ``demo``: every command builds this parser, and importing ``demo`` would
+    # load asyncio, rich and the whole mock server.
+    parser.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
 
 
 def _add_mock(parser: argparse.ArgumentParser) -> None:

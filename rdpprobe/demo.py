@@ -120,10 +120,6 @@ def render(console: Console, rows: list[DemoRow]) -> None:
                   f"{beyond} act after Demand Active, where a probe stops (–)")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
-
-
 def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.scenarios) - set(builtin_scenarios()))
     if unknown:

@@ -18,12 +18,11 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from importlib import resources
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:  # rich loads only when a table is drawn: a JSON Lines scan never needs it.
+    from rich.console import Console
+    from rich.text import Text
 
 __all__ = [
     "CSV_COLUMNS", "FORMATS", "SCHEMA_VERSION", "CsvWriter", "JsonlWriter", "Summary",
@@ -115,6 +114,8 @@ def envelope(result: Any, timestamp: datetime) -> dict[str, Any]:
 
 def load_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one output line, shipped as package data."""
+    from importlib import resources
+
     text = resources.files("rdpprobe").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
@@ -192,6 +193,8 @@ def _escape_controls(text: str) -> str:
 
 def _plain_text(value: Any) -> Text:
     """A table cell that shows exactly what the server sent: no markup, no control codes."""
+    from rich.text import Text
+
     return Text("" if value is None else _escape_controls(str(value)))
 
 
@@ -224,6 +227,8 @@ class TableWriter:
         self._rows.append([_plain_text(where), *map(_plain_text, cells)])
 
     def close(self) -> None:
+        from rich.table import Table
+
         table = Table(title="rdpprobe results")
         for header in ("target", *(name for name, _ in _TABLE_COLUMNS)):
             table.add_column(header)
@@ -241,6 +246,8 @@ def make_writer(fmt: str, stream: TextIO) -> Writer:
     if fmt == "csv":
         return CsvWriter(stream)
     if fmt == "table":
+        from rich.console import Console
+
         return TableWriter(Console(file=stream))
     raise ValueError(f"unknown output format {fmt!r}, expected one of {', '.join(FORMATS)}")
 
@@ -260,6 +267,8 @@ class Summary:
         self.by_ms_code[str(_dig(record, ("verdict", "ms_client", "code")) or _NONE_LABEL)] += 1
 
     def render(self, console: Console) -> None:
+        from rich.table import Table
+
         for title, counts in (("verdict", self.by_category), ("ms code", self.by_ms_code)):
             table = Table(title=f"{self.total} results by {title}")
             table.add_column(title)

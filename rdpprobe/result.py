@@ -16,9 +16,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+import operator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
@@ -342,11 +343,16 @@ _JSON_SCALARS = frozenset({str, int, float, bool})
 
 
 @functools.cache
-def _field_names(kind: type) -> tuple[str, ...] | None:
-    """The field names of a dataclass type, in order; None for any other type."""
+def _field_reader(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]] | None:
+    """A dataclass type's field names, in order, and one call that reads them all at once;
+    None for any other type."""
     if not dataclasses.is_dataclass(kind):
         return None
-    return tuple(f.name for f in dataclasses.fields(kind))
+    names = tuple(f.name for f in dataclasses.fields(kind))
+    if len(names) == 1:
+        only = names[0]
+        return names, lambda value: (getattr(value, only),)
+    return names, operator.attrgetter(*names)  # type: ignore[return-value]
 
 
 def _plain(value: Any, *, omit_none: bool = True) -> Any:
@@ -354,9 +360,9 @@ def _plain(value: Any, *, omit_none: bool = True) -> Any:
     kind = type(value)
     if value is None or kind in _JSON_SCALARS:
         return value
-    names = _field_names(kind)
-    if names is not None:
-        return _plain_dataclass(value, names, omit_none)
+    reader = _field_reader(kind)
+    if reader is not None:
+        return _plain_dataclass(value, reader, omit_none)
     if isinstance(value, enum.Enum):
         return value.value if isinstance(value.value, str) else value.name
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -370,11 +376,17 @@ def _plain(value: Any, *, omit_none: bool = True) -> Any:
     return value
 
 
-def _plain_dataclass(value: Any, names: tuple[str, ...], omit_none: bool) -> dict[str, Any]:
+def _plain_dataclass(
+    value: Any, reader: tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]], omit_none: bool
+) -> dict[str, Any]:
+    names, read = reader
     out: dict[str, Any] = {}
-    for name in names:
-        item = getattr(value, name)
-        if item is None and omit_none:
-            continue
-        out[name] = _plain(item, omit_none=omit_none)
+    for name, item in zip(names, read(value)):
+        if item is None:
+            if not omit_none:
+                out[name] = None
+        elif type(item) in _JSON_SCALARS:
+            out[name] = item
+        else:
+            out[name] = _plain(item, omit_none=omit_none)
     return out

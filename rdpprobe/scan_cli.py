@@ -14,8 +14,6 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from rich.console import Console
-
 from rdpprobe.api import build
 from rdpprobe.cli import EXIT_OK, UsageError, add_probe_options, probe_options, register
 from rdpprobe.engine import TLS_CHOICES, EngineOptions
@@ -127,6 +125,8 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
             if progress is not None:
                 progress.close()
     if not args.no_summary:
+        from rich.console import Console  # Here, not above: --no-summary scans never load rich.
+
         report.summary.render(Console(file=sys.stderr))
     return EXIT_OK
 

@@ -150,3 +150,33 @@ def test_validity_edges() -> None:
     assert not {"expired", "not_yet_valid"} & set(analyze_certificate(bundle.cert_der, None, NOW).findings)
     later = NOW + timedelta(days=3)
     assert "expired" in analyze_certificate(bundle.cert_der, None, later).findings
+
+
+def test_self_signed_with_multi_valued_rdn_in_another_order() -> None:
+    """Issuer and subject are equal names when a multi-valued RDN lists its attributes in
+    another order; their RFC 4514 texts differ, the finding must not."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import NameOID
+
+    cn, org = x509.NameAttribute(NameOID.COMMON_NAME, "rdp"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "lab")
+    subject = x509.Name([x509.RelativeDistinguishedName([cn, org])])
+    issuer = x509.Name([x509.RelativeDistinguishedName([org, cn])])
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
+        .serial_number(1).not_valid_before(NOW - timedelta(days=1)).not_valid_after(NOW + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    facts = analyze_certificate(cert.public_bytes(Encoding.DER), None, NOW)
+    assert facts.parse_error is None
+    assert "self_signed" in facts.findings
+    other = x509.Name([x509.RelativeDistinguishedName([org, x509.NameAttribute(NameOID.COMMON_NAME, "ca")])])
+    signed_by_other = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(other).public_key(key.public_key())
+        .serial_number(2).not_valid_before(NOW - timedelta(days=1)).not_valid_after(NOW + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    assert "self_signed" not in analyze_certificate(signed_by_other.public_bytes(Encoding.DER), None, NOW).findings

@@ -2,13 +2,16 @@
 
 Each phase group has its own module (``initiation``, ``nla``, ``settings``, ``activation``);
 this one routes the driver's events (TCP up, TLS up, close, failure, deadline) to them.
+
+What only a later phase needs is imported where the probe enters that phase: ``certinfo``
+(``cryptography.x509``) at TLS, ``settings`` (MCS, licensing, RDP security and their crypto)
+after NLA. Most scans stop at or before NLA and never pay for those imports.
 """
 
 from __future__ import annotations
 
-from rdpprobe import certinfo
 from rdpprobe.result import TlsFacts
-from rdpprobe.sequence import initiation, nla, settings
+from rdpprobe.sequence import initiation, nla
 from rdpprobe.sequence.actions import TlsInfo
 from rdpprobe.sequence.phases import CONNECT_PHASES, Phase
 from rdpprobe.sequence.state import ProbeState
@@ -29,12 +32,16 @@ def tls_done(state: ProbeState, info: TlsInfo) -> None:
     elif initiation.uses_credssp(state.selected_protocol or 0):
         nla.begin(state)
     else:
+        from rdpprobe.sequence import settings  # Imported on first use: see the module docstring.
+
         state.skip(Phase.NLA)
         nla.credentials_not_checked(state, "the server did not select CredSSP (NLA)")
         settings.begin(state)
 
 
 def _tls_facts(state: ProbeState, info: TlsInfo) -> TlsFacts:
+    from rdpprobe import certinfo  # Imported on first use: see the module docstring.
+
     cert = None
     if info.certificate is not None:
         expected = state.config.expected_name or state.target.host

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from rdpprobe.sequence import nla, settings, teardown
+from rdpprobe.sequence import nla, teardown
 from rdpprobe.sequence.config import MAX_COOKIE_LENGTH
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.state import Expect, ProbeState
@@ -75,6 +75,8 @@ def _after_negotiation(state: ProbeState, selected: int) -> None:
     if state.wants_to_stop_after(Phase.CONNECTION_INITIATION):
         state.succeed("stopped after the connection confirm, as asked")
     elif nego.is_standard_rdp_security(selected):
+        from rdpprobe.sequence import settings  # Imported on first use: see sequence.handlers.
+
         nla.credentials_not_checked(state, "the server selected Standard RDP Security (no NLA)")
         settings.begin(state)
     else:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from rdpprobe.result import AUTH_FAILED, AUTH_NOT_PERFORMED, AUTH_SUCCEEDED, AuthOutcome, NtlmFacts
-from rdpprobe.sequence import settings
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.state import Expect, ProbeState
 from rdpprobe.signals import Signal
@@ -146,7 +145,7 @@ def _send_credentials(state: ProbeState) -> None:
     if (state.selected_protocol or 0) & 0x8:  # PROTOCOL_HYBRID_EX ([MS-RDPBCGR] 2.2.1.1.1)
         state.wait_for(Expect.EARLY_AUTHZ, on_early_authz)
     else:
-        settings.begin(state)
+        _begin_settings(state)
 
 
 def on_early_authz(state: ProbeState, frame: bytes) -> None:
@@ -156,6 +155,13 @@ def on_early_authz(state: ProbeState, frame: bytes) -> None:
         _set_auth(state, AUTH_FAILED, f"early user authorization denied (0x{result:08x})")
         state.fail(Signal.AUTHZ_DENIED, f"authorizationResult 0x{result:08x}", authz_result=result)
         return
+    _begin_settings(state)
+
+
+def _begin_settings(state: ProbeState) -> None:
+    """On to the Basic Settings Exchange once a full logon passed CredSSP."""
+    from rdpprobe.sequence import settings  # Imported on first use: see sequence.handlers.
+
     settings.begin(state)
 
 

@@ -13,14 +13,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from rdpprobe.result import Facts, Target
 from rdpprobe.sequence.actions import Action, CloseConnection, SendBytes, StartTls
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
-from rdpprobe.wire.license_client import LicenseClientContext
+
+if TYPE_CHECKING:  # Licensing code (and its crypto) loads only when a probe gets that far.
+    from rdpprobe.wire.license_client import LicenseClientContext
 
 
 FrameHandler = Callable[["ProbeState", bytes], None]

@@ -21,6 +21,7 @@ import os
 from typing import Any
 
 from OpenSSL import SSL, crypto
+from OpenSSL._util import ffi as _openssl_ffi
 from OpenSSL._util import lib as _openssl_lib
 
 from rdpprobe.sequence.actions import TlsInfo
@@ -89,6 +90,22 @@ def keylog_path_from_env(explicit: str | None) -> str | None:
     return explicit or os.environ.get("SSLKEYLOGFILE") or None
 
 
+def _buffered(conn: SSL.Connection, bio_attribute: str) -> int | None:
+    """Bytes waiting in one of the connection's memory BIOs, or None when that cannot be asked.
+
+    pyOpenSSL signals an empty BIO by raising ``WantReadError`` after allocating a buffer of
+    the size asked for; a scan asks several times per handshake, so the pump asks first.
+    ``BIO_get_mem_data`` with a NULL pointer returns the length (OpenSSL's BIO_s_mem(3)).
+    """
+    bio = getattr(conn, bio_attribute, None)
+    if bio is None or _MEM_DATA is None:
+        return None
+    return int(_MEM_DATA(bio, _openssl_ffi.NULL))
+
+
+_MEM_DATA = getattr(_openssl_lib, "BIO_get_mem_data", None)
+
+
 class OpenSslPump(TlsPump):
     """A pyOpenSSL ``Connection`` over memory BIOs, plus ``TlsPump``'s look at early records."""
 
@@ -125,8 +142,11 @@ class OpenSslPump(TlsPump):
         return True
 
     def data_to_send(self) -> bytes:
+        size = _buffered(self._conn, "_from_ssl")
+        if size == 0:
+            return b""
         try:
-            return self._conn.bio_read(BIO_CHUNK)
+            return self._conn.bio_read(size or BIO_CHUNK)
         except SSL.WantReadError:
             return b""
 
@@ -139,9 +159,12 @@ class OpenSslPump(TlsPump):
     def read(self) -> bytes | None:
         """Decrypted bytes available now; ``b""`` at a clean or unclean close; None: need more."""
         chunks = []
+        conn = self._conn
         try:
             while True:
-                chunks.append(self._conn.recv(READ_CHUNK))
+                chunks.append(conn.recv(READ_CHUNK))
+                if not conn.pending() and _buffered(conn, "_into_ssl") == 0:
+                    return b"".join(chunks)  # Nothing left to decrypt: the next recv would wait.
         except SSL.WantReadError:
             return b"".join(chunks) if chunks else None
         except (SSL.ZeroReturnError, SSL.SysCallError):

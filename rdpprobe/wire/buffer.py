@@ -64,6 +64,10 @@ class Reader:
     def u8(self) -> int:
         return self._data[self._need(1)]
 
+    def unpack(self, layout: struct.Struct) -> tuple[int, ...]:
+        """Several fixed-size fields in one bounds check (``layout`` is a ``struct.Struct``)."""
+        return layout.unpack_from(self._data, self._need(layout.size))
+
     def u16le(self) -> int:
         return _U16LE.unpack_from(self._data, self._need(2))[0]
 

@@ -14,6 +14,8 @@ DER SEQUENCE header (``ts_request_frame_length``) and then decodes it::
 Rules of this module:
 - pyasn1 objects stay inside: the public API speaks ``TsRequest``/``TsCredentials``/
   ``TsPasswordCreds`` dataclasses and bytes, and every pyasn1 error becomes ``DecodeError``;
+- the pyasn1 codec lives in ``credssp_asn1`` and loads on first use: a probe that exchanges
+  only canonical TSRequests (every scan) never imports pyasn1; its names are forwarded here;
 - the version is an open int (2..6 today; Windows answers a client announcing 96);
 - errorCode is an NTSTATUS, which Windows and FreeRDP put on the wire as a signed 32-bit
   INTEGER (``02 04 c0 00 00 6d``); ``TsRequest.error_code`` holds the unsigned value
@@ -24,20 +26,23 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
-
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from pyasn1.codec.der import decoder as der_decoder
-from pyasn1.codec.der import encoder as der_encoder
-from pyasn1.error import PyAsn1Error
-from pyasn1.type import base, namedtype, tag, univ
+from typing import TYPE_CHECKING, Any
 
 from rdpprobe.errors import EncodeError, InvalidField, UnexpectedType
 from rdpprobe.wire import credssp_fast
 from rdpprobe.wire.buffer import Reader
 from rdpprobe.wire.ntstatus import NtStatus
+
+if TYPE_CHECKING:
+    from rdpprobe.wire.credssp_asn1 import (
+        decode_ts_credentials,
+        decode_ts_password_creds,
+        decode_ts_request_asn1 as decode_ts_request_asn1,
+        encode_ts_credentials,
+        encode_ts_password_creds,
+        encode_ts_request_asn1 as encode_ts_request_asn1,
+        password_credentials,
+    )
 
 __all__ = [
     "CLIENT_NONCE_LEN",
@@ -81,92 +86,25 @@ MAX_TS_REQUEST_LEN = 64 * 1024
 _INT32_SIGN = 1 << 31
 _UINT32_RANGE = 1 << 32
 _PDU = "ts request"
+_MAX_DETAIL = 200  # characters of an error message kept in the DecodeError
+#: Names of the pyasn1 codec, forwarded to ``credssp_asn1`` on first use (PEP 562).
+_ASN1_NAMES = frozenset({
+    "decode_ts_credentials", "decode_ts_password_creds", "decode_ts_request_asn1", "encode_ts_credentials",
+    "encode_ts_password_creds", "encode_ts_request_asn1", "password_credentials",
+})  # fmt: skip
 
 
-# ---------------------------------------------------------------------------------------
-# pyasn1 specifications (private)
-# ---------------------------------------------------------------------------------------
+def __getattr__(name: str) -> Any:
+    if name not in _ASN1_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rdpprobe.wire import credssp_asn1
 
-
-def _ctx(n: int) -> tag.Tag:
-    return tag.Tag(tag.tagClassContext, tag.tagFormatConstructed, n)
-
-
-_Asn1 = TypeVar("_Asn1", base.SimpleAsn1Type, base.ConstructedAsn1Type)
-
-
-def _explicit(n: int, asn1: _Asn1) -> _Asn1:
-    return cast(_Asn1, asn1.subtype(explicitTag=_ctx(n)))  # type: ignore[no-untyped-call]
-
-
-class _NegoDataItem(univ.Sequence):
-    componentType = namedtype.NamedTypes(namedtype.NamedType("negoToken", _explicit(0, univ.OctetString())))
-
-
-class _NegoData(univ.SequenceOf):
-    componentType = _NegoDataItem()
-
-
-class _TSRequest(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("version", _explicit(0, univ.Integer())),
-        namedtype.OptionalNamedType("negoTokens", _explicit(1, _NegoData())),
-        namedtype.OptionalNamedType("authInfo", _explicit(2, univ.OctetString())),
-        namedtype.OptionalNamedType("pubKeyAuth", _explicit(3, univ.OctetString())),
-        namedtype.OptionalNamedType("errorCode", _explicit(4, univ.Integer())),
-        namedtype.OptionalNamedType("clientNonce", _explicit(5, univ.OctetString())),
-    )
-
-
-class _TSCredentials(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("credType", _explicit(0, univ.Integer())),
-        namedtype.NamedType("credentials", _explicit(1, univ.OctetString())),
-    )
-
-
-class _TSPasswordCreds(univ.Sequence):
-    componentType = namedtype.NamedTypes(
-        namedtype.NamedType("domainName", _explicit(0, univ.OctetString())),
-        namedtype.NamedType("userName", _explicit(1, univ.OctetString())),
-        namedtype.NamedType("password", _explicit(2, univ.OctetString())),
-    )
-
-
-# pyasn1 signals bad input with PyAsn1Error; the others guard against its internals.
-_PYASN1_FAILURES = (PyAsn1Error, ValueError, TypeError, IndexError, KeyError, OverflowError, RecursionError)
-_MAX_DETAIL = 200  # characters of a pyasn1 message kept in the DecodeError
+    return getattr(credssp_asn1, name)
 
 
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:_MAX_DETAIL] if text else type(exc).__name__
-
-
-def _der_decode(data: bytes, spec: univ.Sequence, pdu: str) -> univ.Sequence:
-    """Decode exactly ``data`` with pyasn1, turning every failure into ``DecodeError``."""
-    frame = der_sequence_length(data, pdu)
-    if frame is None or frame != len(data):
-        raise InvalidField(pdu, "length", f"der sequence of {frame} bytes in {len(data)} bytes", 0)
-    try:
-        value, rest = der_decoder.decode(data, asn1Spec=spec)
-    except _PYASN1_FAILURES as exc:
-        raise InvalidField(pdu, "der", _first_line(exc)) from exc
-    if rest:
-        raise InvalidField(pdu, "length", f"{len(rest)} trailing bytes", len(data) - len(rest))
-    return cast(univ.Sequence, value)
-
-
-def _der_encode(value: univ.Sequence) -> bytes:
-    try:
-        return bytes(der_encoder.encode(value))
-    except PyAsn1Error as exc:
-        raise EncodeError(f"der encoding failed: {exc}") from exc
-
-
-def _optional_bytes(seq: univ.Sequence, name: str) -> bytes | None:
-    item = seq[name]
-    return bytes(item) if item.isValue else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -247,24 +185,6 @@ def encode_ts_request(req: TsRequest) -> bytes:
     )
 
 
-def encode_ts_request_asn1(req: TsRequest) -> bytes:
-    """The reference pyasn1 encoder of ``encode_ts_request``."""
-    asn = _TSRequest()
-    asn["version"] = req.version
-    if req.nego_tokens:
-        tokens = asn["negoTokens"]
-        for i, token in enumerate(req.nego_tokens):
-            tokens[i]["negoToken"] = token
-    for name, value in (("authInfo", req.auth_info), ("pubKeyAuth", req.pub_key_auth)):
-        if value is not None:
-            asn[name] = value
-    if req.error_code is not None:
-        asn["errorCode"] = _signed_error_code(req.error_code)
-    if req.client_nonce is not None:
-        asn["clientNonce"] = req.client_nonce
-    return _der_encode(asn)
-
-
 def decode_ts_request(data: bytes) -> TsRequest:
     """Decode one DER TSRequest occupying all of ``data``.
 
@@ -272,25 +192,12 @@ def decode_ts_request(data: bytes) -> TsRequest:
     """
     fields = credssp_fast.decode_fields(bytes(data))
     if fields is None:
-        return decode_ts_request_asn1(data)
+        from rdpprobe.wire import credssp_asn1
+
+        return credssp_asn1.decode_ts_request_asn1(data)
     version, tokens, auth_info, pub_key_auth, error_code, nonce = fields
     unsigned = None if error_code is None else _unsigned_error_code(error_code)
     return TsRequest(version, tokens, auth_info, pub_key_auth, unsigned, nonce)
-
-
-def decode_ts_request_asn1(data: bytes) -> TsRequest:
-    """The reference pyasn1 decoder of ``decode_ts_request``."""
-    asn = _der_decode(bytes(data), _TSRequest(), _PDU)
-    tokens = asn["negoTokens"]
-    error_code = asn["errorCode"]
-    return TsRequest(
-        version=int(asn["version"]),
-        nego_tokens=tuple(bytes(item["negoToken"]) for item in tokens) if tokens.isValue else (),
-        auth_info=_optional_bytes(asn, "authInfo"),
-        pub_key_auth=_optional_bytes(asn, "pubKeyAuth"),
-        error_code=_unsigned_error_code(int(error_code)) if error_code.isValue else None,
-        client_nonce=_optional_bytes(asn, "clientNonce"),
-    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -318,57 +225,6 @@ class TsPasswordCreds:
     """userName."""
     password: str = field(repr=False)
     """password; kept out of repr so it never lands in logs or tracebacks."""
-
-
-def encode_ts_credentials(creds: TsCredentials | TsPasswordCreds) -> bytes:
-    """TSCredentials; a ``TsPasswordCreds`` is wrapped with credType 1 (``password_credentials``)."""
-    if isinstance(creds, TsPasswordCreds):
-        creds = TsCredentials(TS_PASSWORD_CREDS, encode_ts_password_creds(creds))
-    asn = _TSCredentials()
-    asn["credType"] = creds.cred_type
-    asn["credentials"] = creds.credentials
-    return _der_encode(asn)
-
-
-def decode_ts_credentials(data: bytes) -> TsCredentials:
-    asn = _der_decode(bytes(data), _TSCredentials(), "ts credentials")
-    return TsCredentials(int(asn["credType"]), bytes(asn["credentials"]))
-
-
-def _utf16le(value: str) -> bytes:
-    try:
-        return value.encode("utf-16-le")
-    except UnicodeEncodeError as exc:
-        raise EncodeError(f"string not encodable as utf-16: {exc.reason}") from exc
-
-
-def encode_ts_password_creds(creds: TsPasswordCreds) -> bytes:
-    asn = _TSPasswordCreds()
-    asn["domainName"] = _utf16le(creds.domain)
-    asn["userName"] = _utf16le(creds.user)
-    asn["password"] = _utf16le(creds.password)
-    return _der_encode(asn)
-
-
-def _text(raw: bytes, name: str) -> str:
-    try:
-        return raw.decode("utf-16-le")
-    except UnicodeDecodeError as exc:
-        raise InvalidField("ts password creds", name, "not utf-16le") from exc
-
-
-def decode_ts_password_creds(data: bytes) -> TsPasswordCreds:
-    asn = _der_decode(bytes(data), _TSPasswordCreds(), "ts password creds")
-    return TsPasswordCreds(
-        domain=_text(bytes(asn["domainName"]), "domain name"),
-        user=_text(bytes(asn["userName"]), "user name"),
-        password=_text(bytes(asn["password"]), "password"),
-    )
-
-
-def password_credentials(creds: TsPasswordCreds) -> bytes:
-    """The complete TSCredentials (credType 1) for ``creds``: what a client seals into authInfo."""
-    return encode_ts_credentials(creds)
 
 
 # ---------------------------------------------------------------------------------------
@@ -407,7 +263,12 @@ def subject_public_key(cert_der: bytes) -> bytes:
 
     For RSA this is the DER ``RSAPublicKey`` (what OpenSSL ``i2d_PublicKey`` returns), not the
     whole SPKI. Raises ``DecodeError`` for anything that is not a parseable certificate.
+    Only an authentication check needs it, so ``cryptography`` is imported here.
     """
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
     try:
         cert = x509.load_der_x509_certificate(cert_der)
         spki = cert.public_key().public_bytes(

@@ -27,8 +27,6 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from impacket import ntlm as impacket_ntlm
-
 from rdpprobe.errors import DecodeError, InvalidField, ProbeUsageError
 from rdpprobe.wire.buffer import Reader
 from rdpprobe.wire.ntlm_crypto import (
@@ -309,24 +307,28 @@ def verify_authenticate(
     if password is None:
         return _fail(msg, NtStatus.STATUS_NO_SUCH_USER, "unknown user")
     proof, blob = msg.nt_response[:NTLMV2_PROOF_LEN], msg.nt_response[NTLMV2_PROOF_LEN:]
-    response_key, expected = _server_proof(password, msg, info.server_challenge, blob)
+    expected, session_base = _server_keys(password, msg, info.server_challenge, blob)
     if not hmac.compare_digest(expected, proof):
         return _fail(msg, NtStatus.STATUS_WRONG_PASSWORD, "ntproofstr mismatch")
     messages = (negotiate_bytes, challenge_bytes, authenticate_bytes)
-    return _check_session(msg, impacket_ntlm.hmac_md5(response_key, proof), blob, messages)
+    return _check_session(msg, session_base, blob, messages)
 
 
-def _server_proof(
+def _server_keys(
     password: str, msg: AuthenticateMessage, server_challenge: bytes, blob: bytes
 ) -> tuple[bytes, bytes]:
-    """(ResponseKeyNT, expected NTProofStr) computed by impacket's NTLM ([MS-NLMP] 3.3.2).
+    """(expected NTProofStr, SessionBaseKey) computed by impacket's NTLM ([MS-NLMP] 3.3.2).
 
     The server side deliberately uses a second implementation: the client's NTLMv2 comes
     from ``ntlm_crypto``, so a mock and a client sharing one mistake would not both pass.
-    impacket only computes here; it never parses the peer's bytes.
+    impacket only computes here; it never parses the peer's bytes. It is imported here
+    because only a server needs it and it pulls in pycryptodome: probes never load it.
     """
+    from impacket import ntlm as impacket_ntlm
+
     response_key = impacket_ntlm.NTOWFv2(msg.user, password, msg.domain)
-    return response_key, impacket_ntlm.hmac_md5(response_key, server_challenge + blob)
+    expected = impacket_ntlm.hmac_md5(response_key, server_challenge + blob)
+    return expected, impacket_ntlm.hmac_md5(response_key, expected)
 
 
 def _check_session(

@@ -9,6 +9,7 @@ Rules of this module:
   NTLMv1-style CRC32 signature of 3.4.4.1 is not;
 - MD4 is computed in pure Python because OpenSSL 3 ships it only in the legacy provider;
 - RC4 comes from ``cryptography`` and keeps its key stream across messages, as 3.4.3 requires;
+  its modules load on the first RC4 use, which a probe without credentials never reaches;
 - ``unseal`` checks the sequence number before touching the RC4 state, so a replayed or
   out-of-order message is rejected without harming the session. A message whose signature
   does not verify has consumed key stream: the session must then be abandoned, exactly as
@@ -21,14 +22,12 @@ import enum
 import hashlib
 import hmac
 import struct
+from typing import TYPE_CHECKING
 
 from rdpprobe.errors import InvalidField, NotEnoughData
 
-try:  # cryptography >= 43 keeps RC4 among the "decrepit" algorithms.
-    from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
-except ImportError:  # pragma: no cover - older cryptography
-    from cryptography.hazmat.primitives.ciphers.algorithms import ARC4
-from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers import CipherContext
 
 # [MS-NLMP] 2.2.2.5 NEGOTIATE flags that change the session-security algorithms.
 _FLAG_SIGN = 0x00000010  # NTLMSSP_NEGOTIATE_SIGN
@@ -119,6 +118,12 @@ def hmac_md5(key: bytes, data: bytes) -> bytes:
 
 def rc4_stream(key: bytes) -> CipherContext:
     """An RC4 key stream that keeps its state across ``update`` calls ([MS-NLMP] 6 RC4Init)."""
+    try:  # cryptography >= 43 keeps RC4 among the "decrepit" algorithms.
+        from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
+    except ImportError:  # pragma: no cover - older cryptography
+        from cryptography.hazmat.primitives.ciphers.algorithms import ARC4
+    from cryptography.hazmat.primitives.ciphers import Cipher
+
     return Cipher(ARC4(key), mode=None).encryptor()
 
 

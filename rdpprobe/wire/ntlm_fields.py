@@ -9,6 +9,7 @@ offset or length raises ``InvalidField`` instead of reading outside the message.
 from __future__ import annotations
 
 import enum
+import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -136,12 +137,16 @@ class AvPair:
     """The value bytes (AvLen of them)."""
 
 
+_EOL = int(AvId.EOL)  # A plain int: compared once per pair.
+_AV_HEADER = struct.Struct("<HH")  # AvId, AvLen
+
+
 def read_av_pairs(r: Reader) -> tuple[AvPair, ...]:
     """AV_PAIRs up to MsvAvEOL (excluded) or the end of ``r``; bytes after EOL are skipped."""
     pairs: list[AvPair] = []
     while r.remaining:
-        av_id, length = r.u16le(), r.u16le()
-        if av_id == AvId.EOL:
+        av_id, length = r.unpack(_AV_HEADER)
+        if av_id == _EOL:
             r.skip(r.remaining)
             break
         pairs.append(AvPair(av_id, r.take(length)))

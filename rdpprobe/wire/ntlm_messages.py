@@ -147,13 +147,28 @@ class ChallengeInfo:
         return None if self.timestamp is None else filetime_to_datetime(self.timestamp)
 
 
-def _named(pairs: tuple[AvPair, ...], av_id: AvId) -> str | None:
-    value = find_av(pairs, av_id)
+# Plain ints: an ``IntEnum`` member read from its class costs a descriptor call per use.
+_NB_COMPUTER, _NB_DOMAIN = int(AvId.NB_COMPUTER_NAME), int(AvId.NB_DOMAIN_NAME)
+_DNS_COMPUTER, _DNS_DOMAIN, _DNS_TREE = int(AvId.DNS_COMPUTER_NAME), int(AvId.DNS_DOMAIN_NAME), int(AvId.DNS_TREE_NAME)
+_TIMESTAMP = int(AvId.TIMESTAMP)
+_FLAG_VERSION, _FLAG_UNICODE = int(NegotiateFlags.VERSION), int(NegotiateFlags.UNICODE)
+
+
+def _first_values(pairs: tuple[AvPair, ...]) -> dict[int, bytes]:
+    """Each AvId's first value (``find_av``'s answer for every id in one pass)."""
+    first: dict[int, bytes] = {}
+    for pair in pairs:
+        first.setdefault(pair.av_id, pair.value)
+    return first
+
+
+def _named(values: dict[int, bytes], av_id: int) -> str | None:
+    value = values.get(av_id)
     return None if value is None else text(value)
 
 
-def _timestamp(pairs: tuple[AvPair, ...]) -> int | None:
-    value = find_av(pairs, AvId.TIMESTAMP)
+def _timestamp(values: dict[int, bytes]) -> int | None:
+    value = values.get(_TIMESTAMP)
     return None if value is None or len(value) != 8 else int.from_bytes(value, "little")
 
 
@@ -171,21 +186,21 @@ def decode_challenge(data: bytes) -> ChallengeInfo:
         r.skip(8)  # Reserved
         info_f = read_fields(r)
         end = header_end(len(data), [name_f, info_f])
-        if flags & NegotiateFlags.VERSION and end >= CHALLENGE_HEADER_LEN + VERSION_LEN:
+        if flags & _FLAG_VERSION and end >= CHALLENGE_HEADER_LEN + VERSION_LEN:
             version = read_version(r)
     target_info = payload(data, pdu, "target info", info_f)
     pairs = decode_av_pairs(target_info)
-    unicode = bool(flags & NegotiateFlags.UNICODE)
+    values = _first_values(pairs)
     return ChallengeInfo(
         flags=flags,
         server_challenge=server_challenge,
-        target_name=text(payload(data, pdu, "target name", name_f), unicode),
-        netbios_computer=_named(pairs, AvId.NB_COMPUTER_NAME),
-        netbios_domain=_named(pairs, AvId.NB_DOMAIN_NAME),
-        dns_computer=_named(pairs, AvId.DNS_COMPUTER_NAME),
-        dns_domain=_named(pairs, AvId.DNS_DOMAIN_NAME),
-        dns_tree=_named(pairs, AvId.DNS_TREE_NAME),
-        timestamp=_timestamp(pairs),
+        target_name=text(payload(data, pdu, "target name", name_f), bool(flags & _FLAG_UNICODE)),
+        netbios_computer=_named(values, _NB_COMPUTER),
+        netbios_domain=_named(values, _NB_DOMAIN),
+        dns_computer=_named(values, _DNS_COMPUTER),
+        dns_domain=_named(values, _DNS_DOMAIN),
+        dns_tree=_named(values, _DNS_TREE),
+        timestamp=_timestamp(values),
         version=version,
         av_pairs=pairs,
         target_info=target_info,

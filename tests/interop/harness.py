@@ -38,6 +38,8 @@ import pytest
 
 # Time budgets, in seconds.
 STARTUP_TIMEOUT = 10.0
+START_ATTEMPTS = 3  # server start-ups tried, each on a fresh port unless one is given
+CONFIRM_GRACE = 0.2  # without /proc: how long a server must survive its port answering
 STOP_TIMEOUT = 5.0
 POLL_INTERVAL = 0.02
 XDPYINFO_TIMEOUT = 3.0
@@ -142,16 +144,26 @@ def _run(argv: Sequence[str], *, timeout: float, env: dict[str, str] | None = No
 # ---------------------------------------------------------------------------
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that is free on ``host`` right now."""
+    """Return a TCP port that is free on ``host`` right now.
+
+    Another process may take it before a server binds it: servers are started
+    through ``_attempt_ports`` and ``await_listening``, which detect that and retry.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
-def _listening_ports() -> set[int] | None:
-    """Return the local TCP ports in LISTEN state, or None without /proc/net."""
-    ports: set[int] = set()
+def _attempt_ports(host: str, port: int | None) -> Iterator[int]:
+    """The port of each start-up attempt: ``port`` if given, else a fresh free port each time."""
+    for _attempt in range(START_ATTEMPTS):
+        yield port or free_port(host)
+
+
+def _listeners(port: int) -> set[int] | None:
+    """Return the inodes of the TCP sockets listening on local ``port``, or None without /proc/net."""
+    inodes: set[int] = set()
     found = False
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -161,31 +173,70 @@ def _listening_ports() -> set[int] | None:
         found = True
         for line in lines:
             cols = line.split()
-            if len(cols) > 3 and cols[3] == "0A":  # TCP_LISTEN.
-                ports.add(int(cols[1].rsplit(":", 1)[1], 16))
-    return ports if found else None
+            # local_address is cols[1], st cols[3] (0A = TCP_LISTEN), inode cols[9].
+            if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(int(cols[9]))
+    return inodes if found else None
 
 
-def wait_listening(host: str, port: int, timeout: float = STARTUP_TIMEOUT,
-                   proc: subprocess.Popen[bytes] | None = None) -> bool:
-    """Wait until something listens on ``host``:``port``; False on timeout or if ``proc`` exits.
+def _socket_inodes(pid: int) -> set[int] | None:
+    """Return the inodes of the sockets ``pid`` holds, or None if its descriptors are unreadable."""
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    inodes: set[int] = set()
+    for name in names:
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{name}")
+            if target.startswith("socket:["):
+                inodes.add(int(target[len("socket:["):-1]))
+    return inodes
 
-    The listening table in /proc is read where available, so the server sees no
-    probe connection; elsewhere a connect is attempted.
+
+def await_listening(host: str, port: int, proc: subprocess.Popen[bytes] | None = None,
+                    timeout: float = STARTUP_TIMEOUT) -> str | None:
+    """Wait until ``proc`` (or, without one, anything) listens on ``host``:``port``.
+
+    Returns None once it does, else why not: ``proc`` exited, another process
+    listens on the port (which ``proc`` then cannot have), or the time ran out.
+    Where /proc is readable the listening sockets are matched against ``proc``'s
+    descriptors, so a foreign listener never passes for the server, and the server
+    sees no probe connection; elsewhere a connect is attempted and ``proc`` must
+    still run a moment later.
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            return False
-        ports = _listening_ports()
-        if ports is not None:
-            if port in ports:
-                return True
-        else:
+            return f"exited with status {proc.returncode}"
+        listeners = _listeners(port)
+        if listeners is None:  # No /proc/net: connect; the server must outlive that a moment.
             with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
-                return True
+                if proc is None:
+                    return None
+                time.sleep(CONFIRM_GRACE)
+                if proc.poll() is None:
+                    return None
+        elif listeners:
+            ours = _socket_inodes(proc.pid) if proc is not None else None
+            if ours is None or listeners <= ours:  # Unreadable descriptors: proc runs, that will do.
+                return None
+            return f"port {port} is taken by another process"
         time.sleep(POLL_INTERVAL)
-    return False
+    return f"did not listen within {timeout:g} s"
+
+
+def wait_listening(host: str, port: int, timeout: float = STARTUP_TIMEOUT,
+                   proc: subprocess.Popen[bytes] | None = None) -> bool:
+    """Whether ``proc`` (or anything) came to listen on ``host``:``port``; see ``await_listening``."""
+    return await_listening(host, port, proc, timeout) is None
+
+
+def _tail(path: Path, limit: int = 1500) -> str:
+    try:
+        return path.read_text(errors="replace")[-limit:]
+    except OSError:
+        return ""
 
 
 # ---------------------------------------------------------------------------
@@ -443,7 +494,9 @@ def xrdp_server(mode: str, crypt_level: str = "high", cert: str | Path | None = 
     ``mode``: rdp / tls / negotiate (xrdp's ``security_layer``).  Without
     ``cert``/``key`` a fresh self-signed pair (CN localhost) is used; pass a
     path that does not exist to get xrdp's "no certificate" behaviour.
-    ``host="::1"`` listens on IPv6 loopback.
+    ``host="::1"`` listens on IPv6 loopback.  A start-up that fails (the port
+    taken meanwhile, an early exit) is retried on a fresh port, START_ATTEMPTS
+    times in all.
     """
     if mode not in XRDP_MODES:
         raise ValueError(f"invalid xrdp mode: {mode!r} (expected one of {XRDP_MODES})")
@@ -454,19 +507,24 @@ def xrdp_server(mode: str, crypt_level: str = "high", cert: str | Path | None = 
         if cert is None or key is None:
             made_cert, made_key = make_cert(workdir)
             cert, key = cert or made_cert, key or made_key
-        port = port or free_port(host)
-        port_spec = _xrdp_port_spec(host, port)
-        logfile = workdir / "xrdp.log"
-        ini = workdir / "xrdp.ini"
-        ini.write_text(_xrdp_ini(mode, crypt_level, port_spec, str(cert), str(key), logfile))
-        proc = _start([XRDP, "--nodaemon", "--config", str(ini)], log=workdir / "xrdp.out")
-        try:
-            if not wait_listening(host, port, STARTUP_TIMEOUT, proc):
-                out = (workdir / "xrdp.out").read_text(errors="replace")
-                raise RuntimeError(f"xrdp did not listen on {host}:{port}: {out[-2000:]}")
-            yield Daemon(host, port, logfile, proc.pid, workdir, proc)
-        finally:
-            stop_process(proc)
+        logfile, out, ini = workdir / "xrdp.log", workdir / "xrdp.out", workdir / "xrdp.ini"
+        failures: list[str] = []
+        for attempt_port in _attempt_ports(host, port):
+            logfile.unlink(missing_ok=True)
+            out.unlink(missing_ok=True)
+            ini.write_text(_xrdp_ini(mode, crypt_level, _xrdp_port_spec(host, attempt_port),
+                                     str(cert), str(key), logfile))
+            proc = _start([XRDP, "--nodaemon", "--config", str(ini)], log=out)
+            try:
+                reason = await_listening(host, attempt_port, proc)
+                if reason is None:
+                    yield Daemon(host, attempt_port, logfile, proc.pid, workdir, proc)
+                    return
+            finally:
+                stop_process(proc)
+            failures.append(f"port {attempt_port}: {reason}")
+        raise RuntimeError(f"xrdp did not listen on {host} ({'; '.join(failures)}): "
+                           f"{_tail(out)}{_tail(logfile)}")
 
 
 # ---------------------------------------------------------------------------
@@ -498,11 +556,12 @@ def make_sam(path: str | Path, user: str, password: str, domain: str | None = No
 
 
 def _start_shadow(argv: list[str], workdir: Path, display: str, logfile: Path,
-                  host: str, port: int) -> tuple[subprocess.Popen[bytes], bool]:
+                  host: str, port: int) -> tuple[subprocess.Popen[bytes], str | None]:
     env = dict(os.environ, DISPLAY=display, HOME=str(workdir / "home"),
                XDG_CONFIG_HOME=str(workdir / "config"), WLOG_LEVEL="INFO")
+    logfile.unlink(missing_ok=True)
     proc = _start(argv, env=env, log=logfile)
-    return proc, wait_listening(host, port, STARTUP_TIMEOUT, proc)
+    return proc, await_listening(host, port, proc)
 
 
 @contextlib.contextmanager
@@ -514,7 +573,9 @@ def shadow_server(mode: str, user: str = "alice", password: str = "Passw0rd!",
 
     ``mode``: nla / tls / rdp / all (+sec-nla +sec-tls +sec-rdp) / ext / default.
     Credentials go into a SAM file made by ``winpr-hash``.  ``cert``/``key``
-    pre-place the TLS identity; otherwise the server generates its own.
+    pre-place the TLS identity; otherwise the server generates its own.  A
+    start-up that fails is retried on a fresh port and a fresh Xvfb,
+    START_ATTEMPTS times in all.
     """
     if mode not in SHADOW_MODES:
         raise ValueError(f"invalid shadow mode: {mode!r} (expected one of {sorted(SHADOW_MODES)})")
@@ -529,26 +590,25 @@ def shadow_server(mode: str, user: str = "alice", password: str = "Passw0rd!",
             shutil.copy(cert, shadow_dir / "shadow.crt")
             shutil.copy(key, shadow_dir / "shadow.key")
         sam = make_sam(workdir / "sam", user, password, domain)
-        port = port or free_port(host)
         bind = f"[{host}]" if ":" in host else host
-        argv = ["stdbuf", "-oL", "-eL", "freerdp-shadow-cli", f"/bind-address:{bind}",
-                f"/port:{port}", *SHADOW_MODES[mode], f"/sam-file:{sam}"]
         logfile = workdir / "shadow.log"
-        # A rare race lets the server fail to open a display that xdpyinfo just
-        # reached; a second attempt on a fresh Xvfb is enough.
-        for attempt in range(2):
+        failures: list[str] = []
+        # Besides the port race, a rare one lets the server fail to open a display
+        # that xdpyinfo just reached; each attempt has a fresh Xvfb for that.
+        for attempt_port in _attempt_ports(host, port):
+            argv = ["stdbuf", "-oL", "-eL", "freerdp-shadow-cli", f"/bind-address:{bind}",
+                    f"/port:{attempt_port}", *SHADOW_MODES[mode], f"/sam-file:{sam}"]
             with xvfb() as display:
-                proc, ok = _start_shadow(argv, workdir, display, logfile, host, port)
+                proc, reason = _start_shadow(argv, workdir, display, logfile, host, attempt_port)
                 try:
-                    if ok:
-                        yield Daemon(host, port, logfile, proc.pid, workdir, proc)
+                    if reason is None:
+                        yield Daemon(host, attempt_port, logfile, proc.pid, workdir, proc)
                         return
                 finally:
                     stop_process(proc)
-            text = logfile.read_text(errors="replace")
-            if attempt or "failed to open display" not in text:
-                raise RuntimeError(f"freerdp-shadow-cli did not listen on {host}:{port}: "
-                                   f"{text[-2000:]}")
+            failures.append(f"port {attempt_port}: {reason}")
+        raise RuntimeError(f"freerdp-shadow-cli did not listen on {host} "
+                           f"({'; '.join(failures)}): {_tail(logfile, 2000)}")
 
 
 # ---------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from rdpprobe.engine.limits import (
 from rdpprobe.engine.link import RECV_SIZE, Link, LinkTable
 from rdpprobe.engine.poller import Poller, make_poller
 from rdpprobe.engine.resolve import Resolver
-from rdpprobe.engine.tlsflavor import tls_flavor
+from rdpprobe.engine.tlsflavor import TlsFlavor, tls_flavor
 from rdpprobe.result import ProbeResult, Target, internal_error_result
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.plan import plan
@@ -87,6 +87,7 @@ class EngineStats:
     fd_limit: int = 0
     concurrency: int = 0
     tls: str = ""
+    """The TLS library the probes used; empty when none needed TLS."""
 
 
 class Job:
@@ -146,10 +147,12 @@ class Engine:
     ) -> None:
         self.config = config
         self.options = options
-        self.tls = tls_flavor(options.tls, config.legacy_tls, options.keylog_path)
         self.buffer = bytearray(RECV_SIZE)
         self.view = memoryview(self.buffer)
-        self.stats = EngineStats(tls=self.tls.name)
+        self.stats = EngineStats()
+        self._tls: TlsFlavor | None = None
+        if options.tls != "auto":
+            self._tls = self.tls  # An explicit choice is checked before the scan starts.
         self._clock = clock
         self._rng = rng
         self._deadline = options.deadline or config.timeouts.overall
@@ -170,6 +173,14 @@ class Engine:
         self._resolver: Resolver | None = None
 
     # -- public --------------------------------------------------------------------------
+
+    @property
+    def tls(self) -> TlsFlavor:
+        """The TLS library, loaded when a probe first needs it (a quick scan never does)."""
+        if self._tls is None:
+            self._tls = tls_flavor(self.options.tls, self.config.legacy_tls, self.options.keylog_path)
+            self.stats.tls = self._tls.name
+        return self._tls
 
     def run(self, targets: Iterable[Target], emit: Emit) -> EngineStats:
         """Probe every target; call ``emit`` with each result as it is final."""

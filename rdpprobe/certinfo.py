@@ -159,12 +159,8 @@ def _is_weak_key(key_type: str | None, key_size: int | None) -> bool:
 # ---- name matching (RFC 6125 6.4, single-label wildcards) ------------------------------------
 
 
-def name_matches(facts: CertificateFacts, expected_name: str) -> bool:
-    """Whether the certificate is valid for ``expected_name`` (a DNS name or an IP address)."""
-    return _names_match(facts.san_dns, facts.san_ip, facts.common_name, expected_name)
-
-
 def _names_match(san_dns: tuple[str, ...], san_ip: tuple[str, ...], common_name: str | None, expected: str) -> bool:
+    """Whether the certificate is valid for ``expected`` (a DNS name or an IP address)."""
     address = _parse_ip(expected)
     if address is not None:
         return any(_parse_ip(ip) == address for ip in san_ip)

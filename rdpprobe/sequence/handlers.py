@@ -32,11 +32,9 @@ def tls_done(state: ProbeState, info: TlsInfo) -> None:
     elif initiation.uses_credssp(state.selected_protocol or 0):
         nla.begin(state)
     else:
-        from rdpprobe.sequence import settings  # Imported on first use: see the module docstring.
-
         state.skip(Phase.NLA)
         nla.credentials_not_checked(state, "the server did not select CredSSP (NLA)")
-        settings.begin(state)
+        nla.begin_settings(state)
 
 
 def _tls_facts(state: ProbeState, info: TlsInfo) -> TlsFacts:

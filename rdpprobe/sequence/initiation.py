@@ -75,10 +75,8 @@ def _after_negotiation(state: ProbeState, selected: int) -> None:
     if state.wants_to_stop_after(Phase.CONNECTION_INITIATION):
         state.succeed("stopped after the connection confirm, as asked")
     elif nego.is_standard_rdp_security(selected):
-        from rdpprobe.sequence import settings  # Imported on first use: see sequence.handlers.
-
         nla.credentials_not_checked(state, "the server selected Standard RDP Security (no NLA)")
-        settings.begin(state)
+        nla.begin_settings(state)
     else:
         state.enter(Phase.TLS)
         state.start_tls()

@@ -145,7 +145,7 @@ def _send_credentials(state: ProbeState) -> None:
     if (state.selected_protocol or 0) & 0x8:  # PROTOCOL_HYBRID_EX ([MS-RDPBCGR] 2.2.1.1.1)
         state.wait_for(Expect.EARLY_AUTHZ, on_early_authz)
     else:
-        _begin_settings(state)
+        begin_settings(state)
 
 
 def on_early_authz(state: ProbeState, frame: bytes) -> None:
@@ -155,12 +155,16 @@ def on_early_authz(state: ProbeState, frame: bytes) -> None:
         _set_auth(state, AUTH_FAILED, f"early user authorization denied (0x{result:08x})")
         state.fail(Signal.AUTHZ_DENIED, f"authorizationResult 0x{result:08x}", authz_result=result)
         return
-    _begin_settings(state)
+    begin_settings(state)
 
 
-def _begin_settings(state: ProbeState) -> None:
-    """On to the Basic Settings Exchange once a full logon passed CredSSP."""
-    from rdpprobe.sequence import settings  # Imported on first use: see sequence.handlers.
+def begin_settings(state: ProbeState) -> None:
+    """On to the Basic Settings Exchange: after CredSSP, or where the protocol has none.
+
+    The one place ``settings`` (MCS, licensing, RDP security) is imported: on first use,
+    since most scans stop at or before NLA (see ``sequence.handlers``).
+    """
+    from rdpprobe.sequence import settings
 
     settings.begin(state)
 

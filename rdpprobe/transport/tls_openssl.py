@@ -90,6 +90,10 @@ def keylog_path_from_env(explicit: str | None) -> str | None:
     return explicit or os.environ.get("SSLKEYLOGFILE") or None
 
 
+#: ``BIO_get_mem_data`` from pyOpenSSL's binding, if it has one (see ``_buffered``).
+_MEM_DATA = getattr(_openssl_lib, "BIO_get_mem_data", None)
+
+
 def _buffered(conn: SSL.Connection, bio_attribute: str) -> int | None:
     """Bytes waiting in one of the connection's memory BIOs, or None when that cannot be asked.
 
@@ -101,9 +105,6 @@ def _buffered(conn: SSL.Connection, bio_attribute: str) -> int | None:
     if bio is None or _MEM_DATA is None:
         return None
     return int(_MEM_DATA(bio, _openssl_ffi.NULL))
-
-
-_MEM_DATA = getattr(_openssl_lib, "BIO_get_mem_data", None)
 
 
 class OpenSslPump(TlsPump):

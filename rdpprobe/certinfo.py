@@ -12,13 +12,13 @@ Findings (stable strings, used by ``classify.classify_certificate``):
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from datetime import datetime, timezone
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from rdpprobe.addresses import IPAddress, ip_literal
 from rdpprobe.result import CertificateFacts
 
 # ---- finding names --------------------------------------------------------------------------
@@ -186,8 +186,5 @@ def _normalise(name: str) -> str:
     return name.strip().rstrip(".").lower()
 
 
-def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(text.strip().strip("[]"))
-    except ValueError:
-        return None
+def _parse_ip(text: str) -> IPAddress | None:
+    return ip_literal(text.strip().strip("[]"))

@@ -13,12 +13,13 @@ Rules of this module:
 from __future__ import annotations
 
 import csv
-import ipaddress
 import json
 from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+from rdpprobe.addresses import ip_literal
 
 if TYPE_CHECKING:  # rich loads only when a table is drawn: a JSON Lines scan never needs it.
     from rich.console import Console
@@ -35,8 +36,13 @@ SCHEMA_RESOURCE = "schema/result-v1.json"
 FORMATS = ("jsonl", "csv", "table")
 TABLE_MAX_ROWS = 10_000  # Rows a table keeps in memory; the rest are counted, not shown.
 _JSON_SEPARATORS = (",", ":")
+# What ``json.dumps`` would build on every call, built once: encoders keep no state between
+# calls. One writes text as is, the other escapes everything beyond ASCII.
+_TEXT_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=_JSON_SEPARATORS)
+_ASCII_ENCODER = json.JSONEncoder(separators=_JSON_SEPARATORS)
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection guidance
 _NONE_LABEL = "none"
+_RFC3339_UTC_MILLIS = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"
 
 # Each CSV column and the path of keys that leads to it in the envelope.
 _CSV_PATHS: dict[str, tuple[str, ...]] = {
@@ -76,18 +82,19 @@ def _dig(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def _rfc3339(timestamp: datetime) -> str:
-    if timestamp.tzinfo is None or timestamp.utcoffset() is None:
-        raise ValueError("timestamp has no time zone; pass an aware datetime")
-    text = timestamp.astimezone(UTC).isoformat(timespec="milliseconds")
-    return text.removesuffix("+00:00") + "Z"
+    """``timestamp`` in UTC to the millisecond (truncated, as ``isoformat`` does), with a Z."""
+    if timestamp.tzinfo is not UTC:  # Already UTC, the usual case: nothing to check or convert.
+        if timestamp.tzinfo is None or timestamp.utcoffset() is None:
+            raise ValueError("timestamp has no time zone; pass an aware datetime")
+        timestamp = timestamp.astimezone(UTC)
+    return _RFC3339_UTC_MILLIS % (
+        timestamp.year, timestamp.month, timestamp.day,
+        timestamp.hour, timestamp.minute, timestamp.second, timestamp.microsecond // 1000,
+    )  # fmt: skip
 
 
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+def _is_address(text: Any) -> bool:
+    return isinstance(text, str) and ip_literal(text) is not None
 
 
 def envelope(result: Any, timestamp: datetime) -> dict[str, Any]:
@@ -101,15 +108,16 @@ def envelope(result: Any, timestamp: datetime) -> dict[str, Any]:
     host, address = target.get("host"), target.get("address")
     if address is None and isinstance(host, str) and _is_address(host):
         address = host
-    out: dict[str, Any] = {
+    stable = {
         "schema_version": SCHEMA_VERSION,
         "timestamp": _rfc3339(timestamp),
         "ip": address,
         "port": target.get("port"),
         "hostname": None if host is None or host == address or _is_address(host) else host,
     }
-    out.update((key, value) for key, value in body.items() if key not in out)
-    return out
+    # Keys keep the place of their first appearance and the value of their last: the stable
+    # keys come first, and a body key of the same name cannot replace their values.
+    return {**stable, **body, **stable}
 
 
 def load_schema() -> dict[str, Any]:
@@ -143,11 +151,11 @@ class JsonlWriter:
 
     def write(self, result: Any, timestamp: datetime | None = None) -> None:
         record = envelope(result, _now_or(timestamp))
-        line = json.dumps(record, ensure_ascii=False, separators=_JSON_SEPARATORS)
+        line = _TEXT_ENCODER.encode(record)
         try:
             self._stream.write(line + "\n")
         except UnicodeEncodeError:  # A stream that cannot carry the text gets \u escapes.
-            self._stream.write(json.dumps(record, separators=_JSON_SEPARATORS) + "\n")
+            self._stream.write(_ASCII_ENCODER.encode(record) + "\n")
         self._stream.flush()
 
     def close(self) -> None:

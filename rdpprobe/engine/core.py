@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-import ipaddress
 import itertools
 import logging
 import os
@@ -28,6 +27,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from rdpprobe.addresses import canonical_literal
 from rdpprobe.engine.limits import (
     TokenBucket,
     backoff_delay,
@@ -114,13 +114,8 @@ def _literal(target: Target) -> tuple[int, str | None]:
     A literal already in canonical form is returned as the target's own string, so that a
     parked job does not keep a second copy of it.
     """
-    text = (target.address or target.host).strip("[]")
-    try:
-        parsed = ipaddress.ip_address(text)
-    except ValueError:
-        return socket.AF_INET, None
-    canonical = str(parsed)
-    return (socket.AF_INET6 if parsed.version == 6 else socket.AF_INET), (text if canonical == text else canonical)
+    literal = canonical_literal((target.address or target.host).strip("[]"))
+    return (socket.AF_INET, None) if literal is None else literal
 
 
 def _connection_started_at(job: Job) -> datetime:

@@ -7,11 +7,11 @@ bundles the pump factory with the exceptions it raises and the table that classi
 from __future__ import annotations
 
 import functools
-import ipaddress
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rdpprobe.addresses import ip_literal
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.signals import Observed, Signal
 from rdpprobe.transport.errors import observe
@@ -75,10 +75,6 @@ def handshake_failure(pump: TlsPump, observed: Observed) -> Observed:
 @functools.lru_cache(maxsize=4096)
 def sni_name(server_name: str | None) -> str | None:
     """The name to send as SNI: names only, never an address literal."""
-    if not server_name:
+    if not server_name or ip_literal(server_name.strip("[]")) is not None:
         return None
-    try:
-        ipaddress.ip_address(server_name.strip("[]"))
-    except ValueError:
-        return server_name
-    return None
+    return server_name

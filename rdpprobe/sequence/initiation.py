@@ -15,6 +15,11 @@ from rdpprobe.wire.nego import SecurityProtocol
 
 #: Protocols that run CredSSP after TLS ([MS-RDPBCGR] 5.4.5.2).
 CREDSSP_PROTOCOLS = SecurityProtocol.HYBRID | SecurityProtocol.HYBRID_EX
+#: Distinct Connection Confirms remembered decoded: servers of one build answer the same CR
+#: with the same bytes, so a scan meets a handful of them.
+CONFIRM_CACHE_SIZE = 256
+#: Highest selectedProtocol value with a name ([MS-RDPBCGR] 2.2.1.2.1).
+MAX_NAMED_PROTOCOL = max(SecurityProtocol)
 
 
 def connection_request(state: ProbeState) -> bytes:
@@ -51,7 +56,7 @@ def on_connection_confirm(state: ProbeState, frame: bytes) -> None:
     """
     if teardown.handled_as_teardown(state, frame):
         return
-    cc = nego.decode_connection_confirm(frame)
+    cc = _decoded_confirm(frame)
     neg = cc.neg
     if isinstance(neg, nego.NegFailure):
         state.learn(neg_failure_code=neg.failure_code)
@@ -68,6 +73,15 @@ def on_connection_confirm(state: ProbeState, frame: bytes) -> None:
         )
     record_selected(state, selected)
     _after_negotiation(state, selected)
+
+
+@functools.lru_cache(maxsize=CONFIRM_CACHE_SIZE)
+def _decoded_confirm(frame: bytes) -> nego.ConnectionConfirm:
+    """``nego.decode_connection_confirm``, once per distinct frame (the value is frozen).
+
+    A frame that does not decode raises each time: errors are not remembered.
+    """
+    return nego.decode_connection_confirm(frame)
 
 
 def _after_negotiation(state: ProbeState, selected: int) -> None:
@@ -90,9 +104,10 @@ def record_selected(state: ProbeState, selected: int) -> None:
         state.skip(Phase.TLS, Phase.NLA)
 
 
+@functools.lru_cache(maxsize=CONFIRM_CACHE_SIZE)
 def protocol_name(value: int) -> str:
     """``RDP``, ``SSL``, ``HYBRID`` … for one selectedProtocol value ([MS-RDPBCGR] 2.2.1.2.1)."""
-    name = SecurityProtocol(value).name if value <= max(SecurityProtocol) * 2 else None
+    name = SecurityProtocol(value).name if value <= MAX_NAMED_PROTOCOL * 2 else None
     return name or f"unknown(0x{value:x})"
 
 

@@ -128,4 +128,7 @@ def _with_protocol_facts(result: ProbeResult, accepted: list[str] | None) -> Pro
 def _with_advisories(result: ProbeResult, facts: Facts | None = None) -> ProbeResult:
     """``result`` with ``facts`` and the findings that did not stop the probe (``classify.advisories``)."""
     facts = result.facts if facts is None else facts
-    return dataclasses.replace(result, facts=facts, advisories=advisories(facts))
+    found = advisories(facts)
+    if facts is result.facts and found == result.advisories:
+        return result  # Most results: nothing to add, so no copy.
+    return dataclasses.replace(result, facts=facts, advisories=found)

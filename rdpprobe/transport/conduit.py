@@ -6,9 +6,9 @@ what ``outgoing`` returns. During the handshake it alternates ``handshake_step``
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 
+from rdpprobe.addresses import ip_literal
 from rdpprobe.sequence.actions import TlsInfo
 from rdpprobe.signals import Observed, Signal
 from rdpprobe.transport.errors import observe
@@ -27,7 +27,7 @@ class Conduit:
         """Begin TLS; ``received`` is what the server already sent past the Connection Confirm."""
         ctx = client_context(self._legacy, self._keylog)
         # INVARIANT: SNI carries names only; an address literal is not a server name.
-        name = server_name if server_name and not _is_address(server_name) else None
+        name = server_name if server_name and ip_literal(server_name.strip("[]")) is None else None
         self.tls = TlsPump(ctx, name)
         if received:
             self.tls.feed(received)
@@ -71,10 +71,3 @@ class Conduit:
             return b""
         return data
 
-
-def _is_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name.strip("[]"))
-    except ValueError:
-        return False
-    return True

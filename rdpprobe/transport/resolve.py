@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
+
+from rdpprobe.addresses import canonical_literal
 
 
 def resolve(host: str, port: int, timeout: float) -> tuple[socket.AddressFamily, str]:
@@ -13,17 +14,11 @@ def resolve(host: str, port: int, timeout: float) -> tuple[socket.AddressFamily,
     timeout parameter; ``timeout`` is honoured by the asyncio driver, which runs it in a
     thread with a deadline.
     """
-    literal = _literal(host)
+    literal = canonical_literal(host.strip("[]"))
     if literal is not None:
-        family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
-        return family, str(literal)
+        family, address = literal
+        return socket.AddressFamily(family), address
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     family, _type, _proto, _name, sockaddr = infos[0]
     return family, str(sockaddr[0])
 
-
-def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None

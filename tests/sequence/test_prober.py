@@ -210,3 +210,21 @@ def test_an_ultimatum_instead_of_a_confirm_is_a_refusal_not_garbage() -> None:
     drain(prober)
     assert prober.result.signal is Signal.DISCONNECT_ULTIMATUM
     assert prober.result.failed_phase is Phase.CONNECTION_INITIATION
+
+
+def test_a_repeated_confirm_gives_the_same_facts_and_a_bad_one_fails_every_time() -> None:
+    """Decoded confirms are remembered per distinct frame; decode errors are not."""
+    good = cc(nego.NegRsp(selected_protocol=nego.SecurityProtocol.HYBRID, flags=0x1F))
+    truncated = good[:4] + good[4:-1]  # TPKT length now says one byte more than is there
+    bad = truncated[:3] + bytes([len(truncated)]) + truncated[4:]
+    results = []
+    for frame in (good, bad, good, bad):
+        prober = connected(ProbeConfig(timeouts=TIMEOUTS, stop_after=Phase.CONNECTION_INITIATION))
+        drain(prober)
+        prober.receive_data(frame, 0.1)
+        drain(prober)
+        results.append(prober.result)
+    assert [r.signal for r in results] == [Signal.OK, Signal.DECODE_ERROR, Signal.OK, Signal.DECODE_ERROR]
+    assert results[0].facts == results[2].facts
+    assert results[0].facts.selected_protocol == "HYBRID"
+    assert results[1].detail == results[3].detail

@@ -1,0 +1,54 @@
+"""IP literals read through ``inet_pton`` give exactly what ``ipaddress`` gives."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rdpprobe.addresses import canonical_literal, ip_literal
+
+
+def reference(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def reference_canonical(text: str) -> tuple[int, str] | None:
+    address = reference(text)
+    if address is None:
+        return None
+    return (socket.AF_INET6 if address.version == 6 else socket.AF_INET), str(address)
+
+
+#: Text near the IPv4 grammar: digits, dots and the odd sign, space or letter.
+near_ipv4 = st.text(alphabet="0123456789.x -+", max_size=20)
+quads = st.tuples(*[st.integers(0, 300)] * 4).map(lambda q: ".".join(map(str, q)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1.2.3.4", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1",
+     "1.2.3.4 ", " 1.2.3.4", "0x1.2.3.4", "", "::1", "::ffff:1.2.3.4", "fe80::1%eth0",
+     "2001:DB8::1", "host.example", "1e1.2.3.4"],
+)  # fmt: skip
+def test_known_literals_agree_with_ipaddress(text: str) -> None:
+    assert ip_literal(text) == reference(text)
+    assert canonical_literal(text) == reference_canonical(text)
+
+
+@given(st.one_of(near_ipv4, quads, st.ip_addresses().map(str), st.text(max_size=40)))
+def test_any_text_agrees_with_ipaddress(text: str) -> None:
+    assert ip_literal(text) == reference(text)
+    assert canonical_literal(text) == reference_canonical(text)
+
+
+def test_a_canonical_literal_is_returned_as_the_same_string() -> None:
+    text = "".join(["10.0.0.", "7"])  # built at run time: not an interned constant
+    literal = canonical_literal(text)
+    assert literal is not None and literal[1] is text

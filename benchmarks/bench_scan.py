@@ -1,6 +1,6 @@
 """Scan throughput, CPU per probe and memory per in-flight probe, side by side with peers.
 
-Run: ``python3 benchmarks/bench_scan.py [--quick-count N] [--full-count N]``. Everything
+Run: ``python3 benchmarks/bench_scan.py [--quick-count N] [--full-count N] [--rounds R]``. Everything
 runs on loopback in one invocation: the C responder, the C epoll + OpenSSL client, the
 rdpprobe engine (in a child process that measures itself around the scan, imports
 excluded), ``openssl s_time -new``, nmap's rdp-ntlm-info, aardwolf's ``ardpscan`` and
@@ -17,6 +17,7 @@ import math
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ import peers  # noqa: E402
 
 RESULTS = HERE / "results" / "scan.json"
 CONCURRENCIES = (1, 50, 500)
+THROUGHPUT_ROUNDS = 3  # interleaved rounds per CPU row; the row reports their medians
 PARKED = 1000  # probes parked at once for the memory figures
 PARK_SETTLE_S = 2.0  # seconds after the start when parked probes are measured
 BLACKHOLE_TARGETS, BLACKHOLE_SHARE, BLACKHOLE_TIMEOUT, BLACKHOLE_CONCURRENCY = 2000, 0.9, 1.0, 200
@@ -155,28 +157,49 @@ def _peer_row(result: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def throughput(depth: str, count: int, tls: str) -> list[dict[str, Any]]:
-    """rdpprobe, the C client and the bare-Python client at each concurrency against the ``hybrid`` responder."""
-    rows = []
+def _round(port: int, depth: str, n: int, concurrency: int, tls: str) -> dict[str, Any]:
+    """One round at one concurrency: rdpprobe, then the C client, then the bare-Python client."""
     c_depth, our_depth = ("quick", "quick") if depth == "quick" else ("full", "nla")
+    ours = run_child({"depth": our_depth, "timeout": 5.0, "concurrency": concurrency, "tls": tls, "ports": [[port, n]]})
+    return {
+        "rdpprobe": {"per_s": round(n / ours["wall_s"], 1), "cpu_us_per_target": _per_probe(ours["cpu_s"], n), "signals": ours["signals"]},
+        "c_client": _peer_row(peers.c_client(port, count=n, concurrency=concurrency, depth=c_depth)),
+        "bare_python": _peer_row(peers.bare_python(port, count=n, concurrency=concurrency, depth=c_depth)),
+    }  # fmt: skip
+
+
+def _median_of(rounds: list[dict[str, Any]], client: str, key: str) -> float | None:
+    values = [r[client][key] for r in rounds if key in r[client]]
+    return round(statistics.median(values), 1) if values else None
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    return round(numerator / denominator, 2) if numerator and denominator else None
+
+
+def throughput(depth: str, count: int, tls: str, rounds: int) -> list[dict[str, Any]]:
+    """rdpprobe, the C client and the bare-Python client at each concurrency against the
+    ``hybrid`` responder: ``rounds`` interleaved rounds, medians reported (the machine's
+    noise moves single runs by several per cent, and not all clients alike)."""
+    rows = []
     with peers.Responder(mode="hybrid") as responder:
         for concurrency in CONCURRENCIES:
             n = count if concurrency > 1 else max(200, count // 5)
-            ours = run_child({"depth": our_depth, "timeout": 5.0, "concurrency": concurrency, "tls": tls, "ports": [[responder.port, n]]})
-            theirs = peers.c_client(responder.port, count=n, concurrency=concurrency, depth=c_depth)
-            bare = peers.bare_python(responder.port, count=n, concurrency=concurrency, depth=c_depth)
-            ours_us = _per_probe(ours["cpu_s"], n)
-            c_us = round(theirs.cpu_us_per_target, 1) if theirs else None
-            bare_us = round(bare.cpu_us_per_target, 1) if bare else None
+            runs = [_round(responder.port, depth, n, concurrency, tls) for _ in range(rounds)]
+            ours_us = _median_of(runs, "rdpprobe", "cpu_us_per_target")
+            c_us = _median_of(runs, "c_client", "cpu_us_per_target")
+            bare_us = _median_of(runs, "bare_python", "cpu_us_per_target")
             rows.append({
-                "depth": depth, "concurrency": concurrency, "probes": n, "tls": tls,
-                "rdpprobe": {"per_s": round(n / ours["wall_s"], 1), "cpu_us_per_probe": ours_us, "signals": ours["signals"]},
-                "c_client": _peer_row(theirs),
-                "bare_python": _peer_row(bare),
-                "cpu_ratio_vs_c": round(ours_us / c_us, 2) if c_us else None,
-                "bare_python_ratio_vs_c": round(bare_us / c_us, 2) if bare_us and c_us else None,
+                "depth": depth, "concurrency": concurrency, "probes": n, "tls": tls, "rounds": len(runs),
+                "rdpprobe": {"per_s": _median_of(runs, "rdpprobe", "per_s"), "cpu_us_per_probe": ours_us,
+                             "signals": runs[-1]["rdpprobe"]["signals"]},
+                "c_client": {"per_s": _median_of(runs, "c_client", "per_s"), "cpu_us_per_target": c_us},
+                "bare_python": {"per_s": _median_of(runs, "bare_python", "per_s"), "cpu_us_per_target": bare_us},
+                "cpu_ratio_vs_c": _ratio(ours_us, c_us),
+                "bare_python_ratio_vs_c": _ratio(bare_us, c_us),
+                "each_round": runs,
             })  # fmt: skip
-            print(json.dumps(rows[-1]), flush=True)
+            print(json.dumps({k: v for k, v in rows[-1].items() if k != "each_round"}), flush=True)
     return rows
 
 
@@ -275,6 +298,7 @@ def main() -> int:
     parser.add_argument("--quick-count", type=int, default=5000)
     parser.add_argument("--full-count", type=int, default=1500)
     parser.add_argument("--tls", default="auto", choices=("auto", "openssl", "stdlib"))
+    parser.add_argument("--rounds", type=int, default=THROUGHPUT_ROUNDS, help="interleaved rounds per CPU row (medians reported)")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
@@ -283,8 +307,8 @@ def main() -> int:
     if missing is not None:
         print(f"C baseline unavailable: {missing.reason}", file=sys.stderr)
     report: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}}
-    report["quick"] = throughput("quick", args.quick_count, args.tls)
-    report["full"] = throughput("full", args.full_count, args.tls)
+    report["quick"] = throughput("quick", args.quick_count, args.tls, args.rounds)
+    report["full"] = throughput("full", args.full_count, args.tls, args.rounds)
     report["memory"] = memory()
     report["blackholes"] = blackholes()
     report["enumerate"] = enumeration()

@@ -32,7 +32,7 @@ import peers  # noqa: E402
 
 RESULTS = HERE / "results" / "scan.json"
 CONCURRENCIES = (1, 50, 500)
-THROUGHPUT_ROUNDS = 3  # interleaved rounds per CPU row; the row reports their medians
+ROUNDS = 3  # rounds per CPU row and per peer comparison; medians are reported
 PARKED = 1000  # probes parked at once for the memory figures
 PARK_SETTLE_S = 2.0  # seconds after the start when parked probes are measured
 BLACKHOLE_TARGETS, BLACKHOLE_SHARE, BLACKHOLE_TIMEOUT, BLACKHOLE_CONCURRENCY = 2000, 0.9, 1.0, 200
@@ -232,29 +232,49 @@ def blackholes() -> dict[str, Any]:
     return row
 
 
-def enumeration() -> dict[str, Any]:
+def _medians(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Key by key, the median over rounds of figures like ``marginal``'s."""
+    return {key: round(statistics.median(row[key] for row in rows), 1) for key in rows[0]}
+
+
+def _enumeration_round(port: int) -> dict[str, Any]:
+    """rdpprobe ``--enumerate`` and ardpscan on 200 and on 1 000 targets."""
+    ours, theirs = {}, {}
+    for n in (ENUMERATE_TARGETS, ENUMERATE_TARGETS_LARGE):
+        spec = {"depth": "quick", "timeout": 5.0, "concurrency": 100, "enumerate": True, "ports": [[port, n]]}
+        ours[n] = run_child(spec)
+        theirs[n] = peers.ardpscan_caps(port, n=n, workers=100)
+    return {"ours": ours, "theirs": theirs}
+
+
+def enumeration(rounds: int) -> dict[str, Any]:
     """``--enumerate`` against ardpscan's caps scanner on the ``windows`` responder.
 
     Compared twice, like with like: whole processes on the same 200 targets (start-up
-    included on both sides), and past start-up (the difference between 200 and 1 000 targets).
+    included on both sides), and past start-up (the difference between 200 and 1 000
+    targets); each figure is the median over ``rounds`` rounds.
     """
     small, large = ENUMERATE_TARGETS, ENUMERATE_TARGETS_LARGE
-    ours, theirs = {}, {}
     with peers.Responder(mode="windows") as responder:
-        for n in (small, large):
-            spec = {"depth": "quick", "timeout": 5.0, "concurrency": 100, "enumerate": True, "ports": [[responder.port, n]]}
-            ours[n] = run_child(spec)
-            theirs[n] = peers.ardpscan_caps(responder.port, n=n, workers=100)
+        runs = [_enumeration_round(responder.port) for _ in range(rounds)]
+    first = runs[0]["ours"][small]
     row: dict[str, Any] = {
-        "targets": small, "rdpprobe_in_scan_per_s": round(small / ours[small]["wall_s"], 1),
-        "rdpprobe_whole_process_per_s": round(small / ours[small]["process_wall_s"], 1),
-        "rdpprobe_signals": ours[small]["signals"], "rdpprobe_accepted": ours[small]["accepted"],
-        "ardpscan": _peer_row(theirs[small]),
+        "targets": small, "rounds": rounds,
+        "rdpprobe_in_scan_per_s": round(statistics.median(small / r["ours"][small]["wall_s"] for r in runs), 1),
+        "rdpprobe_whole_process_per_s": round(statistics.median(small / r["ours"][small]["process_wall_s"] for r in runs), 1),
+        "rdpprobe_signals": first["signals"], "rdpprobe_accepted": first["accepted"],
+        "ardpscan": _peer_row(runs[0]["theirs"][small]),
     }  # fmt: skip
-    row["rdpprobe_past_startup"] = marginal(large - small, *[_process_costs(ours[n]) for n in (small, large)])
-    if theirs[small] and theirs[large]:
-        row["ardpscan_past_startup"] = marginal(large - small, *[(theirs[n].wall_s, theirs[n].cpu_s) for n in (small, large)])
-        row["speedup_whole_process"] = round(row["rdpprobe_whole_process_per_s"] / theirs[small].per_s, 1)
+    row["rdpprobe_past_startup"] = _medians(
+        [marginal(large - small, *[_process_costs(r["ours"][n]) for n in (small, large)]) for r in runs]
+    )
+    complete = [r["theirs"] for r in runs if r["theirs"][small] and r["theirs"][large]]
+    if complete:
+        row["ardpscan_whole_process_per_s"] = round(statistics.median(t[small].per_s for t in complete), 1)
+        row["ardpscan_past_startup"] = _medians(
+            [marginal(large - small, *[(t[n].wall_s, t[n].cpu_s) for n in (small, large)]) for t in complete]
+        )
+        row["speedup_whole_process"] = round(row["rdpprobe_whole_process_per_s"] / row["ardpscan_whole_process_per_s"], 1)
         row["speedup_past_startup"] = round(row["rdpprobe_past_startup"]["per_s"] / row["ardpscan_past_startup"]["per_s"], 1)
     print("enumerate", json.dumps(row), flush=True)
     return row
@@ -264,30 +284,40 @@ def _process_costs(child_run: dict[str, Any]) -> tuple[float, float]:
     return child_run["process_wall_s"], child_run["process_cpu_s"]
 
 
-def peer_tools(full_cpu_us: float | None) -> dict[str, Any]:
+def _nmap_round(port: int) -> dict[str, Any]:
+    """nmap on 50 and on 300 targets, and rdpprobe ``--depth nla`` as a whole process on 50."""
+    nmap = {n: peers.nmap_rdp_ntlm_info(port, n=n) for n in (NMAP_TARGETS, NMAP_TARGETS_LARGE)}
+    ours = run_child({"depth": "nla", "timeout": 5.0, "concurrency": 50, "ports": [[port, NMAP_TARGETS]]})
+    return {"nmap": nmap, "ours_whole_us": ours["process_cpu_s"] / NMAP_TARGETS * 1e6}
+
+
+def peer_tools(full_cpu_us: float | None, rounds: int) -> dict[str, Any]:
     """openssl s_time, nmap rdp-ntlm-info, impacket rdp_check against the responder.
 
     nmap is compared with ``--depth nla`` like with like: CPU per probe past start-up (the
     difference between 50 and 300 targets) against rdpprobe's in-scan figure, and whole
-    processes on the same 50 targets.
+    processes on the same 50 targets; medians over ``rounds`` rounds.
     """
     out: dict[str, Any] = {}
     with peers.Responder(mode="plain-tls") as tls:
         out["openssl_s_time"] = _peer_row(peers.openssl_s_time(tls.port, seconds=5))
     with peers.Responder(mode="hybrid") as responder:
-        nmap = {n: peers.nmap_rdp_ntlm_info(responder.port, n=n) for n in (NMAP_TARGETS, NMAP_TARGETS_LARGE)}
-        ours = run_child({"depth": "nla", "timeout": 5.0, "concurrency": 50, "ports": [[responder.port, NMAP_TARGETS]]})
-        out["nmap_rdp_ntlm_info"] = _peer_row(nmap[NMAP_TARGETS])
+        runs = [_nmap_round(responder.port) for _ in range(rounds)]
         out["rdp_check"] = _peer_row(peers.rdp_check(responder.port, n=5))
-    small, large = nmap[NMAP_TARGETS], nmap[NMAP_TARGETS_LARGE]
-    if small and large:
-        past = marginal(NMAP_TARGETS_LARGE - NMAP_TARGETS, (small.wall_s, small.cpu_s), (large.wall_s, large.cpu_s))
-        out["nmap_past_startup"] = past
-        whole_us = ours["process_cpu_s"] / NMAP_TARGETS * 1e6
+    out["nmap_rdp_ntlm_info"] = _peer_row(runs[0]["nmap"][NMAP_TARGETS])
+    complete = [r for r in runs if r["nmap"][NMAP_TARGETS] and r["nmap"][NMAP_TARGETS_LARGE]]
+    if complete:
+        small, large = NMAP_TARGETS, NMAP_TARGETS_LARGE
+        out["nmap_past_startup"] = _medians([
+            marginal(large - small, *[(r["nmap"][n].wall_s, r["nmap"][n].cpu_s) for n in (small, large)]) for r in complete
+        ])  # fmt: skip
+        nmap_whole_us = statistics.median(r["nmap"][small].cpu_us_per_target for r in complete)
+        whole_us = statistics.median(r["ours_whole_us"] for r in complete)
+        out["nmap_whole_process_cpu_us_per_target"] = round(nmap_whole_us, 1)
         out["rdpprobe_whole_process_cpu_us_per_target"] = round(whole_us, 1)
-        out["nla_cpu_ratio_whole_process"] = round(whole_us / small.cpu_us_per_target, 3)
+        out["nla_cpu_ratio_whole_process"] = round(whole_us / nmap_whole_us, 3)
         if full_cpu_us:
-            out["nla_cpu_ratio_past_startup"] = round(full_cpu_us / past["cpu_us_per_target"], 3)
+            out["nla_cpu_ratio_past_startup"] = round(full_cpu_us / out["nmap_past_startup"]["cpu_us_per_target"], 3)
     print("peers", json.dumps(out), flush=True)
     return out
 
@@ -298,7 +328,7 @@ def main() -> int:
     parser.add_argument("--quick-count", type=int, default=5000)
     parser.add_argument("--full-count", type=int, default=1500)
     parser.add_argument("--tls", default="auto", choices=("auto", "openssl", "stdlib"))
-    parser.add_argument("--rounds", type=int, default=THROUGHPUT_ROUNDS, help="interleaved rounds per CPU row (medians reported)")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="rounds per CPU row and per peer comparison (medians reported)")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
@@ -311,9 +341,9 @@ def main() -> int:
     report["full"] = throughput("full", args.full_count, args.tls, args.rounds)
     report["memory"] = memory()
     report["blackholes"] = blackholes()
-    report["enumerate"] = enumeration()
+    report["enumerate"] = enumeration(args.rounds)
     full50 = next((row["rdpprobe"]["cpu_us_per_probe"] for row in report["full"] if row["concurrency"] == 50), None)
-    report["peers"] = peer_tools(full50)
+    report["peers"] = peer_tools(full50, args.rounds)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1) + "\n")
     print(f"wrote {RESULTS}")

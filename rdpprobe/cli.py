@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from rdpprobe import __version__
@@ -152,12 +153,14 @@ def _dispatch(argv: list[str]) -> int:
         return 130
 
 
-_HANDLERS: dict[str | None, Any] = {"check": run_check}
+_HANDLERS: dict[str | None, Callable[[argparse.Namespace], int]] = {"check": run_check}
 _EXTRA_COMMANDS: list[tuple[str, Any]] = []
 _EXTRA_HELP: dict[str, str] = {}
 
 
-def register(name: str, help_text: str, add_arguments: Any, handler: Any) -> None:
+def register(
+    name: str, help_text: str, add_arguments: Any, handler: Callable[[argparse.Namespace], int]
+) -> None:
     """Add a subcommand (used by the scan, mock and demo modules)."""
     _EXTRA_COMMANDS.append((name, add_arguments))
     _EXTRA_HELP[name] = help_text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import Any
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -64,10 +65,10 @@ class DemoRow:
         return self.beyond_probe or bool(set(self.found) & set(self.scenario.taxonomy))
 
 
-def probe_options(scenario: Scenario) -> dict[str, object]:
+def probe_options(scenario: Scenario) -> dict[str, Any]:
     """How a client would have to connect to meet the scenario's fault."""
     rows = set(scenario.taxonomy)
-    options: dict[str, object] = dict(DEMO_OPTIONS)
+    options: dict[str, Any] = dict(DEMO_OPTIONS)
     options.update(AS_OLD_CLIENT.get(scenario.name, {}))
     needs_nla = scenario.personality.name.endswith("nla")
     if rows & WRONG_PASSWORD_ROWS:

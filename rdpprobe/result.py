@@ -385,7 +385,7 @@ def _field_reader(kind: type) -> _FieldReader | None:
     if len(names) == 1:
         only = names[0]
         return names, lambda value: (getattr(value, only),)
-    return names, operator.attrgetter(*names)  # type: ignore[return-value]
+    return names, operator.attrgetter(*names)
 
 
 def _dataclass_converter(reader: _FieldReader) -> _Converter:

@@ -159,9 +159,12 @@ class Prober:
             size = frame_size(state.expect, self._buffer)
             if size is None:
                 return
+            handler = state.handler
+            if handler is None:  # Only a finished probe has none, and that returned above.
+                return
             frame = bytes(self._buffer[:size])
             del self._buffer[:size]
-            state.handler(state, frame)
+            handler(state, frame)
 
     def _reject_foreign(self) -> bool:
         kind = foreign_protocol(bytes(self._buffer[:8]))

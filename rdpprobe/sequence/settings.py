@@ -16,7 +16,7 @@ from rdpprobe.sequence import activation, teardown
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.state import Expect, ProbeState
 from rdpprobe.signals import Signal
-from rdpprobe.wire import basic_settings, gcc_blocks, gcc_consts, mcs, nego
+from rdpprobe.wire import basic_settings, gcc_blocks, gcc_consts, gcc_fields, mcs, nego
 from rdpprobe.wire.codes import flag_names, name_of
 
 #: [MS-RDPBCGR] 2.2.1.3.3: what a probe offers on every path (40, 56, 128-bit and FIPS).
@@ -38,7 +38,7 @@ PROBE_CLUSTER_FLAGS = int(gcc_consts.ClusterFlags.REDIRECTION_SUPPORTED) | (
 )
 
 
-def client_blocks(state: ProbeState) -> list[object]:
+def client_blocks(state: ProbeState) -> list[gcc_blocks.ClientBlock]:
     """The client data blocks of the Connect Initial ([MS-RDPBCGR] 2.2.1.3.2-2.2.1.3.5)."""
     core = client_core(state.config.client_name, state.selected_protocol or 0)
     security = gcc_blocks.ClientSecurityData(encryption_methods=OFFERED_ENCRYPTION_METHODS)
@@ -51,7 +51,7 @@ def client_core(client_name: str, selected_protocol: int) -> gcc_blocks.ClientCo
     return gcc_blocks.ClientCoreData(
         version=RDP_VERSION_5_PLUS,
         client_build=CLIENT_BUILD,
-        client_name=gcc_blocks.utf16_field(client_name[:MAX_CLIENT_NAME], gcc_consts.CLIENT_NAME_SIZE),
+        client_name=gcc_fields.utf16_field(client_name[:MAX_CLIENT_NAME], gcc_consts.CLIENT_NAME_SIZE),
         post_beta2_color_depth=gcc_consts.ColorDepth.RNS_UD_COLOR_8BPP,
         client_product_id=1,
         serial_number=0,

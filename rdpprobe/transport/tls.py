@@ -102,7 +102,7 @@ class TlsPump:
 
     def read(self) -> bytes | None:
         """Decrypted bytes available now; ``b""`` at a clean or unclean close; None: need more."""
-        chunks = []
+        chunks: list[bytes] = []
         try:
             while True:
                 chunk = self._obj.read(READ_CHUNK)

@@ -69,19 +69,24 @@ class Reader:
         return layout.unpack_from(self._data, self._need(layout.size))
 
     def u16le(self) -> int:
-        return _U16LE.unpack_from(self._data, self._need(2))[0]
+        value: int = _U16LE.unpack_from(self._data, self._need(2))[0]
+        return value
 
     def u16be(self) -> int:
-        return _U16BE.unpack_from(self._data, self._need(2))[0]
+        value: int = _U16BE.unpack_from(self._data, self._need(2))[0]
+        return value
 
     def u32le(self) -> int:
-        return _U32LE.unpack_from(self._data, self._need(4))[0]
+        value: int = _U32LE.unpack_from(self._data, self._need(4))[0]
+        return value
 
     def u32be(self) -> int:
-        return _U32BE.unpack_from(self._data, self._need(4))[0]
+        value: int = _U32BE.unpack_from(self._data, self._need(4))[0]
+        return value
 
     def u64le(self) -> int:
-        return _U64LE.unpack_from(self._data, self._need(8))[0]
+        value: int = _U64LE.unpack_from(self._data, self._need(8))[0]
+        return value
 
     def sub(self, n: int, pdu: str | None = None) -> Reader:
         """A reader over the next ``n`` bytes, consumed from this one."""

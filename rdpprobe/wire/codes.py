@@ -10,12 +10,13 @@ import enum
 import functools
 
 
-def name_of(enum_cls: type[enum.IntEnum], value: int) -> str:
+def name_of(enum_cls: type[enum.IntEnum] | type[enum.IntFlag], value: int) -> str:
     """The member name for ``value`` in ``enum_cls``, or ``unknown(0x…)``."""
     try:
-        return enum_cls(value).name
+        name = enum_cls(value).name
     except ValueError:
-        return f"unknown(0x{value:x})"
+        name = None
+    return name or f"unknown(0x{value:x})"
 
 
 @functools.lru_cache(maxsize=1024)

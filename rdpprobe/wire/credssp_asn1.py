@@ -41,7 +41,7 @@ _Asn1 = TypeVar("_Asn1", base.SimpleAsn1Type, base.ConstructedAsn1Type)
 
 
 def _explicit(n: int, asn1: _Asn1) -> _Asn1:
-    return cast(_Asn1, asn1.subtype(explicitTag=_ctx(n)))  # type: ignore[no-untyped-call]
+    return cast(_Asn1, asn1.subtype(explicitTag=_ctx(n)))  # type: ignore[no-untyped-call, unused-ignore]  # typed only with types-pyasn1
 
 
 class _NegoDataItem(univ.Sequence):

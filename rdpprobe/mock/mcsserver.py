@@ -75,7 +75,7 @@ class McsServer:
         self.joined: set[int] = set()
         self.early_flags = 0
         self.server_random = b""
-        self.crypto: rdpcrypto.SecurityContext | None = None
+        self.crypto: rdpcrypto.AnySecurityContext | None = None
         self.encryption_method = 0
 
     @property
@@ -205,7 +205,7 @@ class McsServer:
         data = self.user_data(frame)
         exchange = security.decode_security_exchange(data)
         client_random = rdpcrypto.decrypt_client_random(exchange.encrypted_client_random, proprietary_key())
-        self.crypto = rdpcrypto.SecurityContext.from_randoms(
+        self.crypto = rdpcrypto.new_security_context(
             client_random, self.server_random, self.encryption_method, role="server")
         self.a.state = State.WAIT_CLIENT_INFO
         return self.a.respond(ServerPhase.SECURITY_COMMENCEMENT, b"")

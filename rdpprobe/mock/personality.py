@@ -27,8 +27,10 @@ RDP_VERSION_10_12 = 0x00080011
 # [MS-RDPBCGR] 2.2.1.4.3 encryptionMethod / encryptionLevel.
 ENCRYPTION_METHOD_NONE = 0x00000000
 ENCRYPTION_METHOD_128BIT = 0x00000002
+ENCRYPTION_METHOD_FIPS = 0x00000010  # 3DES and HMAC-SHA1 (5.3.5.2, 5.3.6.2)
 ENCRYPTION_LEVEL_NONE = 0
 ENCRYPTION_LEVEL_CLIENT_COMPATIBLE = 2
+ENCRYPTION_LEVEL_FIPS = 4
 
 # Observed: FreeRDP servers answer with SRC-REF 0 and flags EXTENDED|DYNVC_GFX (real-servers §2).
 FREERDP_SRC_REF = 0x0000
@@ -118,6 +120,8 @@ PERSONALITIES: dict[str, Personality] = {
                     rsp_flags=WINDOWS_RSP_FLAGS),
         Personality("windows-tls", SSL, False, rsp_flags=WINDOWS_RSP_FLAGS),
         Personality("windows-rdp-security", 0, True, rsp_flags=WINDOWS_RSP_FLAGS),
+        Personality("windows-rdp-fips", 0, True, rsp_flags=WINDOWS_RSP_FLAGS,
+                    encryption_method=ENCRYPTION_METHOD_FIPS, encryption_level=ENCRYPTION_LEVEL_FIPS),
         Personality("windows-negotiate", SSL | HYBRID | HYBRID_EX, True, rsp_flags=WINDOWS_RSP_FLAGS),
         Personality("xrdp-like", SSL, True, fallback_rdp=True, credssp_version=0, rdp_version=RDP_VERSION_5_TO_8,
                     computer_name="XRDP"),

@@ -27,10 +27,6 @@ PROBE_INFO_FLAGS = (
     | info.InfoFlags.INFO_LOGONNOTIFY
     | info.InfoFlags.INFO_LOGONERRORS
 )
-FIPS_NOT_IMPLEMENTED = (
-    "the server selected FIPS encryption (3DES and HMAC-SHA1, [MS-RDPBCGR] 5.3.5.2), which this "
-    "probe does not implement: it stops before the security exchange"
-)
 #: [MS-RDPBCGR] 2.2.1.4.3: encryption level NONE means no security header on most PDUs.
 ENCRYPTION_LEVEL_NONE = 0
 
@@ -58,9 +54,6 @@ def _uses_rdp_encryption(state: ProbeState) -> bool:
 def _security_commencement(state: ProbeState) -> bool:
     """[MS-RDPBCGR] 2.2.1.10: send the client random under the server's RSA key."""
     state.enter(Phase.SECURITY_COMMENCEMENT)
-    if state.mcs.encryption_method == rdpcrypto.EncryptionMethod.FIPS:
-        state.succeed(FIPS_NOT_IMPLEMENTED)
-        return False
     server_random = state.mcs.server_random or b""
     try:
         if len(server_random) != rdpcrypto.SERVER_RANDOM_SIZE:
@@ -75,7 +68,7 @@ def _security_commencement(state: ProbeState) -> bool:
     client_random = state.rng(rdpcrypto.CLIENT_RANDOM_SIZE)
     exchange = security.SecurityExchange(rdpcrypto.encrypt_client_random(client_random, key))
     pdus.send_io(state, security.encode_security_exchange(exchange))
-    state.security = rdpcrypto.SecurityContext.from_randoms(
+    state.security = rdpcrypto.new_security_context(
         client_random, server_random, state.mcs.encryption_method, "client"
     )
     return True

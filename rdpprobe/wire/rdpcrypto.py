@@ -5,7 +5,8 @@ certificate signature made with the publicly documented Terminal Services signin
 Rules of this module:
 - RSA here is raw textbook RSA on little-endian integers, as 5.3.4.1 and 5.3.3.1 specify;
   it is not PKCS#1 and must never be used for anything else;
-- keys are derived per 5.3.5; FIPS (3DES/SHA-1 HMAC, 5.3.5.2) is not implemented;
+- keys are derived per 5.3.5.1 here and per 5.3.5.2 (FIPS: 3DES, HMAC-SHA1) in
+  ``rdpcrypto_fips``; ``new_security_context`` picks one by the encryption method;
 - no I/O and no randomness: callers pass the client random in;
 - failures caused by peer data raise ``DecodeError`` subclasses; cryptography exceptions are
   never let out.
@@ -25,9 +26,11 @@ from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext
 from rdpprobe.errors import EncodeError, InvalidField
 from rdpprobe.wire.security import (
     DATA_SIGNATURE_SIZE,
+    BasicSecurityHeader,
     RSA_PADDING_SIZE,
     SEC_ENCRYPT,
     SEC_SECURE_CHECKSUM,
+    FipsSecurityHeader,
     NonFipsSecurityHeader,
     ProprietaryCertificate,
     RsaPublicKey,
@@ -38,6 +41,7 @@ from rdpprobe.wire.security import (
     encode_secured_pdu,
     proprietary_signed_bytes,
 )
+from rdpprobe.wire.rdpcrypto_fips import FipsSecurityContext
 
 # --- Encryption methods ([MS-RDPBCGR] 2.2.1.4.3 encryptionMethod) -------------------------
 
@@ -304,7 +308,7 @@ class SecurityContext:
         if role not in ("client", "server"):
             raise EncodeError(f"role must be client or server, not {role!r}")
         if keys.method == EncryptionMethod.FIPS:
-            raise EncodeError("fips encryption is not implemented")
+            raise EncodeError("fips encryption runs in FipsSecurityContext (new_security_context)")
         out_key, in_key = keys.client_encrypt_key, keys.client_decrypt_key
         if role == "server":
             out_key, in_key = in_key, out_key
@@ -346,26 +350,46 @@ class SecurityContext:
         return mac_signature(self.keys.mac_key, data)
 
 
+AnySecurityContext = SecurityContext | FipsSecurityContext
+
+
+def new_security_context(
+    client_random: bytes, server_random: bytes, method: int, role: str = "client"
+) -> AnySecurityContext:
+    """The context for ``method``: RC4 (5.3.6.1) or, for ENCRYPTION_METHOD_FIPS, 3DES (5.3.6.2)."""
+    if method == EncryptionMethod.FIPS:
+        return FipsSecurityContext.from_randoms(client_random, server_random, role)
+    return SecurityContext.from_randoms(client_random, server_random, method, role)
+
+
 # --- Sealing whole PDUs ------------------------------------------------------------------------
 
 
-def seal(ctx: SecurityContext, flags: int, payload: bytes, flags_hi: int = 0, salted: bool = False) -> bytes:
-    """Security header (non-FIPS, SEC_ENCRYPT set) + encrypted ``payload``."""
+def seal(ctx: AnySecurityContext, flags: int, payload: bytes, flags_hi: int = 0, salted: bool = False) -> bytes:
+    """Security header (SEC_ENCRYPT set; FIPS or non-FIPS as ``ctx`` is) + encrypted ``payload``.
+
+    ``salted`` (SEC_SECURE_CHECKSUM) applies to the non-FIPS MAC only."""
+    if isinstance(ctx, FipsSecurityContext):
+        pad_len, sig, ciphertext = ctx.encrypt(payload)
+        return encode_secured_pdu(SecuredPdu(FipsSecurityHeader(flags | SEC_ENCRYPT, flags_hi, pad_len, sig), ciphertext))
     flags |= SEC_ENCRYPT | (SEC_SECURE_CHECKSUM if salted else 0)
     sig, ciphertext = ctx.encrypt(payload, salted)
     return encode_secured_pdu(SecuredPdu(NonFipsSecurityHeader(flags, flags_hi, sig), ciphertext))
 
 
-def unseal(ctx: SecurityContext | None, data: bytes) -> SecuredPdu:
+def unseal(ctx: AnySecurityContext | None, data: bytes) -> SecuredPdu:
     """Decode the security header and decrypt the payload when SEC_ENCRYPT is set.
 
     With ``ctx`` None an encrypted PDU raises ``InvalidField``."""
-    pdu = decode_secured_pdu(data)
+    pdu = decode_secured_pdu(data, fips=isinstance(ctx, FipsSecurityContext))
     header = pdu.header
-    if not isinstance(header, NonFipsSecurityHeader):
+    if isinstance(header, BasicSecurityHeader):
         return pdu
     if ctx is None:
         raise InvalidField("security header", "flags", "encrypted pdu without session keys")
+    if isinstance(header, FipsSecurityHeader):
+        assert isinstance(ctx, FipsSecurityContext)  # the header was read as FIPS for this ctx
+        return SecuredPdu(header, ctx.decrypt(header.pad_len, header.data_signature, pdu.payload))
+    assert isinstance(ctx, SecurityContext)
     salted = bool(header.flags & SEC_SECURE_CHECKSUM)
     return SecuredPdu(header, ctx.decrypt(header.data_signature, pdu.payload, salted))
-

@@ -44,13 +44,6 @@ CRYPT_LEVELS = {
     "high": ("ENCRYPTION_METHOD_128BIT", "ENCRYPTION_LEVEL_HIGH"),
     "fips": ("ENCRYPTION_METHOD_FIPS", "ENCRYPTION_LEVEL_FIPS"),
 }
-FIPS_NOT_SUPPORTED = (
-    "FIPS encryption (3DES and HMAC-SHA1, [MS-RDPBCGR] 5.3.5.2) is not implemented: against "
-    "xrdp crypt_level=fips the probe stops cleanly at security_commencement instead of "
-    "reaching the Demand Active (see test_fips_level_stops_cleanly)"
-)
-
-
 @pytest.fixture(scope="module", params=list(CRYPT_LEVELS))
 def rdp_mode(request: pytest.FixtureRequest) -> Iterator[tuple[str, ProbeResult]]:
     """One xrdp per crypt_level, probed once with the default options."""
@@ -76,23 +69,12 @@ def test_rdp_mode_facts(rdp_mode: tuple[str, ProbeResult]) -> None:
     assert facts.channels.joined == (facts.channels.user_id, 1003)
 
 
-def test_fips_level_stops_cleanly() -> None:
-    """Until FIPS is implemented, a FIPS-level server ends the probe with a clear statement."""
-    with harness.xrdp_server("rdp", crypt_level="fips") as server:
-        result = rdpprobe.probe(f"{server.host}:{server.port}", timeout=5, deadline=15)
-    assert (result.phase_reached, result.failed_phase, result.signal) == (
-        Phase.SECURITY_COMMENCEMENT, None, Signal.OK)
-    assert "FIPS" in (result.detail or "")
-    assert result.facts.encryption is not None and "FIPS" in (result.facts.encryption.method or "")
-
-
-def test_rdp_mode_reaches_demand_active(rdp_mode: tuple[str, ProbeResult],
-                                       request: pytest.FixtureRequest) -> None:
+def test_rdp_mode_reaches_demand_active(rdp_mode: tuple[str, ProbeResult]) -> None:
     # The xrdp login screen needs no sesman: a probe without credentials gets Demand Active
-    # after xrdp's full license exchange ([MS-RDPELE]), encrypted at low/high.
+    # after xrdp's full license exchange ([MS-RDPELE]), encrypted at low, high and fips.
+    # FIPS runs 3DES-CBC with HMAC-SHA1 ([MS-RDPBCGR] 5.3.5.2, 5.3.6.2): xrdp's own code checks
+    # the probe's MACs and decrypts its Client Info; the probe checks every PDU xrdp sends back.
     level, result = rdp_mode
-    if level == "fips":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=FIPS_NOT_SUPPORTED))
     assert (result.phase_reached, result.failed_phase, result.signal) == (
         Phase.CAPABILITIES_EXCHANGE, None, Signal.OK), result.detail
     assert (result.verdict.category, result.verdict.taxonomy_id) == ("ok", "OK")

@@ -24,7 +24,7 @@ from rdpprobe.mock.scenarios import parse_scenarios, scenario_to_dict
 
 TAXONOMY_ROWS = ("D1 T1 T2 T3 X1 X2 X3 X4 X5 N1 N2 N3 N4 N5 N6 S1 S2 S3 C1 C2 C3 C4 C5 C6 "
                  "M1 M2 M3 R1 L1 E1 E2 E3 A1 OK").split()
-PERSONALITY_NAMES = ("windows-nla", "windows-tls", "windows-rdp-security", "xrdp-like",
+PERSONALITY_NAMES = ("windows-nla", "windows-tls", "windows-rdp-security", "windows-rdp-fips", "xrdp-like",
                      "freerdp-like", "legacy-no-negotiation")
 
 

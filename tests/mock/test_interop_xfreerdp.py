@@ -74,10 +74,11 @@ def xfreerdp(display: str, home: Path, port: int, *extra: str, stop_when=None) -
     return rc, log.read_text(errors="replace")
 
 
-@pytest.mark.parametrize("scenario", ["windows-tls", "windows-nla", "windows-rdp-security"])
+@pytest.mark.parametrize("scenario", ["windows-tls", "windows-nla", "windows-rdp-security", "windows-rdp-fips"])
 def test_xfreerdp_reaches_the_active_state(display: str, tmp_path: Path, scenario: str) -> None:
+    """FreeRDP's own client, including its FIPS code (3DES, HMAC-SHA1) against the mock's."""
     with MockRdpServer(scenario, user=USER, password=PASSWORD) as server:
-        extra = ("/sec:rdp",) if scenario == "windows-rdp-security" else ()
+        extra = ("/sec:rdp",) if scenario.startswith("windows-rdp-") else ()
         _, log = xfreerdp(display, tmp_path, server.address[1], f"/p:{PASSWORD}", *extra,
                           stop_when=lambda: "--> CONNECTION_STATE_ACTIVE" in _read(tmp_path))
     assert "CONNECTION_STATE_FINALIZATION --> CONNECTION_STATE_ACTIVE" in log

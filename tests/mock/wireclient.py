@@ -141,7 +141,7 @@ class WireClient:
         client_random = os.urandom(32)
         encrypted = rdpcrypto.encrypt_client_random(client_random, rdpcrypto.server_public_key(cert))
         self.send_io(security.encode_security_exchange(security.SecurityExchange(encrypted)))
-        self.crypto = rdpcrypto.SecurityContext.from_randoms(client_random, sec.server_random, sec.encryption_method)
+        self.crypto = rdpcrypto.new_security_context(client_random, sec.server_random, sec.encryption_method)
 
     def client_info(self, user: str = "alice", password: str = "", domain: str = "") -> list[bytes]:
         body = info.encode_client_info(info.ClientInfo(0x409, user_name=user, password=password, domain=domain))

@@ -8,6 +8,7 @@ no address has (a host name), so the answers are the same.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 
@@ -15,6 +16,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: The only characters of an IP address that ``ipaddress`` accepts, scope ids aside.
 ADDRESS_CHARS = frozenset("0123456789abcdefABCDEF.:")
 SCOPE_MARK = "%"  # Starts an IPv6 scope id (RFC 4007 11.2), which may hold any character.
+SNI_CACHE_SIZE = 4096  # server names remembered by ``sni_name``
 
 
 def _packed_ipv4(text: str) -> bytes | None:
@@ -29,11 +31,8 @@ def _packed_ipv4(text: str) -> bytes | None:
         return None
 
 
-def ip_literal(text: str) -> IPAddress | None:
-    """The address ``text`` spells, or None when it is not an IP literal (e.g. a name)."""
-    packed = _packed_ipv4(text)
-    if packed is not None:
-        return ipaddress.IPv4Address(packed)
+def _other_literal(text: str) -> IPAddress | None:
+    """What ``ipaddress`` reads from ``text``, for text that is not a dotted quad."""
     if SCOPE_MARK not in text and not ADDRESS_CHARS.issuperset(text):
         return None  # A host name, refused without the two exceptions ``ipaddress`` raises.
     try:
@@ -42,7 +41,13 @@ def ip_literal(text: str) -> IPAddress | None:
         return None
 
 
-def canonical_literal(text: str) -> tuple[int, str] | None:
+def ip_literal(text: str) -> IPAddress | None:
+    """The address ``text`` spells, or None when it is not an IP literal (e.g. a name)."""
+    packed = _packed_ipv4(text)
+    return ipaddress.IPv4Address(packed) if packed is not None else _other_literal(text)
+
+
+def canonical_literal(text: str) -> tuple[socket.AddressFamily, str] | None:
     """The address family and canonical text of an IP literal; None for a name.
 
     The canonical text is ``text`` itself when it already is canonical, so callers that
@@ -50,9 +55,17 @@ def canonical_literal(text: str) -> tuple[int, str] | None:
     """
     if _packed_ipv4(text) is not None:
         return socket.AF_INET, text
-    address = ip_literal(text)
+    address = _other_literal(text)
     if address is None:
         return None
     canonical = str(address)
     family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
     return family, text if canonical == text else canonical
+
+
+@functools.lru_cache(maxsize=SNI_CACHE_SIZE)
+def sni_name(server_name: str | None) -> str | None:
+    """The name to send as TLS SNI: names only, never an address literal (RFC 6066 3)."""
+    if not server_name or ip_literal(server_name.strip("[]")) is not None:
+        return None
+    return server_name

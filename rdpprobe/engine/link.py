@@ -21,7 +21,8 @@ from rdpprobe.sequence.prober import Prober
 from rdpprobe.signals import Observed
 from rdpprobe.transport.errors import LocalResourceError, observe
 from rdpprobe.engine.limits import LOCAL_ERRNOS
-from rdpprobe.engine.tlsflavor import handshake_failure, sni_name
+from rdpprobe.addresses import sni_name
+from rdpprobe.engine.tlsflavor import handshake_failure
 
 if TYPE_CHECKING:
     from rdpprobe.engine.core import Engine, Job
@@ -80,7 +81,7 @@ class Link:
             return
         self.sock = sock
         self.engine.attach(self, sock)
-        if not NONBLOCKING_STREAM & SOCK_NONBLOCK:
+        if not SOCK_NONBLOCK:
             sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         code = sock.connect_ex((address, self.job.target.port))

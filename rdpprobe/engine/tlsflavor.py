@@ -11,7 +11,6 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rdpprobe.addresses import ip_literal
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.signals import Observed, Signal
 from rdpprobe.transport.errors import observe
@@ -70,11 +69,3 @@ def handshake_failure(pump: TlsPump, observed: Observed) -> Observed:
     if alert is not None:
         return Observed(Signal.TLS_ALERT, f"alert {alert.description}", alert.description, before)
     return Observed(observed.signal, observed.detail, observed.tls_alert, before)
-
-
-@functools.lru_cache(maxsize=4096)
-def sni_name(server_name: str | None) -> str | None:
-    """The name to send as SNI: names only, never an address literal."""
-    if not server_name or ip_literal(server_name.strip("[]")) is not None:
-        return None
-    return server_name

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from rdpprobe.wire.gcc_consts import EncryptionLevel, EncryptionMethod
 from rdpprobe.wire.nego import FailureCode, NegFailure, NegRsp, NegRspFlags, SecurityProtocol
 from rdpprobe.wire.x224 import SERVER_SRC_REF
 
@@ -24,13 +25,11 @@ RDP = int(SecurityProtocol.RDP)
 RDP_VERSION_5_TO_8 = 0x00080004
 RDP_VERSION_10_12 = 0x00080011
 
-# [MS-RDPBCGR] 2.2.1.4.3 encryptionMethod / encryptionLevel.
-ENCRYPTION_METHOD_NONE = 0x00000000
-ENCRYPTION_METHOD_128BIT = 0x00000002
-ENCRYPTION_METHOD_FIPS = 0x00000010  # 3DES and HMAC-SHA1 (5.3.5.2, 5.3.6.2)
-ENCRYPTION_LEVEL_NONE = 0
-ENCRYPTION_LEVEL_CLIENT_COMPATIBLE = 2
-ENCRYPTION_LEVEL_FIPS = 4
+# [MS-RDPBCGR] 2.2.1.4.3 encryptionMethod / encryptionLevel of the personalities.
+ENCRYPTION_METHOD_128BIT = int(EncryptionMethod.ENCRYPTION_METHOD_128BIT)
+ENCRYPTION_METHOD_FIPS = int(EncryptionMethod.ENCRYPTION_METHOD_FIPS)  # 3DES, HMAC-SHA1 (5.3.6.2)
+ENCRYPTION_LEVEL_CLIENT_COMPATIBLE = int(EncryptionLevel.ENCRYPTION_LEVEL_CLIENT_COMPATIBLE)
+ENCRYPTION_LEVEL_FIPS = int(EncryptionLevel.ENCRYPTION_LEVEL_FIPS)
 
 # Observed: FreeRDP servers answer with SRC-REF 0 and flags EXTENDED|DYNVC_GFX (real-servers §2).
 FREERDP_SRC_REF = 0x0000

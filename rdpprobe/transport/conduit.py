@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ssl
 
-from rdpprobe.addresses import ip_literal
+from rdpprobe.addresses import sni_name
 from rdpprobe.sequence.actions import TlsInfo
 from rdpprobe.signals import Observed, Signal
 from rdpprobe.transport.errors import observe
@@ -26,9 +26,7 @@ class Conduit:
     def start_tls(self, server_name: str | None, received: bytes = b"") -> None:
         """Begin TLS; ``received`` is what the server already sent past the Connection Confirm."""
         ctx = client_context(self._legacy, self._keylog)
-        # INVARIANT: SNI carries names only; an address literal is not a server name.
-        name = server_name if server_name and ip_literal(server_name.strip("[]")) is None else None
-        self.tls = TlsPump(ctx, name)
+        self.tls = TlsPump(ctx, sni_name(server_name))
         if received:
             self.tls.feed(received)
 

@@ -16,8 +16,7 @@ def resolve(host: str, port: int, timeout: float) -> tuple[socket.AddressFamily,
     """
     literal = canonical_literal(host.strip("[]"))
     if literal is not None:
-        family, address = literal
-        return socket.AddressFamily(family), address
+        return literal
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     family, _type, _proto, _name, sockaddr = infos[0]
     return family, str(sockaddr[0])

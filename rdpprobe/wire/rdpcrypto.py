@@ -41,7 +41,7 @@ from rdpprobe.wire.security import (
     encode_secured_pdu,
     proprietary_signed_bytes,
 )
-from rdpprobe.wire.rdpcrypto_fips import FipsSecurityContext
+from rdpprobe.wire.rdpcrypto_fips import FipsSecurityContext, keys_for_role, sha1
 
 # --- Encryption methods ([MS-RDPBCGR] 2.2.1.4.3 encryptionMethod) -------------------------
 
@@ -184,17 +184,13 @@ def _replace_signature(cert: ProprietaryCertificate, signature: bytes) -> Propri
 # --- Session keys (5.3.5.1) ----------------------------------------------------------------
 
 
-def _sha1(*parts: bytes) -> bytes:
-    return hashlib.sha1(b"".join(parts), usedforsecurity=False).digest()
-
-
 def _md5(*parts: bytes) -> bytes:
     return hashlib.md5(b"".join(parts), usedforsecurity=False).digest()
 
 
 def salted_hash(secret: bytes, i: bytes, client_random: bytes, server_random: bytes) -> bytes:
     """SaltedHash(S, I) = MD5(S + SHA(I + S + ClientRandom + ServerRandom)) (5.3.5.1)."""
-    return _md5(secret, _sha1(i, secret, client_random, server_random))
+    return _md5(secret, sha1(i, secret, client_random, server_random))
 
 
 def _triple_hash(secret: bytes, labels: tuple[bytes, ...], cr: bytes, sr: bytes) -> bytes:
@@ -245,7 +241,7 @@ def derive_session_keys(client_random: bytes, server_random: bytes, method: int)
 
 def update_key(initial: bytes, current: bytes, method: int) -> bytes:
     """The next RC4 key after KEY_UPDATE_INTERVAL packets (5.3.7.1)."""
-    sha = _sha1(initial, PAD1, current)
+    sha = sha1(initial, PAD1, current)
     temp = _md5(initial, PAD2, sha)[: len(initial)]
     new = _rc4(temp).update(temp)
     return _reduce(new + bytes(KEY_128_SIZE - len(new)), method)[: len(initial)]
@@ -260,14 +256,14 @@ def _rc4(key: bytes) -> CipherContext:
 
 def mac_signature(mac_key: bytes, data: bytes) -> bytes:
     """MACSignature = First64Bits(MD5(MACKey + Pad2 + SHA(MACKey + Pad1 + Length + Data)))."""
-    sha = _sha1(mac_key, PAD1, len(data).to_bytes(4, "little"), data)
+    sha = sha1(mac_key, PAD1, len(data).to_bytes(4, "little"), data)
     return _md5(mac_key, PAD2, sha)[:DATA_SIGNATURE_SIZE]
 
 
 def salted_mac_signature(mac_key: bytes, data: bytes, count: int) -> bytes:
     """The salted MAC (5.3.6.1.1): the encryption count joins the SHA-1 input."""
     count_le = (count & 0xFFFFFFFF).to_bytes(4, "little")
-    sha = _sha1(mac_key, PAD1, len(data).to_bytes(4, "little"), data, count_le)
+    sha = sha1(mac_key, PAD1, len(data).to_bytes(4, "little"), data, count_le)
     return _md5(mac_key, PAD2, sha)[:DATA_SIGNATURE_SIZE]
 
 
@@ -305,13 +301,9 @@ class SecurityContext:
     __slots__ = ("keys", "role", "_enc", "_dec")
 
     def __init__(self, keys: SessionKeys, role: str = "client") -> None:
-        if role not in ("client", "server"):
-            raise EncodeError(f"role must be client or server, not {role!r}")
         if keys.method == EncryptionMethod.FIPS:
             raise EncodeError("fips encryption runs in FipsSecurityContext (new_security_context)")
-        out_key, in_key = keys.client_encrypt_key, keys.client_decrypt_key
-        if role == "server":
-            out_key, in_key = in_key, out_key
+        out_key, in_key = keys_for_role(keys.client_encrypt_key, keys.client_decrypt_key, role)
         self.keys = keys
         self.role = role
         self._enc = _Rc4Direction(out_key, keys.method)

@@ -32,8 +32,21 @@ SEVEN_BITS = 0x7F
 _CRYPTO = "fips security"
 
 
-def _sha1(*parts: bytes) -> bytes:
+def sha1(*parts: bytes) -> bytes:
+    """SHA-1 of ``parts`` joined; also ``rdpcrypto``'s, for the non-FIPS keys."""
     return hashlib.sha1(b"".join(parts), usedforsecurity=False).digest()
+
+
+def keys_for_role(client_encrypt_key: bytes, client_decrypt_key: bytes, role: str) -> tuple[bytes, bytes]:
+    """(key to encrypt with, key to decrypt with) for ``role``, from keys named as the client's.
+
+    Each side encrypts with its own key and decrypts with the peer's (5.3.5); shared with
+    ``rdpcrypto.SecurityContext``."""
+    if role not in ("client", "server"):
+        raise EncodeError(f"role must be client or server, not {role!r}")
+    if role == "server":
+        return client_decrypt_key, client_encrypt_key
+    return client_encrypt_key, client_decrypt_key
 
 
 def _odd_parity(byte: int) -> int:
@@ -72,12 +85,12 @@ class FipsKeys:
 
 def derive_fips_keys(client_random: bytes, server_random: bytes) -> FipsKeys:
     """Both 3DES keys and the HMAC key from the two 32-byte randoms (5.3.5.2)."""
-    encrypt_t = _sha1(client_random[RANDOM_HALF:], server_random[RANDOM_HALF:])
-    decrypt_t = _sha1(client_random[:RANDOM_HALF], server_random[:RANDOM_HALF])
+    encrypt_t = sha1(client_random[RANDOM_HALF:], server_random[RANDOM_HALF:])
+    decrypt_t = sha1(client_random[:RANDOM_HALF], server_random[:RANDOM_HALF])
     return FipsKeys(
         client_encrypt_key=expand_des3_key(encrypt_t + encrypt_t[:1]),
         client_decrypt_key=expand_des3_key(decrypt_t + decrypt_t[:1]),
-        hmac_key=_sha1(decrypt_t, encrypt_t),
+        hmac_key=sha1(decrypt_t, encrypt_t),
     )
 
 
@@ -94,11 +107,7 @@ class FipsSecurityContext:
     __slots__ = ("keys", "role", "_encryptor", "_decryptor", "_encrypted", "_decrypted")
 
     def __init__(self, keys: FipsKeys, role: str = "client") -> None:
-        if role not in ("client", "server"):
-            raise EncodeError(f"role must be client or server, not {role!r}")
-        out_key, in_key = keys.client_encrypt_key, keys.client_decrypt_key
-        if role == "server":
-            out_key, in_key = in_key, out_key
+        out_key, in_key = keys_for_role(keys.client_encrypt_key, keys.client_decrypt_key, role)
         self.keys = keys
         self.role = role
         self._encryptor: CipherContext = _cbc(out_key).encryptor()

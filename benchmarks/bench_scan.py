@@ -120,13 +120,15 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_child(spec: dict[str, Any]) -> dict[str, Any]:
+def run_child(spec: dict[str, Any], root: Path = HERE.parent) -> dict[str, Any]:
     """One engine run in a child process: its own in-scan figures, plus the whole process's
-    wall and CPU (interpreter start and imports included, as a peer's figures are)."""
-    env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    wall and CPU (interpreter start and imports included, as a peer's figures are).
+
+    ``root`` is the checkout whose rdpprobe (and whose copy of this script) runs."""
+    env = dict(os.environ, PYTHONPATH=str(root))
     cpu0, wall0 = _children_cpu(), time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(spec)],
+        [sys.executable, str(root / "benchmarks" / Path(__file__).name), "--child", json.dumps(spec)],
         capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, env=env, check=False,
     )  # fmt: skip
     process = {"process_wall_s": time.perf_counter() - wall0, "process_cpu_s": _children_cpu() - cpu0}
@@ -232,6 +234,11 @@ def blackholes() -> dict[str, Any]:
     return row
 
 
+def _peer_marginal(runs: dict[int, Any], small: int, large: int) -> dict[str, float]:
+    """``marginal`` for a peer run on ``small`` and on ``large`` targets."""
+    return marginal(large - small, *[(runs[n].wall_s, runs[n].cpu_s) for n in (small, large)])
+
+
 def _medians(rows: list[dict[str, float]]) -> dict[str, float]:
     """Key by key, the median over rounds of figures like ``marginal``'s."""
     return {key: round(statistics.median(row[key] for row in rows), 1) for key in rows[0]}
@@ -271,9 +278,7 @@ def enumeration(rounds: int) -> dict[str, Any]:
     complete = [r["theirs"] for r in runs if r["theirs"][small] and r["theirs"][large]]
     if complete:
         row["ardpscan_whole_process_per_s"] = round(statistics.median(t[small].per_s for t in complete), 1)
-        row["ardpscan_past_startup"] = _medians(
-            [marginal(large - small, *[(t[n].wall_s, t[n].cpu_s) for n in (small, large)]) for t in complete]
-        )
+        row["ardpscan_past_startup"] = _medians([_peer_marginal(t, small, large) for t in complete])
         row["speedup_whole_process"] = round(row["rdpprobe_whole_process_per_s"] / row["ardpscan_whole_process_per_s"], 1)
         row["speedup_past_startup"] = round(row["rdpprobe_past_startup"]["per_s"] / row["ardpscan_past_startup"]["per_s"], 1)
     print("enumerate", json.dumps(row), flush=True)
@@ -308,9 +313,7 @@ def peer_tools(full_cpu_us: float | None, rounds: int) -> dict[str, Any]:
     complete = [r for r in runs if r["nmap"][NMAP_TARGETS] and r["nmap"][NMAP_TARGETS_LARGE]]
     if complete:
         small, large = NMAP_TARGETS, NMAP_TARGETS_LARGE
-        out["nmap_past_startup"] = _medians([
-            marginal(large - small, *[(r["nmap"][n].wall_s, r["nmap"][n].cpu_s) for n in (small, large)]) for r in complete
-        ])  # fmt: skip
+        out["nmap_past_startup"] = _medians([_peer_marginal(r["nmap"], small, large) for r in complete])
         nmap_whole_us = statistics.median(r["nmap"][small].cpu_us_per_target for r in complete)
         whole_us = statistics.median(r["ours_whole_us"] for r in complete)
         out["nmap_whole_process_cpu_us_per_target"] = round(nmap_whole_us, 1)

@@ -49,9 +49,9 @@ def add_probe_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``check`` and ``scan``."""
     p.add_argument("--protocols", help="requested protocols, e.g. SSL,HYBRID,HYBRID_EX (default)")
     p.add_argument("--cookie", help="mstshash cookie (default: probe)")
-    p.add_argument("--connect-timeout", type=float, default=5.0, metavar="S", help="TCP connect timeout")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="timeout per phase")
-    p.add_argument("--deadline", type=float, default=30.0, metavar="S", help="overall deadline per target")
+    p.add_argument("--connect-timeout", type=float, default=5.0, metavar="S", help="TCP connect timeout (default %(default)s)")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="timeout per phase (default %(default)s)")
+    p.add_argument("--deadline", type=float, default=30.0, metavar="S", help="overall deadline per target (default %(default)s)")
     p.add_argument("--stop-after", choices=[p.value for p in Phase], help="stop once this phase is complete")
     p.add_argument("--no-legacy-tls", action="store_true", help="refuse TLS 1.0/1.1 and weak ciphers")
     p.add_argument("--no-follow", action="store_true", help="do not reconnect after RDP_NEG_FAILURE")

@@ -12,13 +12,14 @@ import contextlib
 import dataclasses
 import gc
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from rdpprobe.engine import Engine, EngineOptions, EngineStats
 from rdpprobe.errors import ProbeUsageError
-from rdpprobe.output import Summary, Writer
+from rdpprobe.output import Summary, Writer, plural
 from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.phases import Phase
@@ -55,6 +56,18 @@ class ScanReport:
 
     summary: Summary
     stats: EngineStats
+    elapsed_s: float = 0.0
+
+    def headline(self) -> str:
+        """One line for people: how many targets, how fast, and what went wrong locally."""
+        stats, elapsed = self.stats, self.elapsed_s
+        rate = f" ({stats.results / elapsed:.0f}/s)" if elapsed > 0 else ""
+        parts = [f"{plural(stats.results, 'target')} probed in {elapsed:.2f} s{rate}", plural(stats.connections, "connection")]
+        extras = ((stats.excluded, "excluded after resolution"), (stats.local_retries, "retried for local resources"))
+        parts += [f"{count} {what}" for count, what in extras if count]
+        if stats.internal_errors:
+            parts.append(plural(stats.internal_errors, "internal error"))
+        return ", ".join(parts)
 
 
 def run_scan(
@@ -75,10 +88,11 @@ def run_scan(
             on_result(result)
 
     engine = Engine(config, options)
+    started = time.monotonic()
     with _lean_gc():
-        stats = engine.run(targets, emit)
+        stats = engine.run(targets, emit, writer.flush)
     writer.close()
-    return ScanReport(summary, stats)
+    return ScanReport(summary, stats, time.monotonic() - started)
 
 
 @contextlib.contextmanager

@@ -1,8 +1,9 @@
 """``rdpprobe scan``: many targets, JSON Lines out, a progress bar and a summary on stderr.
 
 Exit codes: 0 the scan completed (whatever the verdicts); 2 usage error (bad option, bad
-target line, unreadable file). Results go to stdout (or ``--output``); everything else,
-progress and summary included, goes to stderr.
+target line, unreadable file); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), with every
+result finished before the signal written out. Results go to stdout (or ``--output``);
+everything else, progress and summary included, goes to stderr.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
+import signal
 import sys
 from collections.abc import Iterator
+from types import FrameType
 from typing import TextIO
 
 from rdpprobe.api import build
@@ -42,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--randomize", action="store_true", help="shuffle the targets with a random seed")
     p.add_argument("--depth", choices=list(DEPTH_STOPS), default=DEFAULT_DEPTH, help="how far to walk each target (default nla)")
     add_probe_options(p)
-    p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N", help="targets in flight at once")
+    p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N", help="targets in flight at once (default %(default)s)")
     p.add_argument("--rate", type=float, metavar="N", help="new connections per second (default: unlimited)")
     p.add_argument("--tls", choices=TLS_CHOICES, default="auto", help="TLS library (default: pyOpenSSL when present)")
     p.add_argument("-o", "--output", metavar="FILE", help="write results here instead of stdout")
@@ -95,6 +98,29 @@ def _output(path: str | None) -> Iterator[TextIO]:
         yield stream
 
 
+#: The exit status of a scan ended by SIGTERM: 128 + the signal's number, as a shell reports it.
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+def _raise_terminated(_signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(EXIT_TERMINATED)
+
+
+@contextlib.contextmanager
+def _terminate_gracefully() -> Iterator[None]:
+    """SIGTERM ends the scan as Ctrl-C does: connections closed and every finished result
+    written out (the writer buffers a turn's lines), instead of dying with them unwritten."""
+    try:
+        before = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # Not the main thread (an embedding program): its signals, its rules.
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def run(args: argparse.Namespace) -> int:
     """The ``scan`` handler."""
     _check_numbers(args)
@@ -117,7 +143,7 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
         keylog_path=keylog, address_filter=lambda address, port: not excludes.covers(address, port),
     )  # fmt: skip
     progress = ProgressBar(_total(args, sources, excludes, shard)) if not args.no_progress else None
-    with _output(args.output) as stream:
+    with _output(args.output) as stream, _terminate_gracefully():
         writer = make_writer(args.format, stream)
         try:
             report = run_scan(targets, config, writer, engine_options, progress.advance if progress else None)  # type: ignore[arg-type]
@@ -127,7 +153,7 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
     if not args.no_summary:
         from rich.console import Console  # Here, not above: --no-summary scans never load rich.
 
-        report.summary.render(Console(file=sys.stderr))
+        report.summary.render(Console(file=sys.stderr), report.headline())
     return EXIT_OK
 
 

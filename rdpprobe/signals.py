@@ -39,6 +39,8 @@ class Signal(enum.Enum):
     DECODE_ERROR = "decode_error"  # The peer sent bytes that do not decode.
     INTERNAL_ERROR = "internal_error"  # A bug in rdpprobe; the scan goes on.
 
+    __hash__ = object.__hash__  # As Phase's: identity, in C (the verdict cache hashes it).
+
 
 @dataclass(frozen=True, slots=True)
 class Observed:

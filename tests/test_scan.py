@@ -48,6 +48,27 @@ def _scan_lines(targets: list[str], depth: str) -> tuple[list[dict[str, object]]
     return [json.loads(line) for line in stream.getvalue().splitlines()], report
 
 
+class _FlushLog(io.StringIO):
+    """A stream that notes how many lines it held at each flush."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines_at_flush: list[int] = []
+
+    def flush(self) -> None:
+        self.lines_at_flush.append(self.getvalue().count("\n"))
+        super().flush()
+
+
+def test_each_result_is_flushed_before_the_engine_waits_again() -> None:
+    stream = _FlushLog()
+    targets = [f"127.0.0.1:{_closed_port()}" for _ in range(3)]
+    run_scan(iter_targets(targets), depth_config(FAST, "quick"), JsonlWriter(stream), EngineOptions(concurrency=1))
+    # One probe at a time: each turn finishes one result, and the turn ends with a flush.
+    assert stream.lines_at_flush[:3] == [1, 2, 3]
+    assert stream.lines_at_flush[-1] == 3
+
+
 @pytest.mark.parametrize("depth", list(DEPTH_STOPS))
 def test_output_lines_validate_against_the_schema(depth: str) -> None:
     schema = load_schema()
@@ -76,3 +97,18 @@ def test_hostile_targets_never_crash_the_scan() -> None:
         lines, _ = _scan_lines([f"127.0.0.1:{s.address[1]}" for s in servers], "full")
     assert len(lines) == len(hostile)
     assert all(line["signal"] != "internal_error" for line in lines)
+
+
+def test_the_headline_counts_targets_and_names_local_trouble_only_when_there_was_some() -> None:
+    from rdpprobe.engine import EngineStats
+    from rdpprobe.output import Summary
+    from rdpprobe.scan import ScanReport
+
+    calm = ScanReport(Summary(), EngineStats(results=1, connections=1), elapsed_s=0.5)
+    assert calm.headline() == "1 target probed in 0.50 s (2/s), 1 connection"
+    rough = EngineStats(results=40, connections=52, local_retries=3, internal_errors=1, excluded=2)
+    assert ScanReport(Summary(), rough, elapsed_s=2.0).headline() == (
+        "40 targets probed in 2.00 s (20/s), 52 connections, 2 excluded after resolution, "
+        "3 retried for local resources, 1 internal error"
+    )
+    assert "/s" not in ScanReport(Summary(), EngineStats(), elapsed_s=0.0).headline()

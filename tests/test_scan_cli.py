@@ -35,7 +35,7 @@ def test_scan_prints_one_line_per_target_and_exits_zero(capsys: pytest.CaptureFi
     lines = _jsonl(out)
     assert code == 0
     assert sorted(line["signal"] for line in lines) == ["ok", "refused"]
-    assert "results by verdict" in err
+    assert "2 targets probed in" in err and "by verdict" in err
 
 
 def test_ranges_shards_and_exclusions(capsys: pytest.CaptureFixture[str]) -> None:
@@ -81,3 +81,31 @@ def test_bad_line_in_a_file_names_the_line(tmp_path: Path, capsys: pytest.Captur
     targets.write_text(f"127.0.0.1:{_closed_port()}\nbad..name\n")
     assert main(["scan", "-iL", str(targets), "--depth", "quick", "--no-summary", *FAST]) == 2
     assert f"{targets}:2:" in capsys.readouterr().err
+
+
+def test_sigterm_ends_the_scan_with_every_finished_line_written() -> None:
+    """SIGTERM mid-scan: exit 143, the finished results on stdout as whole lines, no traceback."""
+    import signal
+    import subprocess
+    import sys
+
+    argv = ["scan", "-", "--depth", "quick", "--timeout", "30", "--deadline", "60", "--no-progress", "--no-summary"]
+    closed = [f"127.0.0.1:{_closed_port()}" for _ in range(3)]
+    with socket.socket() as silent:  # Listens and never answers: its probe waits out its timeout.
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        targets = "\n".join([*closed, f"127.0.0.1:{silent.getsockname()[1]}"]) + "\n"
+        with subprocess.Popen(
+            [sys.executable, "-m", "rdpprobe", *argv], text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        ) as proc:  # fmt: skip
+            assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+            proc.stdin.write(targets)
+            proc.stdin.close()
+            first = [proc.stdout.readline() for _ in closed]  # Out while the silent probe waits.
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+            rest, err = proc.stdout.read(), proc.stderr.read()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert sorted(json.loads(line)["signal"] for line in first) == ["refused"] * 3
+    assert rest == "" and "Traceback" not in err

@@ -177,8 +177,13 @@ class Engine:
             self.stats.tls = self._tls.name
         return self._tls
 
-    def run(self, targets: Iterable[Target], emit: Emit) -> EngineStats:
-        """Probe every target; call ``emit`` with each result as it is final."""
+    def run(self, targets: Iterable[Target], emit: Emit, flush: Callable[[], None] | None = None) -> EngineStats:
+        """Probe every target; call ``emit`` with each result as it is final.
+
+        ``flush``, when given, is called after each turn's results are emitted, before the
+        engine waits again: output can be buffered per turn (one write for all the results
+        a turn finished) and still never wait on the network.
+        """
         self.stats.fd_limit = raise_fd_limit()
         self._cap = cap_concurrency(self.options.concurrency, self.stats.fd_limit)
         self.stats.concurrency = self._cap
@@ -187,7 +192,7 @@ class Engine:
         if self.options.rate:
             self._bucket = TokenBucket(self.options.rate, now)
         try:
-            self._loop(emit)
+            self._loop(emit, flush)
         finally:
             self._shutdown()
         if self._target_error is not None:
@@ -233,12 +238,15 @@ class Engine:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def _loop(self, emit: Emit) -> None:
-        poller, links, clock = self.poller, self._links, self._clock
+    def _loop(self, emit: Emit, flush: Callable[[], None] | None) -> None:
+        poller, links, clock, done = self.poller, self._links, self._clock, self._done
         while True:
             self._start(clock())
-            while self._done:
-                emit(self._done.popleft())
+            if done:
+                while done:
+                    emit(done.popleft())
+                if flush is not None:
+                    flush()
             if not self._active and self._exhausted:
                 return
             events = poller.poll(self._timeout(clock()))

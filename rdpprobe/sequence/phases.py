@@ -24,6 +24,11 @@ class Phase(enum.Enum):
     LICENSING = "licensing"  # (2.2.1.12)
     CAPABILITIES_EXCHANGE = "capabilities_exchange"  # Demand Active (2.2.1.13.1)
 
+    # Members are singletons, equal only to themselves, so object's hash (a C slot) agrees
+    # with equality; Enum's own hashes the name in Python code, and a probe hashes its phase
+    # for every timer, timing and ordering test.
+    __hash__ = object.__hash__
+
     @property
     def index(self) -> int:
         return _ORDER[self]

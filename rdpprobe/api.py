@@ -3,27 +3,45 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
-from rdpprobe.errors import ProbeUsageError
+from rdpprobe.errors import EncodeError, ProbeUsageError
 from rdpprobe.result import ProbeResult, Target
+from rdpprobe.sequence import initiation
 from rdpprobe.sequence.config import Credentials, ProbeConfig, Timeouts
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.nla import CREDSSP_VERSIONS
 from rdpprobe.sequence.plan import plan
+from rdpprobe.specs import ADDRESS_TYPES, DEFAULT_PORT, MAX_PORT, TargetError, TargetSpec, parse_spec
 from rdpprobe.wire.nego import SecurityProtocol
 
-DEFAULT_PORT = 3389
+#: Longest timeout or deadline accepted, in seconds: one day. No probe step needs longer,
+#: and a bound keeps huge values (1e300) from overflowing the C ``time_t`` of a socket timeout.
+MAX_SECONDS = 86_400.0
+#: requestedProtocols is a 32-bit field ([MS-RDPBCGR] 2.2.1.1.1).
+MAX_REQUESTED_PROTOCOLS = 0xFFFFFFFF
+#: The phase that checks credentials: CredSSP runs there ([MS-CSSP] 3.1.5).
+CREDENTIALS_PHASE = Phase.NLA
+#: How target errors name their source (the scanner names files and lines instead).
+TARGET_WHERE = "target"
+#: The default port handed to ``parse_spec``: a port written in a spec is never 0, so a spec
+#: that comes back with port 0 named none.
+_NO_PORT = 0
 
 
 def probe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
-    """Walk ``target`` ("host", "host:port" or "[v6]:port") through the connection sequence.
+    """Walk ``target`` ("host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address)
+    through the connection sequence; ``port``, when given, must agree with one in ``target``.
 
     Options: ``protocols`` (names such as ``["SSL", "HYBRID"]`` or an int), ``cookie``,
     ``connect_timeout``, ``timeout`` (per phase), ``deadline`` (overall), ``stop_after``
     (a phase name), ``user``/``password``/``domain`` (an authentication check),
     ``full_logon``, ``legacy_tls``, ``follow_negotiation``, ``enumerate``,
     ``expected_name``, ``keylog_path``. The password is never logged or shown.
+
+    Bad input (a malformed target, an impossible or contradictory option) raises
+    ``ProbeUsageError`` naming the problem before any connection is made.
     """
     # The drivers are imported where they run, not above: ``rdpprobe scan`` uses only
     # ``build``, and asyncio loads only for ``aprobe``.
@@ -56,12 +74,13 @@ async def aprobe(target: str, port: int | None = None, **options: Any) -> ProbeR
 
 
 def build(target: str, port: int | None, options: dict[str, Any]) -> tuple[Target, ProbeConfig, str | None]:
-    """Validate the options; raise ``ProbeUsageError`` naming the first bad one."""
+    """Validate the target and the options; raise ``ProbeUsageError`` naming the first bad one.
+
+    Bad input is found here, before any connection, so that a probe that starts only meets
+    the network's problems and the server's.
+    """
     opts = dict(options)
-    host, parsed_port = split_host_port(target)
-    tgt = Target(host, port or parsed_port or DEFAULT_PORT)
-    if not 0 < tgt.port < 65536:
-        raise ProbeUsageError(f"invalid port {tgt.port}")
+    tgt = parse_target(target, port)
     keylog = opts.pop("keylog_path", None)
     config = ProbeConfig(
         requested_protocols=protocols_value(opts.pop("protocols", None)),
@@ -74,10 +93,9 @@ def build(target: str, port: int | None, options: dict[str, Any]) -> tuple[Targe
         config = dataclasses.replace(config, enumerate_protocols=True)
     if opts:
         raise ProbeUsageError(f"unknown option {sorted(opts)[0]!r}")
-    if config.credssp_version not in CREDSSP_VERSIONS:
-        raise ProbeUsageError(f"credssp_version must be 2 to 6, not {config.credssp_version}")
-    if config.full_logon and config.credentials is None:
-        raise ProbeUsageError("full_logon needs user and password")
+    _check_config(config)
+    if keylog is not None:
+        check_keylog(keylog)  # Last: it creates the file, which a usage error must not leave.
     return tgt, config, keylog
 
 
@@ -87,24 +105,61 @@ _PLAIN_OPTIONS = frozenset({
 })
 
 
-def split_host_port(text: str) -> tuple[str, int | None]:
-    """``host``, ``host:port``, ``[v6]``, ``[v6]:port`` or a bare IPv6 address."""
-    text = text.strip()
-    if not text:
-        raise ProbeUsageError("empty target")
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        return host, _port(rest[1:]) if rest.startswith(":") else None
-    if text.count(":") == 1:
-        host, _, port = text.partition(":")
-        return host, _port(port)
-    return text, None
+def _check_config(config: ProbeConfig) -> None:
+    """The checks that need the whole config: versions, option pairs, the request's bytes."""
+    if config.credssp_version not in CREDSSP_VERSIONS:
+        raise ProbeUsageError(f"credssp_version must be 2 to 6, not {config.credssp_version}")
+    if config.full_logon and config.credentials is None:
+        raise ProbeUsageError("full_logon needs user and password")
+    if config.credentials is not None:
+        check_stop_reaches_credentials(config.stop_after, "user", "stop_after")
+    _check_connection_request(config)
 
 
-def _port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ProbeUsageError(f"invalid port {text!r}")
-    return int(text)
+# --- The target -----------------------------------------------------------------------------
+
+
+def parse_target(text: Any, port: int | None = None) -> Target:
+    """The one host ``text`` names, on ``port`` or the port written in ``text`` (default 3389).
+
+    ``text`` follows the scanner's grammar (``rdpprobe.specs``): ``host``, ``host:port``,
+    ``[v6]``, ``[v6]:port`` or a bare IPv6 address. A network or range of more than one
+    address is refused: ``rdpprobe scan`` probes those. ``port``, when given, must agree with
+    a port written in ``text``.
+    """
+    if not isinstance(text, str):
+        raise ProbeUsageError(f"{TARGET_WHERE}: expected a string, got {type(text).__name__}")
+    try:
+        spec = parse_spec(text, _NO_PORT, TARGET_WHERE)
+    except TargetError as exc:
+        raise ProbeUsageError(str(exc)) from None
+    if spec.size != 1:
+        raise ProbeUsageError(
+            f"{TARGET_WHERE}: {spec.text!r} is a network or range of {spec.size} addresses; "
+            "check probes one host; use rdpprobe scan for networks and ranges"
+        )
+    return Target(_host(spec), _port(port, spec.port))
+
+
+def _host(spec: TargetSpec) -> str:
+    """The name, or the address in its canonical text (as the scanner writes it)."""
+    if spec.name is not None:
+        return spec.name
+    return str(ADDRESS_TYPES[spec.version](spec.first))
+
+
+def _port(given: Any, written: int) -> int:
+    """``given`` (the ``port`` argument, ``-p``) or else the port written in the target."""
+    if given is None:
+        return written or DEFAULT_PORT
+    if isinstance(given, bool) or not isinstance(given, int) or not 1 <= given <= MAX_PORT:
+        raise ProbeUsageError(f"invalid port {given!r}")
+    if written and written != given:
+        raise ProbeUsageError(f"two ports for one target: {written} in the target and {given} as the port option")
+    return given
+
+
+# --- Options --------------------------------------------------------------------------------
 
 
 def protocols_value(value: Any) -> int:
@@ -112,6 +167,8 @@ def protocols_value(value: Any) -> int:
     if value is None:
         return ProbeConfig().requested_protocols
     if isinstance(value, int):
+        if not 0 <= value <= MAX_REQUESTED_PROTOCOLS:
+            raise ProbeUsageError(f"protocols must be 0 to 0x{MAX_REQUESTED_PROTOCOLS:x}, got {value}")
         return value
     names = value.split(",") if isinstance(value, str) else list(value)
     total = 0
@@ -123,16 +180,32 @@ def protocols_value(value: Any) -> int:
     return total
 
 
+def seconds(value: Any, name: str) -> float:
+    """``value`` as a time limit: a finite number of seconds above 0 and at most ``MAX_SECONDS``.
+
+    ``name`` is the option as the caller spells it (``deadline`` in the library,
+    ``--deadline`` on the command line); the error names it.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ProbeUsageError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ProbeUsageError(f"{name} must be a finite number of seconds, got {number}")
+    if number <= 0:
+        raise ProbeUsageError(f"{name} must be positive, got {number:g}")
+    if number > MAX_SECONDS:
+        raise ProbeUsageError(f"{name} must be at most {MAX_SECONDS:g} seconds (one day), got {number:g}")
+    return number
+
+
 def _timeouts(opts: dict[str, Any]) -> Timeouts:
     default = Timeouts()
-    t = Timeouts(
-        connect=float(opts.pop("connect_timeout", default.connect)),
-        phase=float(opts.pop("timeout", default.phase)),
-        overall=float(opts.pop("deadline", default.overall)),
+    return Timeouts(
+        connect=seconds(opts.pop("connect_timeout", default.connect), "connect_timeout"),
+        phase=seconds(opts.pop("timeout", default.phase), "timeout"),
+        overall=seconds(opts.pop("deadline", default.overall), "deadline"),
     )
-    if min(t.connect, t.phase, t.overall) <= 0:
-        raise ProbeUsageError("timeouts must be positive")
-    return t
 
 
 def _phase(value: Any) -> Phase | None:
@@ -148,7 +221,55 @@ def _credentials(opts: dict[str, Any]) -> Credentials | None:
     user, password, domain = opts.pop("user", None), opts.pop("password", None), opts.pop("domain", None)
     if user is None and password is None:
         return None
-    if not user or password is None:
+    if user is None or password is None:
         raise ProbeUsageError("an authentication check needs both user and password")
-    creds = Credentials.parse(user, password)
+    creds = Credentials.parse(check_user(user, "user"), password)
     return dataclasses.replace(creds, domain=domain) if domain is not None else creds
+
+
+def check_user(user: Any, name: str) -> str:
+    """``user`` (``USER`` or ``DOMAIN\\USER``) when it names a user; ``name`` is the option's spelling."""
+    if not isinstance(user, str):
+        raise ProbeUsageError(f"{name} must be a string, got {type(user).__name__}")
+    if not user.strip():
+        raise ProbeUsageError(f"{name} must not be empty")
+    if not Credentials.parse(user, "").user.strip():
+        raise ProbeUsageError(f"{name} {user!r} has an empty user name")
+    return user
+
+
+def check_stop_reaches_credentials(stop_after: Phase | None, user: str, stop: str) -> None:
+    """Refuse a stop before ``CREDENTIALS_PHASE``, where credentials are checked.
+
+    CredSSP ([MS-CSSP] 3.1.5) authenticates the user in the nla phase; a probe stopped
+    earlier would never check them. ``user`` and ``stop`` are the options' spellings.
+    """
+    if stop_after is not None and stop_after < CREDENTIALS_PHASE:
+        raise ProbeUsageError(
+            f"{user} is checked in the {CREDENTIALS_PHASE.value} phase, "
+            f"but {stop} {stop_after.value} ends the probe before it"
+        )
+
+
+def check_keylog(path: Any) -> None:
+    """Open ``path`` for append (creating it) and close it: a key log that cannot be written
+    is a usage error now, not a failure in the middle of the TLS handshake."""
+    try:
+        with open(path, "a", encoding="ascii"):
+            pass
+    except OSError as exc:
+        raise ProbeUsageError(f"cannot write keylog file {path}: {exc.strerror or exc}") from None
+    except (TypeError, ValueError) as exc:  # Not a path at all, or one with a NUL byte.
+        raise ProbeUsageError(f"cannot write keylog file {path!r}: {exc}") from None
+
+
+def _check_connection_request(config: ProbeConfig) -> None:
+    """Encode the X.224 Connection Request now ([MS-RDPBCGR] 2.2.1.1), with the encoder the
+    probe uses: a cookie or routing token it cannot carry is a usage error, not a failure
+    mid-probe."""
+    if config.cookie is not None and not isinstance(config.cookie, str):
+        raise ProbeUsageError(f"cookie must be a string, got {type(config.cookie).__name__}")
+    try:
+        initiation.request_bytes(config)
+    except EncodeError as exc:
+        raise ProbeUsageError(str(exc)) from None

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rdpprobe import __version__
-from rdpprobe.api import probe
+from rdpprobe.api import check_stop_reaches_credentials, check_user, probe, seconds
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.result import AUTH_SUCCEEDED
 from rdpprobe.sequence.phases import Phase
@@ -59,7 +59,7 @@ def add_probe_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_check(p: argparse.ArgumentParser) -> None:
-    p.add_argument("target", help="HOST, HOST:PORT or [IPv6]:PORT")
+    p.add_argument("target", help="one host: HOST, HOST:PORT, IPv6 or [IPv6]:PORT (scan takes networks and ranges)")
     p.add_argument("-p", "--port", type=int, help="port (default 3389)")
     add_probe_options(p)
     p.add_argument("--user", help=f"check credentials: USER or DOMAIN\\USER (password from ${PASSWORD_ENV} or a prompt)")
@@ -69,15 +69,19 @@ def _add_check(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the JSON form of the result")
 
 
+#: The time limits among the probe options: (keyword of ``probe``, command-line option).
+TIME_OPTIONS = (("connect_timeout", "--connect-timeout"), ("timeout", "--timeout"), ("deadline", "--deadline"))
+
+
 def probe_options(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {
-        "connect_timeout": args.connect_timeout,
-        "timeout": args.timeout,
-        "deadline": args.deadline,
+    """The ``probe`` keywords of the options shared by ``check`` and ``scan``; time limits are
+    checked here so that their errors name the command-line option."""
+    options: dict[str, Any] = {key: seconds(getattr(args, key), flag) for key, flag in TIME_OPTIONS}
+    options.update({
         "legacy_tls": not args.no_legacy_tls,
         "follow_negotiation": not args.no_follow,
         "enumerate": args.enumerate,
-    }
+    })
     for key in ("protocols", "cookie", "stop_after"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
@@ -92,16 +96,25 @@ def _password() -> str:
     return getpass.getpass("Password: ")
 
 
+def _credential_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``user``, ``password`` and ``full_logon`` for ``--user``; the user name and its clash
+    with ``--stop-after`` are checked before the password is asked for."""
+    if args.user is None:
+        if args.full_logon:
+            raise UsageError("--full-logon needs --user")
+        return {}
+    check_user(args.user, "--user")
+    stop = Phase(args.stop_after) if args.stop_after is not None else None
+    check_stop_reaches_credentials(stop, "--user", "--stop-after")
+    return {"user": args.user, "password": _password(), "full_logon": args.full_logon}
+
+
 def run_check(args: argparse.Namespace) -> int:
     options = probe_options(args)
-    if args.user:
-        options.update(user=args.user, password=_password(), full_logon=args.full_logon)
-    elif args.full_logon:
-        raise UsageError("--full-logon needs --user")
-    for key in ("expected_name",):
-        if getattr(args, key):
-            options[key] = getattr(args, key)
-    if args.keylog:
+    options.update(_credential_options(args))
+    if args.expected_name:
+        options["expected_name"] = args.expected_name
+    if args.keylog is not None:
         options["keylog_path"] = args.keylog
     result = probe(args.target, args.port, **options)
     if args.json:

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, ParamSpec, TextIO
 
 from rdpprobe.engine import Engine, EngineOptions, EngineStats
-from rdpprobe.errors import ProbeUsageError
+from rdpprobe.errors import ProbeUsageError, RdpProbeError
 from rdpprobe.output import Summary, Writer, plural
 from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence.config import ProbeConfig
@@ -33,6 +34,8 @@ DEPTH_STOPS: dict[str, Phase | None] = {
     "full": None,
 }
 DEFAULT_DEPTH = "nla"
+_P = ParamSpec("_P")
+
 #: Allocations between young-generation collections while a scan runs (CPython's default is
 #: 700): probes allocate many short-lived objects, almost none of them cyclic.
 SCAN_GC_THRESHOLD = 50_000
@@ -70,6 +73,28 @@ class ScanReport:
         return ", ".join(parts)
 
 
+class OutputError(RdpProbeError):
+    """The results could not be written (a full disk, an I/O error); the scan stopped there.
+
+    A reader that went away (``BrokenPipeError``) is not one: it ends the scan quietly.
+    """
+
+
+def _writing(call: Callable[_P, None]) -> Callable[_P, None]:
+    """``call`` with the stream errors it meets raised as ``OutputError``."""
+
+    @functools.wraps(call)
+    def guarded(*args: _P.args, **kwargs: _P.kwargs) -> None:
+        try:
+            call(*args, **kwargs)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(exc.strerror or str(exc)) from exc
+
+    return guarded
+
+
 def run_scan(
     targets: Iterable[Target],
     config: ProbeConfig,
@@ -77,12 +102,16 @@ def run_scan(
     options: EngineOptions = EngineOptions(),
     on_result: Callable[[ProbeResult], None] | None = None,
 ) -> ScanReport:
-    """Probe every target, write each result as it finishes, return the summary."""
+    """Probe every target, write each result as it finishes, return the summary.
+
+    Raises ``OutputError`` when the writer's stream fails, after closing every connection.
+    """
     summary = Summary()
+    write, flush, close = _writing(writer.write), _writing(writer.flush), _writing(writer.close)
 
     def emit(result: ProbeResult) -> None:
         record = result.to_dict()
-        writer.write(record, result.started_at)
+        write(record, result.started_at)
         summary.add(record)
         if on_result is not None:
             on_result(result)
@@ -90,8 +119,8 @@ def run_scan(
     engine = Engine(config, options)
     started = time.monotonic()
     with _lean_gc():
-        stats = engine.run(targets, emit, writer.flush)
-    writer.close()
+        stats = engine.run(targets, emit, flush)
+    close()
     return ScanReport(summary, stats, time.monotonic() - started)
 
 

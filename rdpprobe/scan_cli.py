@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
+import os
 import random
 import signal
 import sys
@@ -21,8 +23,8 @@ from rdpprobe.api import build
 from rdpprobe.cli import EXIT_OK, UsageError, add_probe_options, probe_options, register
 from rdpprobe.engine import TLS_CHOICES, EngineOptions
 from rdpprobe.output import FORMATS, make_writer
-from rdpprobe.scan import DEFAULT_DEPTH, DEPTH_STOPS, ProgressBar, depth_config, run_scan
-from rdpprobe.targets import DEFAULT_PORT, Exclusions, TargetError, TargetFile, count_targets, iter_targets, parse_shard
+from rdpprobe.scan import DEFAULT_DEPTH, DEPTH_STOPS, OutputError, ProgressBar, depth_config, run_scan
+from rdpprobe.targets import DEFAULT_PORT, STDIN, Exclusions, TargetError, TargetFile, count_targets, iter_targets, parse_shard
 
 DEFAULT_CONCURRENCY = 100
 #: A syntactically valid target for ``api.build``, which validates the shared probe options.
@@ -57,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _check_numbers(args: argparse.Namespace) -> None:
     if args.concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, got {args.concurrency}")
-    if args.rate is not None and args.rate <= 0:
+    if args.rate is not None and not args.rate > 0:  # Written so that NaN fails too.
         raise UsageError(f"--rate must be positive, got {args.rate:g}")
     if not 0 < args.port < 65536:
         raise UsageError(f"invalid port {args.port}")
@@ -69,11 +71,30 @@ def _sources(args: argparse.Namespace) -> list[str | TargetFile]:
     return [*args.targets, *(TargetFile(path) for path in args.input_files)]
 
 
+def _check_files(args: argparse.Namespace) -> None:
+    """Standard input is read once, and the output must not overwrite a file still to be read."""
+    inputs = [*(t for t in args.targets if t == STDIN), *args.input_files, *args.exclude_file]
+    if inputs.count(STDIN) > 1:
+        raise UsageError("standard input (-) is given twice (targets, -iL or --exclude-file); it can be read once")
+    if args.output is None:
+        return
+    for path in inputs:
+        if path != STDIN and _same_file(path, args.output):
+            raise UsageError(f"--output {args.output} is also read as input; it would be emptied before it is read")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # Either does not exist (yet): not the same file, and reading it fails later.
+        return False
+
+
 def _seed(args: argparse.Namespace) -> int | None:
     if args.seed is not None:
         return int(args.seed)
     if args.randomize:
-        if args.shard:
+        if args.shard is not None:
             raise UsageError("--shard with --randomize needs --seed, so that every shard shares one order")
         return random.SystemRandom().randrange(SEED_BOUND)
     return None
@@ -87,15 +108,32 @@ def _total(args: argparse.Namespace, sources: list[str | TargetFile], excludes: 
 
 @contextlib.contextmanager
 def _output(path: str | None) -> Iterator[TextIO]:
+    """The results' stream; a failure to write it (``OutputError``) is one line naming it."""
     if path is None:
-        yield sys.stdout
+        try:
+            yield sys.stdout
+        except OutputError as exc:
+            _discard_stdout()
+            raise UsageError(f"cannot write results to standard output: {exc}") from exc
         return
     try:
         stream = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from exc
-    with stream:
+    try:
         yield stream
+    except OutputError as exc:
+        raise UsageError(f"cannot write results to {path}: {exc}") from exc
+    finally:
+        with contextlib.suppress(OSError):  # Its error, if any, was reported above.
+            stream.close()
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null: what could not be written must not fail again
+    (and print a traceback) when the interpreter flushes it on the way out."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 #: The exit status of a scan ended by SIGTERM: 128 + the signal's number, as a shell reports it.
@@ -124,6 +162,7 @@ def _terminate_gracefully() -> Iterator[None]:
 def run(args: argparse.Namespace) -> int:
     """The ``scan`` handler."""
     _check_numbers(args)
+    _check_files(args)
     options = probe_options(args)
     _, config, keylog = build(_OPTIONS_PROBE_TARGET, None, options)
     config = depth_config(config, args.depth, explicit_stop=args.stop_after is not None)
@@ -134,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
-    shard = parse_shard(args.shard) if args.shard else (0, 1)
+    shard = parse_shard(args.shard) if args.shard is not None else (0, 1)
     excludes = Exclusions.from_sources([*args.exclude, *(TargetFile(path) for path in args.exclude_file)])
     sources = _sources(args)
     targets = iter_targets(sources, excludes, shard, _seed(args), default_port=args.port)

@@ -44,6 +44,9 @@ OCTET_MAX = 255
 OCTET_MASK = 0xFF
 STDIN = "-"
 COMMENT = "#"
+ZONE_SEPARATOR = "%"  # RFC 4007 11.2: fe80::1%eth0
+#: Characters of a bad spec quoted in its error, so a 100 KB line gives a readable message.
+QUOTED_SPEC_CHARS = 80
 ADDRESS_TYPES = {4: ipaddress.IPv4Address, 6: ipaddress.IPv6Address}
 
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
@@ -106,8 +109,15 @@ def parse_spec(text: str, default_port: int = DEFAULT_PORT, where: str = "argv")
         if bracketed and parsed.version != 6:
             raise _Invalid("brackets are only for ipv6 addresses")
     except _Invalid as exc:
-        raise TargetError(where, f"{exc} in {spec!r}") from None
+        raise TargetError(where, f"{exc} in {_quoted(spec)}") from None
     return parsed
+
+
+def _quoted(spec: str) -> str:
+    """``spec`` as an error quotes it: repr'd, and cut short when it is long."""
+    if len(spec) <= QUOTED_SPEC_CHARS:
+        return repr(spec)
+    return f"{spec[:QUOTED_SPEC_CHARS]!r}... ({len(spec)} characters)"
 
 
 def is_digits(text: str) -> bool:
@@ -138,6 +148,9 @@ def _parse_port(text: str) -> int:
 def _parse_host(spec: str, host: str, port: int) -> TargetSpec:
     if not host:
         raise _Invalid("empty host")
+    if ZONE_SEPARATOR in host:
+        # ipaddress would accept the zone and the probe would then quietly drop it.
+        raise _Invalid("ipv6 zone ids (the part after '%') are not supported")
     if "/" in host:
         return _parse_network(spec, host, port)
     start, dash, end = host.partition("-")
@@ -227,10 +240,13 @@ def _file_specs(path: str, default_port: int) -> Iterator[TargetSpec]:
 
 
 def _stream_specs(lines: Iterable[str], name: str, default_port: int) -> Iterator[TargetSpec]:
-    for number, line in enumerate(lines, 1):
-        for token in _SEPARATORS.split(line.partition(COMMENT)[0]):
-            if token:
-                yield parse_spec(token, default_port, f"{name}:{number}")
+    try:
+        for number, line in enumerate(lines, 1):
+            for token in _SEPARATORS.split(line.partition(COMMENT)[0]):
+                if token:
+                    yield parse_spec(token, default_port, f"{name}:{number}")
+    except OSError as exc:  # Opened, then unreadable: EIO, a device, a vanished mount.
+        raise TargetError(name, f"cannot read target file: {exc.strerror}") from exc
 
 
 def is_stdin(source: Source) -> bool:

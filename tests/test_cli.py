@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from rdpprobe.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
 from rdpprobe.mock.server import MockRdpServer
+from tests.test_api_validation import wait_for
 from tests.transport.listeners import closed_port
 
 FAST = ["--connect-timeout", "1", "--timeout", "2", "--deadline", "5"]
@@ -34,7 +36,7 @@ def test_healthy_server_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     (["check", "127.0.0.1:99999"], "invalid port"),
     (["check", "127.0.0.1", "--protocols", "SSL,NOPE"], "unknown protocol"),
     (["check", "127.0.0.1", "--full-logon"], "--full-logon needs --user"),
-    (["check", "127.0.0.1", "--timeout", "0"], "timeouts must be positive"),
+    (["check", "127.0.0.1", "--timeout", "0"], "--timeout must be positive, got 0"),
     (["demo", "no-such-scenario"], "unknown scenario"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str,
@@ -42,6 +44,88 @@ def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str,
     assert main(argv) == EXIT_USAGE
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert out == "" and len(lines) == 1 and lines[0].startswith("rdpprobe: error: "), err
+    return lines[0]
+
+
+@pytest.mark.parametrize("target, message", [
+    ("300.1.1.1", "target: invalid ip address in '300.1.1.1'"),
+    ("127.0.0.1/33", "invalid network '127.0.0.1/33'"),
+    ("127.0.0.0/24", "check probes one host; use rdpprobe scan for networks and ranges"),
+    ("127.0.0.1-5", "check probes one host"),
+    ("127.0.0.5-1", "backwards range"),
+    (":1", "empty host"),
+    ("[]:1", "empty host"),
+    ("a b.invalid", "illegal character ' ' in host name"),
+    ("a\x1bb.invalid", "illegal character '\\x1b'"),
+    ("[::1", "missing ']'"),
+    ("[::1]x", "unexpected 'x' after ']'"),
+    ("[127.0.0.1]:1", "brackets are only for ipv6 addresses"),
+    (".".join(["a" * 60] * 5) + ".invalid", "host name longer than 253 characters"),
+])
+def test_check_reads_its_target_with_the_scan_grammar(target: str, message: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", target, *FAST]) == EXIT_USAGE
+    assert message in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["-p", "0"], "invalid port 0"),
+    (["-p", "65536"], "invalid port 65536"),
+    (["--timeout", "nan"], "--timeout must be a finite number of seconds, got nan"),
+    (["--connect-timeout", "inf"], "--connect-timeout must be a finite number of seconds, got inf"),
+    (["--deadline", "nan"], "--deadline must be a finite number of seconds, got nan"),
+    (["--deadline", "1e300"], "--deadline must be at most 86400 seconds (one day), got 1e+300"),
+    (["--user", ""], "--user must not be empty"),
+    (["--user", "alice", "--stop-after", "tls"],
+     "--user is checked in the nla phase, but --stop-after tls ends the probe before it"),
+    (["--user", "alice", "--stop-after", "dns"], "--stop-after dns ends the probe before it"),
+    (["--cookie", "a\r\nb"], "cookie must be printable ascii, got '\\r'"),
+    (["--cookie", "a\nb"], "cookie must be printable ascii, got '\\n'"),
+])
+def test_impossible_check_options_are_one_line_errors(extra: list[str], message: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # The options come after FAST: argparse keeps the last value given.
+    assert main(["check", "127.0.0.1", *FAST, *extra]) == EXIT_USAGE
+    assert message in _one_error_line(capsys)
+
+
+def test_a_port_in_the_target_and_another_with_p_conflict(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", f"127.0.0.1:{closed_port()}", "-p", "1", *FAST]) == EXIT_USAGE
+    assert "two ports for one target" in _one_error_line(capsys)
+
+
+def test_an_unwritable_keylog_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "no-such-directory" / "keys.log"
+    assert main(["check", f"127.0.0.1:{closed_port()}", "--keylog", str(path), *FAST]) == EXIT_USAGE
+    line = _one_error_line(capsys)
+    assert line == f"rdpprobe: error: cannot write keylog file {path}: No such file or directory"
+
+
+def test_stop_after_dns_stops_before_connecting(capsys: pytest.CaptureFixture[str]) -> None:
+    # The port is closed: a probe that went on to connect would be refused (exit 1).
+    assert main(["check", f"127.0.0.1:{closed_port()}", "--stop-after", "dns", "--json", *FAST]) == EXIT_OK
+    out = json.loads(capsys.readouterr().out)
+    assert (out["signal"], out["phase_reached"]) == ("ok", "dns")
+    assert out["detail"] == "stopped after name resolution, as asked"
+
+
+def test_stop_after_tcp_connect_stops_after_connecting(capsys: pytest.CaptureFixture[str]) -> None:
+    with MockRdpServer("windows-nla") as server:
+        port = server.address[1]
+        code = main(["check", f"127.0.0.1:{port}", "--stop-after", "tcp_connect", "--json", *FAST])
+        # Let the server finish with the connection before it stops: stopping first can
+        # leave the accepted socket unclosed, and its ResourceWarning fails a later test.
+        wait_for(lambda: bool(server.records))
+    out = json.loads(capsys.readouterr().out)
+    assert code == EXIT_OK and (out["signal"], out["phase_reached"]) == ("ok", "tcp_connect")
+    assert out["detail"] == "stopped after the tcp connection, as asked"
+    assert "requested_protocols" not in out["facts"]  # No Connection Request went out.
 
 
 def test_password_comes_from_the_environment_never_argv(monkeypatch: pytest.MonkeyPatch,

@@ -179,6 +179,15 @@ def test_rate_limits_new_connections() -> None:
     assert time.monotonic() - started >= 0.2
 
 
+def test_a_slow_rate_does_not_hold_the_scan_open_after_the_last_target() -> None:
+    """At 0.05 connections/s the next token is 20 s away: the end of the input must be seen
+    without waiting for it."""
+    started = time.monotonic()
+    results = _scan([_target(_closed_port())], rate=0.05)
+    assert [r.signal for r in results] == [Signal.REFUSED]
+    assert time.monotonic() - started < 10.0
+
+
 def test_per_target_deadline_bounds_the_plan(silent: _Server) -> None:
     config = ProbeConfig(timeouts=Timeouts(1.0, 5.0, 5.0), enumerate_protocols=True)
     started = time.monotonic()

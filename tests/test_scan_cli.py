@@ -109,3 +109,69 @@ def test_sigterm_ends_the_scan_with_every_finished_line_written() -> None:
     assert proc.returncode == 128 + signal.SIGTERM
     assert sorted(json.loads(line)["signal"] for line in first) == ["refused"] * 3
     assert rest == "" and "Traceback" not in err
+
+
+def _one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rdpprobe: error: "), err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--shard", ""], "invalid shard ''"),
+        (["--rate", "nan"], "--rate must be positive, got nan"),
+        (["-", "--exclude-file", "-"], "standard input (-) is given twice"),
+        (["-", "-iL", "-"], "standard input (-) is given twice"),
+    ],
+)
+def test_impossible_scan_options_are_one_line_errors(
+    extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["scan", f"127.0.0.1:{_closed_port()}", *extra, "--depth", "quick"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and message in _one_error_line(err)
+
+
+def test_output_that_is_also_an_input_is_refused_before_it_is_emptied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    targets = tmp_path / "targets.txt"
+    targets.write_text(f"127.0.0.1:{_closed_port()}\n")
+    for option in ("-iL", "--exclude-file"):
+        assert main(["scan", "127.0.0.2:1", option, str(targets), "-o", str(targets), *FAST]) == 2
+        assert "is also read as input" in _one_error_line(capsys.readouterr().err)
+    assert targets.read_text().startswith("127.0.0.1:")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_is_one_line_naming_the_output(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["scan", f"127.0.0.1:{_closed_port()}", "--depth", "quick", "-o", "/dev/full", *FAST]
+    assert main(argv) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "cannot write results to /dev/full" in line and "No space left on device" in line
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_standard_output_is_one_line_and_no_traceback() -> None:
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "rdpprobe", "scan", f"127.0.0.1:{_closed_port()}", "--depth", "quick", "--no-summary"]
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert "cannot write results to standard output" in _one_error_line(proc.stderr)
+
+
+def test_unreadable_target_files_and_long_or_zoned_specs_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = [
+        (["-iL", str(tmp_path)], "cannot read target file"),
+        (["x" * 5000], "(5000 characters)"),
+        (["[fe80::1%lo]:1"], "zone ids"),
+    ]
+    if Path("/proc/self/mem").exists():  # Opens, then fails to read (EIO).
+        cases.append((["-iL", "/proc/self/mem"], "cannot read target file: Input/output error"))
+    for extra, message in cases:
+        assert main(["scan", *extra, "--depth", "quick", *FAST]) == 2
+        line = _one_error_line(capsys.readouterr().err)
+        assert message in line and len(line) < 300

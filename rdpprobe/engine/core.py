@@ -162,6 +162,8 @@ class Engine:
         self._active = 0
         self._cap = 1
         self._targets: Iterator[Target] = iter(())
+        self._lookahead: Target | None = None
+        """The next target, read before a connection is spent on it (see ``_peek``)."""
         self._exhausted = False
         self._target_error: BaseException | None = None
         self._bucket: TokenBucket | None = None
@@ -277,7 +279,27 @@ class Engine:
         return max(0.0, wait)
 
     def _has_work(self) -> bool:
-        return bool(self._ready) or (self._active < self._cap and not self._exhausted)
+        return bool(self._ready) or (self._active < self._cap and self._peek())
+
+    def _peek(self) -> bool:
+        """Whether another target is waiting in the input.
+
+        It is read one ahead so that the end of the input is seen as soon as it comes, not
+        after the rate limiter's next token (a second at --rate 1, forever at tiny rates).
+        """
+        if self._lookahead is None and not self._exhausted:
+            self._lookahead = self._read_target()
+        return self._lookahead is not None
+
+    def _read_target(self) -> Target | None:
+        try:
+            return next(self._targets)
+        except StopIteration:
+            self._exhausted = True
+        except Exception as exc:  # noqa: BLE001 - a bad target line ends the input, not the scan
+            self._exhausted = True
+            self._target_error = exc
+        return None
 
     def _start(self, now: float) -> None:
         """Open connections for waiting jobs and new targets, at most ``cap`` per turn."""
@@ -299,14 +321,9 @@ class Engine:
                 self._crash(job, exc)
 
     def _pull(self, now: float) -> Job | None:
-        try:
-            target = next(self._targets)
-        except StopIteration:
-            self._exhausted = True
-            return None
-        except Exception as exc:  # noqa: BLE001 - a bad target line ends the input, not the scan
-            self._exhausted = True
-            self._target_error = exc
+        """A job for the target ``_peek`` read ahead (``_has_work`` has just peeked)."""
+        target, self._lookahead = self._lookahead, None
+        if target is None:
             return None
         self._active += 1
         self.stats.targets += 1

@@ -73,6 +73,9 @@ class Link:
         """Resolved: create the socket and start a non-blocking connect."""
         prober = self.prober
         prober.resolved(address, now)
+        if prober.finished:  # --stop-after dns: no connection at all.
+            self.drain(now)
+            return
         try:
             sock = socket.socket(family, NONBLOCKING_STREAM)
         except OSError as exc:

@@ -5,33 +5,72 @@
     rdpprobe mock --list
     rdpprobe mock --scenario windows-nla [--host 127.0.0.1] [--port 3389] [--user U --password P]
 
-It prints the address, serves until Ctrl-C or SIGTERM, and returns an exit status.
+It prints the address, serves until Ctrl-C or SIGTERM, and returns an exit status. Bad input
+(an option, a scenario name or file, an address that cannot be bound) ends with one
+``rdpprobe: error: …`` line on stderr and the main CLI's usage exit status, as every
+``rdpprobe`` command does.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
-from rdpprobe.mock.scenarios import NOT_REPRODUCIBLE, builtin_scenarios, get_scenario
+from rdpprobe.mock.scenarios import (
+    NOT_REPRODUCIBLE,
+    Scenario,
+    ScenarioError,
+    UnknownScenario,
+    builtin_scenarios,
+    get_scenario,
+)
 from rdpprobe.mock.server import MockRdpServer
 
-EXIT_OK = 0
-EXIT_USAGE = 2
+PROG = "rdpprobe mock"
+ERROR_PREFIX = "rdpprobe: error:"
+DEFAULT_SCENARIO = "windows-tls"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 3389
+MAX_PORT = 65535
+#: What starting the listener raises for a host or port it cannot use: resolution and bind
+#: failures (OSError, socket.gaierror), a port out of range (OverflowError), a host name
+#: the IDNA codec rejects (UnicodeError).
+BIND_ERRORS = (OSError, OverflowError, UnicodeError)
 
 
-def build_parser(prog: str = "rdpprobe mock") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Run a mock RDP server with fault injection.")
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are usage errors, reported as one line by the caller."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _usage_error(message)
+
+
+def _port(text: str) -> int:
+    """A ``--port`` value: a TCP port number, 0 (any free port) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"invalid port {text} (expected 0..{MAX_PORT})")
+    return port
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The ``rdpprobe mock`` options (also shown by the main CLI's help)."""
+    p = _Parser(prog=prog, description="Run a mock RDP server with fault injection.")
     p.add_argument("--list", action="store_true", help="list the built-in scenarios and exit")
-    p.add_argument("--scenario", default="windows-tls", help="built-in scenario name or TOML path")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
-    p.add_argument("--port", type=int, default=3389, help="port to bind (0 = any free port)")
-    p.add_argument("--user", help="the account NLA accepts")
-    p.add_argument("--password", help="its password")
+    p.add_argument("--scenario", default=DEFAULT_SCENARIO, help="built-in scenario name or TOML path")
+    p.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: loopback)")
+    p.add_argument("--port", type=_port, default=DEFAULT_PORT, help="port to bind (0 = any free port)")
+    p.add_argument("--user", help="the account NLA accepts (with --password)")
+    p.add_argument("--password", help="its password (with --user)")
     p.add_argument("--domain", help="its domain (any domain when omitted)")
     return p
 
@@ -45,31 +84,93 @@ def list_scenarios(out: TextIO) -> None:
         out.write(f"({row} not reproducible on loopback: {why})\n")
 
 
-def run_mock_cli(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
-    """Entry point for ``rdpprobe mock``; returns the process exit status."""
-    args = build_parser().parse_args(argv)
-    if args.list:
-        list_scenarios(out)
-        return EXIT_OK
+def run_mock_cli(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point for ``rdpprobe mock``; returns the process exit status.
+
+    ``out`` (default: the current ``sys.stdout``) receives the listing and the address.
+    """
+    # Imported here, not at the top: ``import rdpprobe.mock`` (the pytest plugin, MockPair)
+    # must not load the prober that the main CLI module pulls in.
+    from rdpprobe.cli import EXIT_OK, EXIT_USAGE, UsageError
+
+    out = sys.stdout if out is None else out
     try:
-        scenario = get_scenario(args.scenario)
-    except KeyError as exc:
-        out.write(f"error: {exc.args[0]}\n")
+        args = build_parser().parse_args(argv)
+        if args.list:
+            list_scenarios(out)
+            return EXIT_OK
+        _check_options(args)
+        server = MockRdpServer(_scenario(args.scenario), args.host, args.port,
+                               args.user, args.password, args.domain)
+        asyncio.run(_serve(server, out))
+    except UsageError as exc:
+        message = " ".join(str(exc).splitlines())
+        print(f"{ERROR_PREFIX} {message}", file=sys.stderr)
         return EXIT_USAGE
-    server = MockRdpServer(scenario, args.host, args.port, args.user, args.password, args.domain)
-    asyncio.run(_serve(server, out))
     return EXIT_OK
 
 
+def _usage_error(message: str) -> Exception:
+    """The main CLI's ``UsageError`` for ``message`` (imported late, see ``run_mock_cli``)."""
+    from rdpprobe.cli import UsageError
+
+    return UsageError(message)
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Reject option combinations the server would otherwise quietly replace by defaults."""
+    if not args.host:
+        raise _usage_error("--host must not be empty (0.0.0.0 or :: listen on every interface)")
+    if (args.user is None) != (args.password is None):
+        raise _usage_error("--user and --password go together")
+    if args.domain is not None and args.user is None:
+        raise _usage_error("--domain needs --user and --password")
+    for option, value in (("--user", args.user), ("--password", args.password)):
+        if value == "":
+            raise _usage_error(f"{option} must not be empty")
+
+
+def _scenario(spec: str) -> Scenario:
+    """The scenario ``--scenario`` names; an unknown name or an unusable file is a usage error."""
+    try:
+        return get_scenario(spec)
+    except (UnknownScenario, ScenarioError) as exc:
+        raise _usage_error(str(exc)) from exc
+
+
 async def _serve(server: MockRdpServer, out: TextIO) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with server:
+    """Listen, print the address, serve until SIGINT or SIGTERM, then stop."""
+    await _start(server)
+    try:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         host, port = server.address
         out.write(f"mock RDP server '{server.scenario.name}' listening on {host}:{port} "
                   f"({server.scenario.description})\n")
         out.flush()
         await stop.wait()
+    finally:
+        await server.stop()
     out.write("stopped\n")
+
+
+async def _start(server: MockRdpServer) -> None:
+    """Start listening; a host or port that cannot be bound is a usage error."""
+    try:
+        await server.start()
+    except BIND_ERRORS as exc:
+        await server.stop()
+        where = f"[{server.host}]" if ":" in server.host else server.host
+        raise _usage_error(f"cannot listen on {where}:{server.port}: {_reason(exc)}") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """The system's wording for ``exc`` ("Address already in use"), without asyncio's wrapping."""
+    code = getattr(exc, "errno", None)
+    if isinstance(code, int) and code in errno.errorcode:
+        return os.strerror(code)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)

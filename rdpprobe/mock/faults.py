@@ -15,11 +15,12 @@ Rules of this module:
 
 from __future__ import annotations
 
+import datetime
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 
 class ServerPhase(enum.Enum):
@@ -84,6 +85,21 @@ TIMING_ACTIONS = frozenset({Action.DELAY, Action.TRICKLE})
 LISTENER_ACTIONS = frozenset({Action.REFUSE, Action.BACKLOG_FULL, Action.WEDGE})
 
 _Scalar = int | float | str | bool
+_SCALAR_TYPES = (int, float, str, bool)
+_Member = TypeVar("_Member", bound=enum.Enum)
+
+#: TOML's names for the Python types ``tomllib`` produces, most specific first (bool is an int).
+_TOML_TYPE_NAMES: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "float"),
+    (str, "string"),
+    ((list, tuple), "array"),
+    (Mapping, "table"),
+    (datetime.datetime, "datetime"),
+    (datetime.date, "date"),
+    (datetime.time, "time"),
+)
 
 # Required parameters and their types; optional ones have defaults in ``_DEFAULTS``.
 _REQUIRED: dict[Action, dict[str, type | tuple[type, ...]]] = {
@@ -120,6 +136,20 @@ class FaultError(ValueError):
     """A fault or plan description that cannot be applied."""
 
 
+def toml_type(value: object) -> str:
+    """The TOML name of ``value``'s type ("string", "array", "table", ...), for messages."""
+    for kind, name in _TOML_TYPE_NAMES:
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _expected(kind: type | tuple[type, ...]) -> str:
+    """``kind`` in TOML words: "integer", "integer or string"."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(next(n for k, n in _TOML_TYPE_NAMES if k is t) for t in kinds)
+
+
 @dataclass(frozen=True, slots=True)
 class Fault:
     """One misbehaviour: at ``phase`` the server performs ``action`` with ``params``."""
@@ -139,12 +169,14 @@ class Fault:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Fault:
-        """Build from a TOML table: ``{phase = "...", action = "...", <params>}``."""
-        try:
-            phase = ServerPhase(raw["phase"])
-            action = Action(raw["action"])
-        except (KeyError, ValueError) as exc:
-            raise FaultError(f"bad fault description {dict(raw)!r}: {exc}") from exc
+        """Build from a TOML table: ``{phase = "...", action = "...", <params>}``.
+
+        ``FaultError`` names the missing or bad key and what was expected.
+        """
+        if not isinstance(raw, Mapping):
+            raise FaultError(f"a fault must be a table, not {toml_type(raw)}")
+        phase = _member(ServerPhase, raw, "phase")
+        action = _member(Action, raw, "action")
         params = {k: v for k, v in raw.items() if k not in ("phase", "action")}
         return cls(phase, action, params)
 
@@ -152,12 +184,37 @@ class Fault:
         return {"phase": self.phase.value, "action": self.action.value, **dict(self.params)}
 
 
+def _member(kind: type[_Member], raw: Mapping[str, Any], key: str) -> _Member:
+    """The ``kind`` member named by ``raw[key]``: a string, one of the enum's values."""
+    if key not in raw:
+        raise FaultError(f"missing {key!r}")
+    value = raw[key]
+    if not isinstance(value, str):
+        raise FaultError(f"{key!r} must be a string, not {toml_type(value)}")
+    known = {member.value: member for member in kind}
+    if value not in known:
+        raise FaultError(f"unknown {key} {value!r} (known: {', '.join(known)})")
+    return known[value]
+
+
+def _check_type(action: Action, name: str, value: object, kind: type | tuple[type, ...]) -> None:
+    """Raise unless ``value`` is a ``kind`` (a boolean counts only where ``bool`` is named)."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise FaultError(f"action {action.value}: parameter {name!r} must be {_expected(kind)}, "
+                         f"not {toml_type(value)}")
+
+
 def _validate(action: Action, params: Mapping[str, Any]) -> None:
+    for name, value in params.items():
+        _check_type(action, name, value, _SCALAR_TYPES)
     for name, kind in _REQUIRED.get(action, {}).items():
         if name not in params:
-            raise FaultError(f"fault {action.value} needs parameter {name!r}")
-        if not isinstance(params[name], kind) or isinstance(params[name], bool):
-            raise FaultError(f"fault {action.value}: parameter {name!r} has the wrong type")
+            raise FaultError(f"action {action.value} needs parameter {name!r}")
+        _check_type(action, name, params[name], kind)
+    for name, default in _DEFAULTS.get(action, {}).items():
+        wanted = (int, float) if isinstance(default, float) else type(default)
+        _check_type(action, name, params[name], wanted)
     if action is Action.BANNER and params["kind"] not in _BANNER_KINDS:
         raise FaultError(f"banner kind must be one of {sorted(_BANNER_KINDS)}")
     if action is Action.TLS_ABORT and params["mode"] not in _TLS_ABORT_MODES:
@@ -197,7 +254,16 @@ class FaultPlan:
 
     @classmethod
     def from_list(cls, raw: Iterable[Mapping[str, Any]]) -> FaultPlan:
-        return cls(tuple(Fault.from_dict(item) for item in raw))
+        """Build from a TOML array of fault tables; ``FaultError`` says which fault is bad."""
+        if isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, Iterable):
+            raise FaultError(f"'faults' must be an array of tables, not {toml_type(raw)}")
+        faults: list[Fault] = []
+        for number, item in enumerate(raw, 1):
+            try:
+                faults.append(Fault.from_dict(item))
+            except FaultError as exc:
+                raise FaultError(f"fault {number}: {exc}") from exc
+        return cls(tuple(faults))
 
     def to_list(self) -> list[dict[str, _Scalar]]:
         return [f.to_dict() for f in self.faults]

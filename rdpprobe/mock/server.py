@@ -62,6 +62,7 @@ class MockRdpServer:
         self._server: asyncio.base_events.Server | None = None
         self._sockets: list[socket.socket] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
         self._address: tuple[str, int] | None = None
         self._thread: _LoopThread | None = None
 
@@ -85,7 +86,7 @@ class MockRdpServer:
             self._address = self._bind_only(listen=0)
             await self._fill_backlog()
         else:
-            self._server = await asyncio.start_server(self._serve, self.host, self.port, backlog=BACKLOG)
+            self._server = await asyncio.start_server(self._accepted, self.host, self.port, backlog=BACKLOG)
             self._address = self._server.sockets[0].getsockname()[:2]
         log.debug("Mock RDP server listening", extra={"scenario": self.scenario.name,
                                                       "address": self._address})
@@ -93,11 +94,11 @@ class MockRdpServer:
     def _bind_only(self, listen: int | None) -> tuple[str, int]:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
+        self._sockets.append(sock)  # Closed by stop(), also when the bind below fails.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         if listen is not None:
             sock.listen(listen)
-        self._sockets.append(sock)
         host, port = sock.getsockname()[:2]
         return host, port
 
@@ -125,6 +126,9 @@ class MockRdpServer:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+        for writer in self._writers:  # Connections whose task was cancelled before it ran.
+            writer.close()
+        self._writers.clear()
         for sock in self._sockets:
             sock.close()
         self._sockets.clear()
@@ -138,10 +142,15 @@ class MockRdpServer:
 
     # -- one connection ----------------------------------------------------------------------
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
+    def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """A new connection, known to ``stop`` from the moment it is accepted: a connection
+        whose task has not run yet when the server stops is still closed."""
+        self._writers.add(writer)
+        task = asyncio.get_running_loop().create_task(self._serve(reader, writer))
         self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         acceptor = Acceptor(self.scenario, self.credentials)
         try:
@@ -154,7 +163,7 @@ class MockRdpServer:
             acceptor.note("stopped")
         finally:
             self.records.append(acceptor.record())
-            self._tasks.discard(task)
+            self._writers.discard(writer)
             if not writer.is_closing():
                 writer.close()
 

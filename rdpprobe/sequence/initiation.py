@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 
+from rdpprobe.errors import EncodeError
 from rdpprobe.sequence import nla, teardown
-from rdpprobe.sequence.config import MAX_COOKIE_LENGTH
+from rdpprobe.sequence.config import MAX_COOKIE_LENGTH, ProbeConfig
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.state import Expect, ProbeState
 from rdpprobe.signals import Signal
@@ -20,12 +21,36 @@ CREDSSP_PROTOCOLS = SecurityProtocol.HYBRID | SecurityProtocol.HYBRID_EX
 CONFIRM_CACHE_SIZE = 256
 #: Highest selectedProtocol value with a name ([MS-RDPBCGR] 2.2.1.2.1).
 MAX_NAMED_PROTOCOL = max(SecurityProtocol)
+#: What a cookie may hold: printable ASCII, space to tilde ([MS-RDPBCGR] 2.2.1.1, see
+#: ``cookie_identifier``).
+COOKIE_CHARS = frozenset(map(chr, range(ord(" "), ord("~") + 1)))
 
 
 def connection_request(state: ProbeState) -> bytes:
     """The X.224 CR: cookie (or routing token) first, RDP_NEG_REQ last ([MS-RDPBCGR] 3.2.5.3.1)."""
-    config = state.config
+    return request_bytes(state.config)
+
+
+def request_bytes(config: ProbeConfig) -> bytes:
+    """The X.224 CR a probe with ``config`` sends; ``EncodeError`` when it cannot be encoded.
+
+    ``api.build`` calls it to refuse such options before a probe starts.
+    """
     return _encoded_request(config.cookie, config.routing_token, config.requested_protocols)
+
+
+def cookie_identifier(text: str) -> bytes:
+    """The IDENTIFIER of ``Cookie: mstshash=IDENTIFIER`` for ``text`` ([MS-RDPBCGR] 2.2.1.1).
+
+    The cookie is an ANSI string ended by CR LF, so only printable ASCII can be carried: a
+    control character would end or corrupt the line, and any other character would have to
+    be replaced. Raises ``EncodeError`` naming the first character it cannot carry. The
+    identifier is cut to ``MAX_COOKIE_LENGTH`` characters, as mstsc does.
+    """
+    bad = next((char for char in text if char not in COOKIE_CHARS), None)
+    if bad is not None:
+        raise EncodeError(f"cookie must be printable ascii, got {bad!r} in {text!r}")
+    return text[:MAX_COOKIE_LENGTH].encode("ascii")
 
 
 @functools.lru_cache(maxsize=64)
@@ -33,7 +58,7 @@ def _encoded_request(cookie_text: str | None, routing_token: bytes | None, reque
     """The CR bytes for one set of options; a scan sends the same CR to every target."""
     cookie = None
     if routing_token is None and cookie_text:
-        cookie = cookie_text[:MAX_COOKIE_LENGTH].encode("ascii", "replace")
+        cookie = cookie_identifier(cookie_text)
     req = nego.ConnectionRequest(
         cookie=cookie, routing_token=routing_token, neg_req=nego.NegReq(requested_protocols=requested)
     )
@@ -86,9 +111,9 @@ def _decoded_confirm(frame: bytes) -> nego.ConnectionConfirm:
 
 def _after_negotiation(state: ProbeState, selected: int) -> None:
     """Stop, or go on with TLS, or (Standard RDP Security) straight to MCS."""
-    if state.wants_to_stop_after(Phase.CONNECTION_INITIATION):
-        state.succeed("stopped after the connection confirm, as asked")
-    elif nego.is_standard_rdp_security(selected):
+    if state.stop_if_asked(Phase.CONNECTION_INITIATION, "the connection confirm"):
+        return
+    if nego.is_standard_rdp_security(selected):
         nla.credentials_not_checked(state, "the server selected Standard RDP Security (no NLA)")
         nla.begin_settings(state)
     else:

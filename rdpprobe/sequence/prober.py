@@ -57,15 +57,24 @@ class Prober:
     # -- driver inputs -------------------------------------------------------------------
 
     def resolved(self, address: str, now: float) -> None:
-        """Name resolution gave ``address``; the driver connects next."""
+        """Name resolution gave ``address``; the driver connects next, unless the probe is
+        ``finished`` (asked to stop after dns). Drain ``next_action()`` afterwards."""
         self._tick(now)
-        self._state.target = Target(self._state.target.host, self._state.target.port, address)
-        self._state.enter(Phase.TCP_CONNECT)
+        state = self._state
+        if state.finished:
+            return
+        state.target = Target(state.target.host, state.target.port, address)
+        if not state.stop_if_asked(Phase.DNS, "name resolution"):
+            state.enter(Phase.TCP_CONNECT)
 
     def connection_made(self, now: float) -> None:
-        """TCP is established. Drain ``next_action()`` afterwards."""
+        """TCP is established: send the X.224 Connection Request ([MS-RDPBCGR] 1.3.1.1), or
+        stop there when asked to stop after tcp_connect. Drain ``next_action()`` afterwards."""
         self._tick(now)
-        self._guard(lambda: handlers.begin_connection_initiation(self._state))
+        state = self._state
+        if state.finished or state.stop_if_asked(Phase.TCP_CONNECT, "the tcp connection"):
+            return
+        self._guard(lambda: handlers.begin_connection_initiation(state))
 
     def failed(self, observed: Observed, now: float) -> None:
         """The transport failed (refused, reset, TLS alert …). Drain ``next_action()``."""

@@ -137,6 +137,14 @@ class ProbeState:
         stop = self.config.stop_after
         return stop is not None and stop <= phase
 
+    def stop_if_asked(self, phase: Phase, what: str) -> bool:
+        """Succeed, saying the probe stopped after ``what``, when the user asked to stop once
+        ``phase`` is complete; True when it did."""
+        if not self.wants_to_stop_after(phase):
+            return False
+        self.succeed(f"stopped after {what}, as asked")
+        return True
+
     # -- actions -----------------------------------------------------------------------
 
     def send(self, data: bytes) -> None:

@@ -50,6 +50,8 @@ async def _connect(prober: Prober, target: Target, config: ProbeConfig) -> socke
         prober.failed(observe(exc), time.monotonic())
         return None
     prober.resolved(address, time.monotonic())
+    if prober.finished:  # stop_after=dns: no connection at all.
+        return None
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setblocking(False)
     try:

@@ -268,6 +268,10 @@ def exchange_cr(host: str, port: int, requested: int | None, timeout: float = 3.
             if not chunk:
                 break
             data += chunk
+        if len(data) >= TPKT_HEADER_SIZE:
+            # Only the first: xrdp may follow a failure with a Disconnect Provider Ultimatum
+            # that arrives in the same read.
+            return data[: int.from_bytes(data[2:4], "big")]
         return data
 
 

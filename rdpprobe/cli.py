@@ -7,7 +7,9 @@ when given, verified); 1 ``check`` classified a failure; 2 usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
+import io
 import json
 import logging
 import os
@@ -140,8 +142,22 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(sys.argv[1:] if argv is None else argv)
     except BrokenPipeError:
         # The reader went away (``| head``): stop quietly, as Unix tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        discard_stdout()
         return EXIT_OK
+
+
+def report_usage_error(message: str) -> int:
+    """Print ``message`` as the one ``rdpprobe: error:`` line of a usage error on stderr;
+    return the exit status that goes with it."""
+    print(f"rdpprobe: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def discard_stdout() -> None:
+    """Point standard output at /dev/null: what could not be written must not fail again
+    (and print a traceback) when the interpreter flushes it on the way out."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _dispatch(argv: list[str]) -> int:
@@ -160,8 +176,7 @@ def _dispatch(argv: list[str]) -> int:
     try:
         return handler(args)
     except (UsageError, ProbeUsageError) as exc:
-        print(f"rdpprobe: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return report_usage_error(str(exc))
     except KeyboardInterrupt:
         return 130
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import os
 import random
 import signal
@@ -20,7 +19,7 @@ from types import FrameType
 from typing import TextIO
 
 from rdpprobe.api import build
-from rdpprobe.cli import EXIT_OK, UsageError, add_probe_options, probe_options, register
+from rdpprobe.cli import EXIT_OK, UsageError, add_probe_options, discard_stdout, probe_options, register
 from rdpprobe.engine import TLS_CHOICES, EngineOptions
 from rdpprobe.output import FORMATS, make_writer
 from rdpprobe.scan import DEFAULT_DEPTH, DEPTH_STOPS, OutputError, ProgressBar, depth_config, run_scan
@@ -113,7 +112,7 @@ def _output(path: str | None) -> Iterator[TextIO]:
         try:
             yield sys.stdout
         except OutputError as exc:
-            _discard_stdout()
+            discard_stdout()
             raise UsageError(f"cannot write results to standard output: {exc}") from exc
         return
     try:
@@ -128,12 +127,6 @@ def _output(path: str | None) -> Iterator[TextIO]:
         with contextlib.suppress(OSError):  # Its error, if any, was reported above.
             stream.close()
 
-
-def _discard_stdout() -> None:
-    """Point standard output at /dev/null: what could not be written must not fail again
-    (and print a traceback) when the interpreter flushes it on the way out."""
-    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 #: The exit status of a scan ended by SIGTERM: 128 + the signal's number, as a shell reports it.

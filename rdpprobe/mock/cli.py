@@ -31,13 +31,11 @@ from rdpprobe.mock.scenarios import (
     get_scenario,
 )
 from rdpprobe.mock.server import MockRdpServer
+from rdpprobe.specs import DEFAULT_PORT, MAX_PORT
 
 PROG = "rdpprobe mock"
-ERROR_PREFIX = "rdpprobe: error:"
 DEFAULT_SCENARIO = "windows-tls"
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 3389
-MAX_PORT = 65535
 #: What starting the listener raises for a host or port it cannot use: resolution and bind
 #: failures (OSError, socket.gaierror), a port out of range (OverflowError), a host name
 #: the IDNA codec rejects (UnicodeError).
@@ -91,7 +89,7 @@ def run_mock_cli(argv: Sequence[str] | None = None, out: TextIO | None = None) -
     """
     # Imported here, not at the top: ``import rdpprobe.mock`` (the pytest plugin, MockPair)
     # must not load the prober that the main CLI module pulls in.
-    from rdpprobe.cli import EXIT_OK, EXIT_USAGE, UsageError
+    from rdpprobe.cli import EXIT_OK, UsageError, report_usage_error
 
     out = sys.stdout if out is None else out
     try:
@@ -104,9 +102,7 @@ def run_mock_cli(argv: Sequence[str] | None = None, out: TextIO | None = None) -
                                args.user, args.password, args.domain)
         asyncio.run(_serve(server, out))
     except UsageError as exc:
-        message = " ".join(str(exc).splitlines())
-        print(f"{ERROR_PREFIX} {message}", file=sys.stderr)
-        return EXIT_USAGE
+        return report_usage_error(" ".join(str(exc).splitlines()))
     return EXIT_OK
 
 

@@ -39,8 +39,7 @@ def begin(state: ProbeState) -> None:
         state.skip(Phase.SECURITY_COMMENCEMENT)
     state.enter(Phase.SECURE_SETTINGS_EXCHANGE)
     pdus.send_io(state, pdus.secure(state, security.SEC_INFO_PKT, info.encode_client_info(_client_info(state))))
-    if state.wants_to_stop_after(Phase.SECURE_SETTINGS_EXCHANGE):
-        state.succeed("stopped after the client info pdu, as asked")
+    if state.stop_if_asked(Phase.SECURE_SETTINGS_EXCHANGE, "the client info pdu"):
         return
     state.enter(Phase.LICENSING)
     state.wait_for(Expect.MCS, on_server_pdu)
@@ -110,8 +109,7 @@ def _on_license(state: ProbeState, body: bytes) -> None:
         state.fail(Signal.LICENSE_ERROR, detail, license_error_code=outcome.error_code)
     elif outcome.complete:
         state.enter(Phase.CAPABILITIES_EXCHANGE)
-        if state.wants_to_stop_after(Phase.LICENSING):
-            state.succeed("stopped after licensing, as asked")
+        state.stop_if_asked(Phase.LICENSING, "licensing")
     else:
         reply = pdus.license_reply(state, body)
         if reply is None:

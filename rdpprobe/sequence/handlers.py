@@ -27,9 +27,9 @@ def tls_done(state: ProbeState, info: TlsInfo) -> None:
     """Record what TLS established, then go on with CredSSP or the basic settings exchange."""
     state.tls_certificate = info.certificate
     state.learn(tls=_tls_facts(state, info))
-    if state.wants_to_stop_after(Phase.TLS):
-        state.succeed("stopped after the tls handshake, as asked")
-    elif initiation.uses_credssp(state.selected_protocol or 0):
+    if state.stop_if_asked(Phase.TLS, "the tls handshake"):
+        return
+    if initiation.uses_credssp(state.selected_protocol or 0):
         nla.begin(state)
     else:
         state.skip(Phase.NLA)

@@ -85,8 +85,7 @@ def on_connect_response(state: ProbeState, frame: bytes) -> None:
         _record_block(state, block)
     if state.finished:
         return
-    if state.wants_to_stop_after(Phase.BASIC_SETTINGS_EXCHANGE):
-        state.succeed("stopped after the basic settings exchange, as asked")
+    if state.stop_if_asked(Phase.BASIC_SETTINGS_EXCHANGE, "the basic settings exchange"):
         return
     _begin_channel_connection(state)
 
@@ -192,7 +191,5 @@ def on_channel_join_confirm(state: ProbeState, frame: bytes) -> None:
     )
     if state.mcs.pending_joins:
         _join_next(state)
-    elif state.wants_to_stop_after(Phase.CHANNEL_CONNECTION):
-        state.succeed("stopped after the channel connection, as asked")
-    else:
+    elif not state.stop_if_asked(Phase.CHANNEL_CONNECTION, "the channel connection"):
         activation.begin(state)

@@ -30,7 +30,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,6 +160,30 @@ def _attempt_ports(host: str, port: int | None) -> Iterator[int]:
     """The port of each start-up attempt: ``port`` if given, else a fresh free port each time."""
     for _attempt in range(START_ATTEMPTS):
         yield port or free_port(host)
+
+
+#: One start-up attempt on a port: a context that yields the server process and why it is
+#: not listening (None when it is), and releases what it set up around the process.
+Attempt = Callable[[int], AbstractContextManager["tuple[subprocess.Popen[bytes], str | None]"]]
+
+
+@contextlib.contextmanager
+def _first_listening(name: str, host: str, port: int | None, workdir: Path, logfile: Path,
+                     attempt: Attempt, tail: Callable[[], str]) -> Iterator[Daemon]:
+    """Start a server with ``attempt`` on fresh ports until one listens (START_ATTEMPTS in
+    all); yield it as a Daemon and stop it afterwards. Every failed attempt is stopped too,
+    and the error lists each one's reason, then ``tail()`` of the server's logs."""
+    failures: list[str] = []
+    for attempt_port in _attempt_ports(host, port):
+        with attempt(attempt_port) as (proc, reason):
+            try:
+                if reason is None:
+                    yield Daemon(host, attempt_port, logfile, proc.pid, workdir, proc)
+                    return
+            finally:
+                stop_process(proc)
+        failures.append(f"port {attempt_port}: {reason}")
+    raise RuntimeError(f"{name} did not listen on {host} ({'; '.join(failures)}): {tail()}")
 
 
 def _listeners(port: int) -> set[int] | None:
@@ -512,23 +537,19 @@ def xrdp_server(mode: str, crypt_level: str = "high", cert: str | Path | None = 
             made_cert, made_key = make_cert(workdir)
             cert, key = cert or made_cert, key or made_key
         logfile, out, ini = workdir / "xrdp.log", workdir / "xrdp.out", workdir / "xrdp.ini"
-        failures: list[str] = []
-        for attempt_port in _attempt_ports(host, port):
+
+        @contextlib.contextmanager
+        def attempt(attempt_port: int) -> Iterator[tuple[subprocess.Popen[bytes], str | None]]:
             logfile.unlink(missing_ok=True)
             out.unlink(missing_ok=True)
             ini.write_text(_xrdp_ini(mode, crypt_level, _xrdp_port_spec(host, attempt_port),
                                      str(cert), str(key), logfile))
             proc = _start([XRDP, "--nodaemon", "--config", str(ini)], log=out)
-            try:
-                reason = await_listening(host, attempt_port, proc)
-                if reason is None:
-                    yield Daemon(host, attempt_port, logfile, proc.pid, workdir, proc)
-                    return
-            finally:
-                stop_process(proc)
-            failures.append(f"port {attempt_port}: {reason}")
-        raise RuntimeError(f"xrdp did not listen on {host} ({'; '.join(failures)}): "
-                           f"{_tail(out)}{_tail(logfile)}")
+            yield proc, await_listening(host, attempt_port, proc)
+
+        with _first_listening("xrdp", host, port, workdir, logfile, attempt,
+                              lambda: _tail(out) + _tail(logfile)) as daemon:
+            yield daemon
 
 
 # ---------------------------------------------------------------------------
@@ -596,23 +617,19 @@ def shadow_server(mode: str, user: str = "alice", password: str = "Passw0rd!",
         sam = make_sam(workdir / "sam", user, password, domain)
         bind = f"[{host}]" if ":" in host else host
         logfile = workdir / "shadow.log"
-        failures: list[str] = []
+
         # Besides the port race, a rare one lets the server fail to open a display
         # that xdpyinfo just reached; each attempt has a fresh Xvfb for that.
-        for attempt_port in _attempt_ports(host, port):
+        @contextlib.contextmanager
+        def attempt(attempt_port: int) -> Iterator[tuple[subprocess.Popen[bytes], str | None]]:
             argv = ["stdbuf", "-oL", "-eL", "freerdp-shadow-cli", f"/bind-address:{bind}",
                     f"/port:{attempt_port}", *SHADOW_MODES[mode], f"/sam-file:{sam}"]
             with xvfb() as display:
-                proc, reason = _start_shadow(argv, workdir, display, logfile, host, attempt_port)
-                try:
-                    if reason is None:
-                        yield Daemon(host, attempt_port, logfile, proc.pid, workdir, proc)
-                        return
-                finally:
-                    stop_process(proc)
-            failures.append(f"port {attempt_port}: {reason}")
-        raise RuntimeError(f"freerdp-shadow-cli did not listen on {host} "
-                           f"({'; '.join(failures)}): {_tail(logfile, 2000)}")
+                yield _start_shadow(argv, workdir, display, logfile, host, attempt_port)
+
+        with _first_listening("freerdp-shadow-cli", host, port, workdir, logfile, attempt,
+                              lambda: _tail(logfile, 2000)) as daemon:
+            yield daemon
 
 
 # ---------------------------------------------------------------------------

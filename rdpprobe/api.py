@@ -23,6 +23,13 @@ MAX_SECONDS = 86_400.0
 MAX_REQUESTED_PROTOCOLS = 0xFFFFFFFF
 #: The phase that checks credentials: CredSSP runs there ([MS-CSSP] 3.1.5).
 CREDENTIALS_PHASE = Phase.NLA
+#: The phase that checks the certificate against the expected name: the TLS handshake
+#: of the External Security Protocol ([MS-RDPBCGR] 5.4.5.1).
+CERTIFICATE_PHASE = Phase.TLS
+#: The first phase after ``CREDENTIALS_PHASE``: a full logon goes on past CredSSP's check
+#: (TSCredentials, [MS-CSSP] 3.1.5; Client Info, [MS-RDPBCGR] 2.2.1.11), so a probe doing
+#: one must not stop before this phase.
+LOGON_PHASE = Phase.BASIC_SETTINGS_EXCHANGE
 #: How target errors name their source (the scanner names files and lines instead).
 TARGET_WHERE = "target"
 #: The default port handed to ``parse_spec``: a port written in a spec is never 0, so a spec
@@ -111,9 +118,21 @@ def _check_config(config: ProbeConfig) -> None:
         raise ProbeUsageError(f"credssp_version must be 2 to 6, not {config.credssp_version}")
     if config.full_logon and config.credentials is None:
         raise ProbeUsageError("full_logon needs user and password")
-    if config.credentials is not None:
-        check_stop_reaches_credentials(config.stop_after, "user", "stop_after")
+    if config.expected_name is not None:
+        check_expected_name(config.expected_name, "expected_name")
+    _check_stop_reaches_options(config)
     _check_connection_request(config)
+
+
+def _check_stop_reaches_options(config: ProbeConfig) -> None:
+    """Refuse a ``stop_after`` that ends the probe before an option given with it acts."""
+    stop = config.stop_after
+    if config.full_logon:
+        check_stop_reaches_logon(stop, "full_logon", "stop_after")
+    if config.credentials is not None:
+        check_stop_reaches_credentials(stop, "user", "stop_after")
+    if config.expected_name is not None:
+        check_stop_reaches_certificate(stop, "expected_name", "stop_after")
 
 
 # --- The target -----------------------------------------------------------------------------
@@ -238,17 +257,56 @@ def check_user(user: Any, name: str) -> str:
     return user
 
 
+def check_expected_name(name: Any, option: str) -> str:
+    """``name`` when it can be checked against a certificate; ``option`` is its spelling.
+
+    The client checks the server's certificate against the name it was given
+    ([MS-RDPBCGR] 5.4.5.1); an empty name names nothing to check, and must not quietly
+    become the host.
+    """
+    if not isinstance(name, str):
+        raise ProbeUsageError(f"{option} must be a string, got {type(name).__name__}")
+    if not name.strip():
+        raise ProbeUsageError(f"{option} must not be empty")
+    return name
+
+
 def check_stop_reaches_credentials(stop_after: Phase | None, user: str, stop: str) -> None:
     """Refuse a stop before ``CREDENTIALS_PHASE``, where credentials are checked.
 
     CredSSP ([MS-CSSP] 3.1.5) authenticates the user in the nla phase; a probe stopped
     earlier would never check them. ``user`` and ``stop`` are the options' spellings.
     """
-    if stop_after is not None and stop_after < CREDENTIALS_PHASE:
-        raise ProbeUsageError(
-            f"{user} is checked in the {CREDENTIALS_PHASE.value} phase, "
-            f"but {stop} {stop_after.value} ends the probe before it"
-        )
+    what = f"{user} is checked in the {CREDENTIALS_PHASE.value} phase"
+    _check_stop_reaches(stop_after, CREDENTIALS_PHASE, what, stop)
+
+
+def check_stop_reaches_certificate(stop_after: Phase | None, name: str, stop: str) -> None:
+    """Refuse a stop before ``CERTIFICATE_PHASE``, where the expected name is checked.
+
+    The certificate arrives in the TLS handshake ([MS-RDPBCGR] 5.4.5.1); a probe stopped
+    earlier would never compare it with the name. ``name`` and ``stop`` are the options'
+    spellings.
+    """
+    what = f"{name} is checked in the {CERTIFICATE_PHASE.value} phase"
+    _check_stop_reaches(stop_after, CERTIFICATE_PHASE, what, stop)
+
+
+def check_stop_reaches_logon(stop_after: Phase | None, full_logon: str, stop: str) -> None:
+    """Refuse a stop before ``LOGON_PHASE``: a full logon goes on past the nla phase.
+
+    Stopped at or before nla, the probe ends once CredSSP has checked the credentials
+    ([MS-CSSP] 3.1.5) and never sends them on. ``full_logon`` and ``stop`` are the options'
+    spellings.
+    """
+    what = f"{full_logon} logs on after the {CREDENTIALS_PHASE.value} phase"
+    _check_stop_reaches(stop_after, LOGON_PHASE, what, stop)
+
+
+def _check_stop_reaches(stop_after: Phase | None, needed: Phase, what: str, stop: str) -> None:
+    """Refuse a ``stop_after`` earlier than ``needed``; ``what`` says what happens there."""
+    if stop_after is not None and stop_after < needed:
+        raise ProbeUsageError(f"{what}, but {stop} {stop_after.value} ends the probe before it")
 
 
 def check_keylog(path: Any) -> None:

@@ -18,7 +18,15 @@ from collections.abc import Callable
 from typing import Any
 
 from rdpprobe import __version__
-from rdpprobe.api import check_stop_reaches_credentials, check_user, probe, seconds
+from rdpprobe.api import (
+    check_expected_name,
+    check_stop_reaches_certificate,
+    check_stop_reaches_credentials,
+    check_stop_reaches_logon,
+    check_user,
+    probe,
+    seconds,
+)
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.result import AUTH_SUCCEEDED
 from rdpprobe.sequence.phases import Phase
@@ -98,24 +106,40 @@ def _password() -> str:
     return getpass.getpass("Password: ")
 
 
+def _stop_after(args: argparse.Namespace) -> Phase | None:
+    """The phase ``--stop-after`` names (argparse has checked the name), or None."""
+    return Phase(args.stop_after) if args.stop_after is not None else None
+
+
 def _credential_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``user``, ``password`` and ``full_logon`` for ``--user``; the user name and its clash
-    with ``--stop-after`` are checked before the password is asked for."""
+    """``user``, ``password`` and ``full_logon`` for ``--user``; the user name and the clashes
+    of ``--user`` and ``--full-logon`` with ``--stop-after`` are checked before the password
+    is asked for."""
     if args.user is None:
         if args.full_logon:
             raise UsageError("--full-logon needs --user")
         return {}
     check_user(args.user, "--user")
-    stop = Phase(args.stop_after) if args.stop_after is not None else None
-    check_stop_reaches_credentials(stop, "--user", "--stop-after")
+    if args.full_logon:
+        check_stop_reaches_logon(_stop_after(args), "--full-logon", "--stop-after")
+    check_stop_reaches_credentials(_stop_after(args), "--user", "--stop-after")
     return {"user": args.user, "password": _password(), "full_logon": args.full_logon}
+
+
+def _expected_name_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``expected_name`` for ``--expected-name``, whatever its value (the library refuses an
+    empty one too); checked here so that the errors name the command-line options."""
+    if args.expected_name is None:
+        return {}
+    check_expected_name(args.expected_name, "--expected-name")
+    check_stop_reaches_certificate(_stop_after(args), "--expected-name", "--stop-after")
+    return {"expected_name": args.expected_name}
 
 
 def run_check(args: argparse.Namespace) -> int:
     options = probe_options(args)
+    options.update(_expected_name_options(args))
     options.update(_credential_options(args))
-    if args.expected_name:
-        options["expected_name"] = args.expected_name
     if args.keylog is not None:
         options["keylog_path"] = args.keylog
     result = probe(args.target, args.port, **options)

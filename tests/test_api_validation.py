@@ -153,6 +153,51 @@ def test_credentials_with_a_stop_at_or_after_nla_are_accepted() -> None:
         assert config.credentials is not None and config.credentials.user == "alice"
 
 
+# --- Expected name and full logon ------------------------------------------------------------
+
+PHASES_BEFORE_TLS = PHASES_BEFORE_NLA[:PHASES_BEFORE_NLA.index(Phase.TLS)]
+CREDENTIALS: dict[str, Any] = {"user": "alice", "password": "secret"}
+
+
+@pytest.mark.parametrize("name", ["", " ", "\t\n"], ids=["empty", "space", "whitespace"])
+def test_an_empty_expected_name_is_refused(name: str) -> None:
+    assert _usage_error(expected_name=name) == "expected_name must not be empty"
+
+
+def test_an_expected_name_that_is_no_string_is_refused() -> None:
+    assert _usage_error(expected_name=b"rdp.invalid") == "expected_name must be a string, got bytes"
+
+
+@pytest.mark.parametrize("stop", PHASES_BEFORE_TLS, ids=lambda phase: phase.value)
+def test_an_expected_name_with_a_stop_before_tls_is_a_conflict(stop: Phase) -> None:
+    message = _usage_error(expected_name="rdp.invalid", stop_after=stop.value)
+    assert message == f"expected_name is checked in the tls phase, but stop_after {stop.value} ends the probe before it"
+
+
+@pytest.mark.parametrize("stop", [None, "tls", "nla", "capabilities_exchange"])
+def test_an_expected_name_with_a_stop_at_or_after_tls_is_accepted(stop: str | None) -> None:
+    _, config, _ = build("127.0.0.1", None, {"expected_name": "rdp.invalid", "stop_after": stop})
+    assert config.expected_name == "rdp.invalid"
+
+
+@pytest.mark.parametrize("stop", [*PHASES_BEFORE_NLA, Phase.NLA], ids=lambda phase: phase.value)
+def test_a_full_logon_with_a_stop_at_or_before_nla_is_a_conflict(stop: Phase) -> None:
+    message = _usage_error(**CREDENTIALS, full_logon=True, stop_after=stop.value)
+    assert message == f"full_logon logs on after the nla phase, but stop_after {stop.value} ends the probe before it"
+
+
+@pytest.mark.parametrize("stop", [None, "basic_settings_exchange", "capabilities_exchange"])
+def test_a_full_logon_with_a_stop_after_nla_is_accepted(stop: str | None) -> None:
+    _, config, _ = build("127.0.0.1", None, {**CREDENTIALS, "full_logon": True, "stop_after": stop})
+    assert config.full_logon and config.stop_after == (None if stop is None else Phase(stop))
+
+
+def test_probe_refuses_an_empty_expected_name_before_connecting() -> None:
+    # The port is closed: a probe that went on would come back refused, not raise.
+    with pytest.raises(ProbeUsageError, match="^expected_name must not be empty$"):
+        rdpprobe.probe(f"127.0.0.1:{listeners.closed_port()}", expected_name="", **FAST)
+
+
 # --- Key log --------------------------------------------------------------------------------
 
 

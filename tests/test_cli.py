@@ -95,6 +95,27 @@ def test_impossible_check_options_are_one_line_errors(extra: list[str], message:
     assert message in _one_error_line(capsys)
 
 
+@pytest.mark.parametrize("extra, message", [
+    (["--expected-name", ""], "--expected-name must not be empty"),
+    (["--expected-name", "  "], "--expected-name must not be empty"),
+    (["--expected-name", "rdp.invalid", "--stop-after", "connection_initiation"],
+     "--expected-name is checked in the tls phase, but --stop-after connection_initiation ends the probe before it"),
+    (["--expected-name", "rdp.invalid", "--stop-after", "dns"],
+     "--expected-name is checked in the tls phase, but --stop-after dns ends the probe before it"),
+    (["--user", "alice", "--full-logon", "--stop-after", "nla"],
+     "--full-logon logs on after the nla phase, but --stop-after nla ends the probe before it"),
+    (["--user", "alice", "--full-logon", "--stop-after", "tls"],
+     "--full-logon logs on after the nla phase, but --stop-after tls ends the probe before it"),
+])
+def test_options_a_stop_or_an_empty_value_would_void_are_refused_before_connecting(
+        extra: list[str], message: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Nothing listens on the port: a probe that connected would exit 1 (refused), not 2.
+    monkeypatch.delenv("RDPPROBE_PASSWORD", raising=False)  # Refused before a password is needed.
+    assert main(["check", f"127.0.0.1:{closed_port()}", *FAST, *extra]) == EXIT_USAGE
+    assert _one_error_line(capsys) == f"rdpprobe: error: {message}"
+
+
 def test_a_port_in_the_target_and_another_with_p_conflict(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", f"127.0.0.1:{closed_port()}", "-p", "1", *FAST]) == EXIT_USAGE
     assert "two ports for one target" in _one_error_line(capsys)

@@ -57,6 +57,17 @@ class Credentials:
             return None
         return self.password
 
+    @classmethod
+    def given(cls, user: str | None, password: str | None, domain: str | None = None) -> Credentials:
+        """The account a caller asked for: ``None`` keeps the default user or password. An
+        empty one is a ``ValueError``: quietly serving the default account instead would hide
+        the mistake until a client failed (or succeeded) to authenticate for the wrong reason."""
+        for name, value in (("user", user), ("password", password)):
+            if value == "":
+                raise ValueError(f"{name} must not be empty (None keeps the default)")
+        return cls(DEFAULT_USER if user is None else user, DEFAULT_PASSWORD if password is None else password,
+                   domain)
+
 
 class NlaStep(enum.Enum):
     """Which client TSRequest the server waits for."""

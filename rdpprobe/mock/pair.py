@@ -46,8 +46,7 @@ class MockPair:
     def __init__(self, scenario: Scenario | str | Path, user: str | None = None,
                  password: str | None = None, domain: str | None = None,
                  rng: Rng | None = None) -> None:
-        defaults = Credentials()
-        creds = Credentials(user or defaults.user, password or defaults.password, domain)
+        creds = Credentials.given(user, password, domain)
         self.acceptor = Acceptor(get_scenario(scenario), creds, rng or os.urandom)
         self.session = MockSession(self.acceptor)
         self.elapsed = 0.0

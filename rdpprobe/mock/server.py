@@ -42,8 +42,11 @@ STOP_TIMEOUT = 5.0
 class MockRdpServer:
     """An RDP server on loopback that behaves as ``scenario`` says.
 
-    ``scenario`` is a ``Scenario``, a built-in scenario name or a TOML path. ``user``,
-    ``password`` and ``domain`` set the one account NLA accepts. ``keylog_path`` appends
+    ``scenario`` is a ``Scenario``, a built-in scenario name or a TOML path. ``host`` is an
+    address or a name (``localhost``); a name is resolved when the server starts, and a
+    listener-level fault (``refuse``, ``backlog_full``) binds its first address. ``user``,
+    ``password`` and ``domain`` set the one account NLA accepts; ``None`` keeps the default
+    account's user or password, an empty one is a ``ValueError``. ``keylog_path`` appends
     the TLS secrets of every session to that file (NSS key log format), so captures of
     TLS and NLA sessions can be decrypted whatever the client.
     """
@@ -55,8 +58,7 @@ class MockRdpServer:
         self.keylog_path = None if keylog_path is None else str(keylog_path)
         self.host = host
         self.port = port
-        defaults = Credentials()
-        self.credentials = Credentials(user or defaults.user, password or defaults.password, domain)
+        self.credentials = Credentials.given(user, password, domain)
         self.records: list[Record] = []
         self.connections = 0
         self._server: asyncio.base_events.Server | None = None
@@ -92,11 +94,13 @@ class MockRdpServer:
                                                       "address": self._address})
 
     def _bind_only(self, listen: int | None) -> tuple[str, int]:
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        """A socket bound to the first address of ``host`` (a name may be IPv6 only)."""
+        family, _, _, _, sockaddr = socket.getaddrinfo(
+            self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
         sock = socket.socket(family, socket.SOCK_STREAM)
         self._sockets.append(sock)  # Closed by stop(), also when the bind below fails.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        sock.bind(sockaddr)
         if listen is not None:
             sock.listen(listen)
         host, port = sock.getsockname()[:2]
@@ -104,7 +108,7 @@ class MockRdpServer:
 
     async def _fill_backlog(self) -> None:
         assert self._address is not None
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        family = socket.AF_INET6 if ":" in self._address[0] else socket.AF_INET  # An address, not a name.
         for _ in range(FILL_CONNECTIONS):
             sock = socket.socket(family, socket.SOCK_STREAM)
             sock.setblocking(False)

@@ -149,7 +149,11 @@ class ConnectionType(enum.IntEnum):
 
 
 class EncryptionMethod(enum.IntFlag):
-    """[MS-RDPBCGR] 2.2.1.3.3 encryptionMethods / 2.2.1.4.3 encryptionMethod."""
+    """[MS-RDPBCGR] 2.2.1.3.3 encryptionMethods / 2.2.1.4.3 encryptionMethod.
+
+    One type for both fields: the client offers a combination of these flags, the server
+    chooses one of them (or NONE), and the keys follow the one chosen (5.3.5).
+    """
 
     NONE = 0x00000000
     ENCRYPTION_METHOD_40BIT = 0x00000001

@@ -14,7 +14,6 @@ Rules of this module:
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext
 
 from rdpprobe.errors import EncodeError, InvalidField
+from rdpprobe.wire.gcc_consts import EncryptionMethod
 from rdpprobe.wire.security import (
     DATA_SIGNATURE_SIZE,
     BasicSecurityHeader,
@@ -42,19 +42,6 @@ from rdpprobe.wire.security import (
     proprietary_signed_bytes,
 )
 from rdpprobe.wire.rdpcrypto_fips import FipsSecurityContext, keys_for_role, sha1
-
-# --- Encryption methods ([MS-RDPBCGR] 2.2.1.4.3 encryptionMethod) -------------------------
-
-
-class EncryptionMethod(enum.IntEnum):
-    """[MS-RDPBCGR] 2.2.1.4.3 encryptionMethod values."""
-
-    NONE = 0x00000000
-    BIT_40 = 0x00000001
-    BIT_128 = 0x00000002
-    BIT_56 = 0x00000008
-    FIPS = 0x00000010
-
 
 CLIENT_RANDOM_SIZE = 32  # [MS-RDPBCGR] 5.3.4 client random
 SERVER_RANDOM_SIZE = 32  # [MS-RDPBCGR] 2.2.1.4.3 serverRandom
@@ -203,12 +190,12 @@ def final_hash(key: bytes, client_random: bytes, server_random: bytes) -> bytes:
 
 
 def _reduce(key128: bytes, method: int) -> bytes:
-    if method == EncryptionMethod.BIT_128:
+    if method == EncryptionMethod.ENCRYPTION_METHOD_128BIT:
         return key128
     first64 = key128[:KEY_64_SIZE]
-    if method == EncryptionMethod.BIT_40:
+    if method == EncryptionMethod.ENCRYPTION_METHOD_40BIT:
         return SALT_40BIT + first64[len(SALT_40BIT):]
-    if method == EncryptionMethod.BIT_56:
+    if method == EncryptionMethod.ENCRYPTION_METHOD_56BIT:
         return SALT_56BIT + first64[len(SALT_56BIT):]
     raise EncodeError(f"unsupported encryption method 0x{method:x}")
 
@@ -301,7 +288,7 @@ class SecurityContext:
     __slots__ = ("keys", "role", "_enc", "_dec")
 
     def __init__(self, keys: SessionKeys, role: str = "client") -> None:
-        if keys.method == EncryptionMethod.FIPS:
+        if keys.method == EncryptionMethod.ENCRYPTION_METHOD_FIPS:
             raise EncodeError("fips encryption runs in FipsSecurityContext (new_security_context)")
         out_key, in_key = keys_for_role(keys.client_encrypt_key, keys.client_decrypt_key, role)
         self.keys = keys
@@ -349,7 +336,7 @@ def new_security_context(
     client_random: bytes, server_random: bytes, method: int, role: str = "client"
 ) -> AnySecurityContext:
     """The context for ``method``: RC4 (5.3.6.1) or, for ENCRYPTION_METHOD_FIPS, 3DES (5.3.6.2)."""
-    if method == EncryptionMethod.FIPS:
+    if method == EncryptionMethod.ENCRYPTION_METHOD_FIPS:
         return FipsSecurityContext.from_randoms(client_random, server_random, role)
     return SecurityContext.from_randoms(client_random, server_random, method, role)
 

@@ -24,9 +24,19 @@ from hypothesis import strategies as st
 from rdpprobe.errors import DecodeError, InvalidField
 from rdpprobe.wire import rdpcrypto as c
 from rdpprobe.wire import security as sec
+from rdpprobe.wire.gcc_consts import EncryptionMethod
 from tests.vectors import vector
 
 CLIENT_RANDOM = bytes(range(32))  # Constructed, not from the specification.
+BIT_40 = EncryptionMethod.ENCRYPTION_METHOD_40BIT
+BIT_56 = EncryptionMethod.ENCRYPTION_METHOD_56BIT
+BIT_128 = EncryptionMethod.ENCRYPTION_METHOD_128BIT
+
+
+def test_the_crypto_and_the_gcc_codec_share_one_encryption_method_type() -> None:
+    # The server's choice (2.2.1.4.3) is one of the client's offered flags (2.2.1.3.3).
+    assert vars(c)["EncryptionMethod"] is EncryptionMethod
+    assert EncryptionMethod(0x1B) == BIT_40 | BIT_128 | BIT_56 | EncryptionMethod.ENCRYPTION_METHOD_FIPS
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +105,7 @@ def test_x509_chain_public_key(server_key: rsa.RSAPrivateKey) -> None:
 
 @pytest.mark.parametrize(
     ("method", "size", "salt"),
-    [(c.EncryptionMethod.BIT_40, 8, "d1269e"), (c.EncryptionMethod.BIT_56, 8, "d1"), (c.EncryptionMethod.BIT_128, 16, "")],
+    [(BIT_40, 8, "d1269e"), (BIT_56, 8, "d1"), (BIT_128, 16, "")],
 )
 def test_key_sizes_and_salts(method: int, size: int, salt: str) -> None:
     keys = c.derive_session_keys(CLIENT_RANDOM, bytes(32), method)
@@ -105,13 +115,13 @@ def test_key_sizes_and_salts(method: int, size: int, salt: str) -> None:
 
 
 def test_client_and_server_keys_mirror() -> None:
-    cli = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), c.EncryptionMethod.BIT_128, "client")
-    srv = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), c.EncryptionMethod.BIT_128, "server")
+    cli = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), BIT_128, "client")
+    srv = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), BIT_128, "server")
     sig, ct = srv.encrypt(b"server says hi")
     assert cli.decrypt(sig, ct) == b"server says hi"
 
 
-@pytest.mark.parametrize("method", [c.EncryptionMethod.BIT_40, c.EncryptionMethod.BIT_56, c.EncryptionMethod.BIT_128])
+@pytest.mark.parametrize("method", [BIT_40, BIT_56, BIT_128])
 @pytest.mark.parametrize("salted", [False, True])
 def test_round_trip_across_key_update(method: int, salted: bool) -> None:
     cli = c.SecurityContext.from_randoms(CLIENT_RANDOM, b"\x55" * 32, method, "client")
@@ -126,16 +136,16 @@ def test_round_trip_across_key_update(method: int, salted: bool) -> None:
 
 
 def test_bad_mac_raises_decode_error() -> None:
-    cli = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), c.EncryptionMethod.BIT_128, "client")
-    srv = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), c.EncryptionMethod.BIT_128, "server")
+    cli = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), BIT_128, "client")
+    srv = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), BIT_128, "server")
     sig, ct = cli.encrypt(b"hello")
     with pytest.raises(DecodeError):
         srv.decrypt(bytes(8), ct)
 
 
 def test_seal_and_unseal() -> None:
-    cli = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), c.EncryptionMethod.BIT_56, "client")
-    srv = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), c.EncryptionMethod.BIT_56, "server")
+    cli = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), BIT_56, "client")
+    srv = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), BIT_56, "server")
     payload = vector("rdp_ts_info_packet_4_1_10")
     wire = c.seal(cli, sec.SEC_INFO_PKT, payload, salted=True)
     opened = c.unseal(srv, wire)
@@ -156,7 +166,7 @@ def test_mac_matches_definition() -> None:
 @settings(max_examples=50)
 @given(st.binary(max_size=200), st.binary(min_size=8, max_size=8))
 def test_decrypt_arbitrary_raises_only_decode_error(data: bytes, sig: bytes) -> None:
-    srv = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), c.EncryptionMethod.BIT_128, "server")
+    srv = c.SecurityContext.from_randoms(CLIENT_RANDOM, bytes(32), BIT_128, "server")
     try:
         srv.decrypt(sig, data)
     except DecodeError:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from rdpprobe.errors import DecodeError, EncodeError, InvalidField
 from rdpprobe.wire import rdpcrypto as c
 from rdpprobe.wire import security as sec
+from rdpprobe.wire.gcc_consts import EncryptionMethod
 from rdpprobe.wire.rdpcrypto_fips import (
     DES3_BLOCK_SIZE,
     FipsSecurityContext,
@@ -108,8 +109,8 @@ def test_bad_lengths_raise_decode_error(pad_len: int, ciphertext: bytes) -> None
 
 
 def test_seal_and_unseal_use_the_fips_header() -> None:
-    client = c.new_security_context(CLIENT_RANDOM, SERVER_RANDOM, c.EncryptionMethod.FIPS, "client")
-    server = c.new_security_context(CLIENT_RANDOM, SERVER_RANDOM, c.EncryptionMethod.FIPS, "server")
+    client = c.new_security_context(CLIENT_RANDOM, SERVER_RANDOM, EncryptionMethod.ENCRYPTION_METHOD_FIPS, "client")
+    server = c.new_security_context(CLIENT_RANDOM, SERVER_RANDOM, EncryptionMethod.ENCRYPTION_METHOD_FIPS, "server")
     assert isinstance(client, FipsSecurityContext)
     wire = c.seal(client, sec.SEC_INFO_PKT, b"client info")
     header = sec.decode_secured_pdu(wire, fips=True).header

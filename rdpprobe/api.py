@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from typing import Any
 
 from rdpprobe.errors import EncodeError, ProbeUsageError
@@ -57,8 +58,9 @@ def probe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
     tgt, config, keylog = build(target, port, options)
     steps = plan(config)
     step = next(steps)
+    deadline_at = target_deadline(config)
     while True:
-        result = blocking.run(tgt, step, keylog)
+        result = blocking.run(tgt, step, keylog, deadline_at)
         try:
             step = steps.send(result)
         except StopIteration as done:
@@ -72,12 +74,19 @@ async def aprobe(target: str, port: int | None = None, **options: Any) -> ProbeR
     tgt, config, keylog = build(target, port, options)
     steps = plan(config)
     step = next(steps)
+    deadline_at = target_deadline(config)
     while True:
-        result = await aio.run(tgt, step, keylog)
+        result = await aio.run(tgt, step, keylog, deadline_at)
         try:
             step = steps.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+
+
+def target_deadline(config: ProbeConfig) -> float:
+    """When the whole probe must end (``time.monotonic``): ``deadline`` bounds every
+    connection its plan makes together (enumeration, negotiation fallback), as in a scan."""
+    return time.monotonic() + config.timeouts.overall
 
 
 def build(target: str, port: int | None, options: dict[str, Any]) -> tuple[Target, ProbeConfig, str | None]:

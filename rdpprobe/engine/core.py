@@ -15,7 +15,6 @@ Rules of this module:
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import itertools
 import logging
@@ -334,14 +333,12 @@ class Engine:
             return None
 
     def _connect(self, job: Job, now: float) -> None:
-        remaining = job.deadline_at - now
-        if remaining <= 0 and job.last is not None:
+        if job.deadline_at <= now and job.last is not None:
             self._complete(job, job.last)
             return
         config = job.config
-        if remaining < config.timeouts.overall:
-            config = dataclasses.replace(config, timeouts=dataclasses.replace(config.timeouts, overall=max(remaining, 1e-3)))
-        prober = Prober(job.target, config, now=now, started_at=_connection_started_at(job), rng=self._rng)
+        prober = Prober(job.target, config, now=now, started_at=_connection_started_at(job), rng=self._rng,
+                        deadline_at=job.deadline_at)
         link = job.link = Link(self, job, prober)
         if job.address is not None:
             link.open(job.family, job.address, now)

@@ -8,7 +8,9 @@ Rules of this module:
 - a peer's misbehaviour never escapes as an exception: a ``DecodeError`` at a handler
   becomes ``Signal.DECODE_ERROR``; after the outcome is set every further input is ignored;
 - per-phase deadlines and one overall deadline bound the probe: ``get_timer()`` says when
-  the driver must call ``handle_timer``.
+  the driver must call ``handle_timer``. The overall deadline is ``timeouts.overall`` from
+  ``now``, or the earlier ``deadline_at`` a driver gives: the deadline of the whole target,
+  which every connection of its plan (enumeration, negotiation fallback) shares.
 """
 
 from __future__ import annotations
@@ -44,11 +46,14 @@ class Prober:
         now: float,
         started_at: datetime,
         rng: Callable[[int], bytes],
+        deadline_at: float | None = None,
     ) -> None:
         self._state = ProbeState(target, config, rng, started_at)
         self._state.now = now
         self._started_at = started_at
         self._deadline = now + config.timeouts.overall
+        if deadline_at is not None and deadline_at < self._deadline:
+            self._deadline = deadline_at  # The target's deadline, shared by all its connections.
         self._buffer = bytearray()
         self._result: ProbeResult | None = None
         self._finished_emitted = False

@@ -24,9 +24,12 @@ RECV_SIZE = 65536
 MAX_TURNS = 100_000
 
 
-async def run(target: Target, config: ProbeConfig, keylog_path: str | None = None) -> ProbeResult:
-    """Probe ``target`` once (one TCP connection) and return the classified result."""
-    prober = Prober(target, config, now=time.monotonic(), started_at=datetime.now(timezone.utc), rng=os.urandom)
+async def run(target: Target, config: ProbeConfig, keylog_path: str | None = None,
+        deadline_at: float | None = None) -> ProbeResult:
+    """Probe ``target`` once (one TCP connection) and return the classified result; the
+    connection ends by ``deadline_at`` (``time.monotonic``) when given, the target's deadline."""
+    prober = Prober(target, config, now=time.monotonic(), started_at=datetime.now(timezone.utc), rng=os.urandom,
+                    deadline_at=deadline_at)
     sock = await _connect(prober, target, config)
     if sock is None:
         return prober.result

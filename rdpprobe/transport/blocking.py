@@ -23,9 +23,12 @@ RECV_SIZE = 65536
 MAX_TURNS = 100_000
 
 
-def run(target: Target, config: ProbeConfig, keylog_path: str | None = None) -> ProbeResult:
-    """Probe ``target`` once (one TCP connection) and return the classified result."""
-    prober = Prober(target, config, now=time.monotonic(), started_at=datetime.now(timezone.utc), rng=os.urandom)
+def run(target: Target, config: ProbeConfig, keylog_path: str | None = None,
+        deadline_at: float | None = None) -> ProbeResult:
+    """Probe ``target`` once (one TCP connection) and return the classified result; the
+    connection ends by ``deadline_at`` (``time.monotonic``) when given, the target's deadline."""
+    prober = Prober(target, config, now=time.monotonic(), started_at=datetime.now(timezone.utc), rng=os.urandom,
+                    deadline_at=deadline_at)
     sock: socket.socket | None = None
     try:
         sock = _connect(prober, target, config)

@@ -228,3 +228,26 @@ def test_a_repeated_confirm_gives_the_same_facts_and_a_bad_one_fails_every_time(
     assert results[0].facts == results[2].facts
     assert results[0].facts.selected_protocol == "HYBRID"
     assert results[1].detail == results[3].detail
+
+
+def test_a_target_deadline_earlier_than_the_overall_timeout_ends_the_connection() -> None:
+    # The engine and the library give every connection of one target its deadline.
+    prober = Prober(Target("server", 3389), ProbeConfig(timeouts=TIMEOUTS), now=10.0, started_at=START,
+                    rng=fixed_rng, deadline_at=11.5)
+    prober.resolved("127.0.0.1", 10.0)
+    prober.connection_made(10.0)
+    drain(prober)
+    assert prober.get_timer() == 11.5  # Before the phase timeout (12.0) and the overall one (15.0).
+    prober.handle_timer(11.5)
+    assert prober.result.signal is Signal.SILENT
+    assert prober.result.detail == f"overall deadline of {TIMEOUTS.overall:g}s passed"
+
+
+def test_a_target_deadline_later_than_the_overall_timeout_changes_nothing() -> None:
+    prober = Prober(Target("server", 3389), ProbeConfig(timeouts=TIMEOUTS), now=0.0, started_at=START,
+                    rng=fixed_rng, deadline_at=100.0)
+    prober.resolved("127.0.0.1", 0.0)
+    prober.connection_made(0.0)
+    drain(prober)
+    prober.handle_timer(TIMEOUTS.phase)
+    assert prober.result.detail == f"no answer within {TIMEOUTS.phase:g}s"

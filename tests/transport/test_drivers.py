@@ -120,3 +120,24 @@ def test_icmp_unreachable_maps_to_t3(code: str) -> None:
     observed = observe(OSError(getattr(errno, code), code))
     assert observed.signal is Signal.UNREACHABLE
     assert classify(Phase.TCP_CONNECT, observed.signal).taxonomy_id == "T3"
+
+
+#: The ``slow-cc`` mock answers each Connection Request after this long.
+SLOW_CC_S = 0.5
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_the_deadline_bounds_every_connection_of_the_probe_together(driver: Driver) -> None:
+    # --enumerate makes six connections before the probe's own; at 0.5 s each they would
+    # take over 3 s if each had the whole deadline to itself.
+    from rdpprobe.mock import MockRdpServer
+
+    deadline = 1.2
+    with MockRdpServer("slow-cc") as server:
+        started = time.monotonic()
+        host, port = server.address
+        result = driver(f"{host}:{port}", enumerate=True, timeout=5.0, deadline=deadline)
+        elapsed = time.monotonic() - started
+    assert elapsed < deadline + SLOW_CC_S
+    assert result.signal is Signal.SILENT
+    assert result.detail == f"overall deadline of {deadline:g}s passed"

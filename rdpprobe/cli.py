@@ -120,9 +120,10 @@ def _credential_options(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError("--full-logon needs --user")
         return {}
     check_user(args.user, "--user")
+    stop = _stop_after(args)
     if args.full_logon:
-        check_stop_reaches_logon(_stop_after(args), "--full-logon", "--stop-after")
-    check_stop_reaches_credentials(_stop_after(args), "--user", "--stop-after")
+        check_stop_reaches_logon(stop, "--full-logon", "--stop-after")
+    check_stop_reaches_credentials(stop, "--user", "--stop-after")
     return {"user": args.user, "password": _password(), "full_logon": args.full_logon}
 
 

@@ -23,11 +23,12 @@ def fixed_rng(n: int) -> bytes:
     return bytes(range(n))
 
 
-def connected(config: ProbeConfig | None = None, started_at: datetime = START) -> Prober:
-    prober = Prober(Target("server", 3389), config or ProbeConfig(timeouts=TIMEOUTS), now=0.0,
-                    started_at=started_at, rng=fixed_rng)
-    prober.resolved("127.0.0.1", 0.0)
-    prober.connection_made(0.0)
+def connected(config: ProbeConfig | None = None, started_at: datetime = START, now: float = 0.0,
+              deadline_at: float | None = None) -> Prober:
+    prober = Prober(Target("server", 3389), config or ProbeConfig(timeouts=TIMEOUTS), now=now,
+                    started_at=started_at, rng=fixed_rng, deadline_at=deadline_at)
+    prober.resolved("127.0.0.1", now)
+    prober.connection_made(now)
     return prober
 
 
@@ -232,10 +233,7 @@ def test_a_repeated_confirm_gives_the_same_facts_and_a_bad_one_fails_every_time(
 
 def test_a_target_deadline_earlier_than_the_overall_timeout_ends_the_connection() -> None:
     # The engine and the library give every connection of one target its deadline.
-    prober = Prober(Target("server", 3389), ProbeConfig(timeouts=TIMEOUTS), now=10.0, started_at=START,
-                    rng=fixed_rng, deadline_at=11.5)
-    prober.resolved("127.0.0.1", 10.0)
-    prober.connection_made(10.0)
+    prober = connected(now=10.0, deadline_at=11.5)
     drain(prober)
     assert prober.get_timer() == 11.5  # Before the phase timeout (12.0) and the overall one (15.0).
     prober.handle_timer(11.5)
@@ -244,10 +242,7 @@ def test_a_target_deadline_earlier_than_the_overall_timeout_ends_the_connection(
 
 
 def test_a_target_deadline_later_than_the_overall_timeout_changes_nothing() -> None:
-    prober = Prober(Target("server", 3389), ProbeConfig(timeouts=TIMEOUTS), now=0.0, started_at=START,
-                    rng=fixed_rng, deadline_at=100.0)
-    prober.resolved("127.0.0.1", 0.0)
-    prober.connection_made(0.0)
+    prober = connected(deadline_at=100.0)
     drain(prober)
     prober.handle_timer(TIMEOUTS.phase)
     assert prober.result.detail == f"no answer within {TIMEOUTS.phase:g}s"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 import rdpprobe
+from rdpprobe.mock import MockRdpServer
 from rdpprobe.result import ProbeResult
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
@@ -130,8 +131,6 @@ SLOW_CC_S = 0.5
 def test_the_deadline_bounds_every_connection_of_the_probe_together(driver: Driver) -> None:
     # --enumerate makes six connections before the probe's own; at 0.5 s each they would
     # take over 3 s if each had the whole deadline to itself.
-    from rdpprobe.mock import MockRdpServer
-
     deadline = 1.2
     with MockRdpServer("slow-cc") as server:
         started = time.monotonic()

@@ -27,7 +27,7 @@ def _packed_ipv4(text: str) -> bytes | None:
     """
     try:
         return socket.inet_pton(socket.AF_INET, text)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL or a lone surrogate in the text.
         return None
 
 

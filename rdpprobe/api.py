@@ -13,7 +13,7 @@ from rdpprobe.sequence import initiation
 from rdpprobe.sequence.config import Credentials, ProbeConfig, Timeouts
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.nla import CREDSSP_VERSIONS
-from rdpprobe.sequence.plan import plan
+from rdpprobe.sequence.plan import Plan, out_of_time, plan
 from rdpprobe.specs import ADDRESS_TYPES, DEFAULT_PORT, MAX_PORT, TargetError, TargetSpec, parse_spec
 from rdpprobe.wire.nego import SecurityProtocol
 
@@ -60,11 +60,10 @@ def probe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
     step = next(steps)
     deadline_at = target_deadline(config)
     while True:
-        result = blocking.run(tgt, step, keylog, deadline_at)
-        try:
-            step = steps.send(result)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+        after = _advance(steps, blocking.run(tgt, step, keylog, deadline_at), deadline_at)
+        if isinstance(after, ProbeResult):
+            return after
+        step = after
 
 
 async def aprobe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
@@ -76,11 +75,20 @@ async def aprobe(target: str, port: int | None = None, **options: Any) -> ProbeR
     step = next(steps)
     deadline_at = target_deadline(config)
     while True:
-        result = await aio.run(tgt, step, keylog, deadline_at)
-        try:
-            step = steps.send(result)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+        after = _advance(steps, await aio.run(tgt, step, keylog, deadline_at), deadline_at)
+        if isinstance(after, ProbeResult):
+            return after
+        step = after
+
+
+def _advance(steps: Plan, result: ProbeResult, deadline_at: float) -> ProbeConfig | ProbeResult:
+    """Give ``steps`` the result of its last connection: the config of the next one, or the
+    probe's final result (the plan is done, or the target's deadline passed in between)."""
+    try:
+        step = steps.send(result)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    return out_of_time(steps) if time.monotonic() >= deadline_at else step
 
 
 def target_deadline(config: ProbeConfig) -> float:

@@ -35,7 +35,7 @@ quads = st.tuples(*[st.integers(0, 300)] * 4).map(lambda q: ".".join(map(str, q)
     "text",
     ["1.2.3.4", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1",
      "1.2.3.4 ", " 1.2.3.4", "0x1.2.3.4", "", "::1", "::ffff:1.2.3.4", "fe80::1%eth0",
-     "2001:DB8::1", "host.example", "1e1.2.3.4"],
+     "2001:DB8::1", "host.example", "1e1.2.3.4", "\x00", "1.2.3.4\x00", "\udc80"],
 )  # fmt: skip
 def test_known_literals_agree_with_ipaddress(text: str) -> None:
     assert ip_literal(text) == reference(text)

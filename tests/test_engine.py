@@ -196,6 +196,18 @@ def test_per_target_deadline_bounds_the_plan(silent: _Server) -> None:
     assert result.signal is Signal.SILENT
 
 
+def test_a_deadline_passing_while_the_next_connection_waits_for_the_rate_ends_the_target() -> None:
+    # At 2 connections/s the second enumeration connection waits 0.5 s for its token, past the
+    # target's 0.3 s deadline: the target ends with the deadline, not with the first
+    # connection's answer, a refusal of RDP alone that the probe itself never asked about.
+    config = ProbeConfig(timeouts=Timeouts(1.0, 1.0, 0.3), enumerate_protocols=True)
+    with MockRdpServer("windows-nla") as server:
+        host, port = server.address
+        (result,) = _scan([_target(port, host)], config, rate=2.0)
+    assert (result.signal, result.failed_phase) == (Signal.SILENT, Phase.CONNECTION_INITIATION)
+    assert result.detail == "overall deadline of 0.3s passed before the probe's next connection"
+
+
 @pytest.mark.parametrize("tls", ["openssl", "stdlib"])
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_same_classification_as_check(scenario: str, tls: str) -> None:

@@ -22,7 +22,7 @@ import os
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -40,7 +40,7 @@ from rdpprobe.engine.resolve import Resolver
 from rdpprobe.engine.tlsflavor import TlsFlavor, tls_flavor
 from rdpprobe.result import ProbeResult, Target, internal_error_result
 from rdpprobe.sequence.config import ProbeConfig
-from rdpprobe.sequence.plan import plan
+from rdpprobe.sequence.plan import Plan, out_of_time, plan
 from rdpprobe.sequence.prober import Prober
 from rdpprobe.transport.errors import LocalResourceError
 
@@ -94,7 +94,7 @@ class Job:
 
     __slots__ = ("target", "steps", "config", "family", "address", "started_at", "deadline_at", "link", "retries", "last", "done")
 
-    def __init__(self, target: Target, steps: Generator[ProbeConfig, ProbeResult, ProbeResult], deadline_at: float) -> None:
+    def __init__(self, target: Target, steps: Plan, deadline_at: float) -> None:
         self.target = target
         self.steps = steps
         self.config = next(steps)
@@ -334,7 +334,7 @@ class Engine:
 
     def _connect(self, job: Job, now: float) -> None:
         if job.deadline_at <= now and job.last is not None:
-            self._complete(job, job.last)
+            self._complete(job, out_of_time(job.steps))
             return
         config = job.config
         prober = Prober(job.target, config, now=now, started_at=_connection_started_at(job), rng=self._rng,

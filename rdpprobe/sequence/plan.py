@@ -5,6 +5,12 @@ so the blocking and asyncio drivers share it. Like FreeRDP, a probe that is refu
 RDP_NEG_FAILURE reconnects offering what the server asked for ([MS-RDPBCGR] 2.2.1.2.2),
 so the report can say "NLA required" or "Standard RDP Security only" precisely. With
 enumeration it first connects once per protocol, as nmap's rdp-enum-encryption does.
+
+All connections of a plan share the target's deadline. When it passes before the next
+connection is made, a driver sends None in place of that connection's result (``out_of_time``
+does it) and the plan returns at once: a refusal the probe itself received stands as its
+answer; otherwise the result is the deadline's, in the phase the last connection reached,
+with what that connection learned.
 """
 
 from __future__ import annotations
@@ -13,13 +19,17 @@ import dataclasses
 from collections.abc import Generator
 
 from rdpprobe.classify import advisories
+from rdpprobe.errors import ProbeUsageError
 from rdpprobe.result import Facts, ProbeResult
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.phases import Phase
+from rdpprobe.sequence.state import Outcome
+from rdpprobe.sequence.verdicts import classify_outcome
 from rdpprobe.signals import Signal
 from rdpprobe.wire.nego import FailureCode, SecurityProtocol
 
-Plan = Generator[ProbeConfig, ProbeResult, ProbeResult]
+Plan = Generator[ProbeConfig, ProbeResult | None, ProbeResult]
+"""Yields each connection's config, receives its result (None: not made, the deadline passed)."""
 
 SSL = int(SecurityProtocol.SSL)
 HYBRID = int(SecurityProtocol.SSL | SecurityProtocol.HYBRID)
@@ -51,22 +61,52 @@ def plan(config: ProbeConfig) -> Plan:
     """Yield the config of each connection to make; return the final, merged result."""
     accepted: list[str] | None = None
     result: ProbeResult | None = None
+    last: ProbeResult | None = None
     if config.enumerate_protocols:
         accepted = []
         reusable = _reusable_step(config)
         for name, value in ENUMERATION:
             step = _enumeration_config(config, value)
             probe = yield step
+            if probe is None:
+                return _with_advisories(_deadline_passed(config, last))
             if _never_reached_rdp(probe):
                 return _with_advisories(probe)
             if probe.facts.selected_protocol == name:
                 accepted.append(name)
             if step == reusable:
                 result = probe  # The final connection would repeat this one exactly.
+            last = probe
     if result is None:
         result = yield config
+        if result is None:
+            return _with_protocol_facts(_deadline_passed(config, last), accepted)
     result = yield from _follow_negotiation(config, result)
     return _with_protocol_facts(result, accepted)
+
+
+def out_of_time(steps: Plan) -> ProbeResult:
+    """End ``steps`` because the target's deadline passed before its next connection; the
+    plan's final result (see the module docstring)."""
+    try:
+        steps.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    steps.close()
+    raise ProbeUsageError("the connection plan went on after its deadline had passed")
+
+
+def _deadline_passed(config: ProbeConfig, last: ProbeResult | None) -> ProbeResult:
+    """The deadline's outcome in the phase ``last`` reached, keeping what it learned."""
+    if last is None:
+        raise ProbeUsageError("a probe's first connection is always made")
+    detail = f"overall deadline of {config.timeouts.overall:g}s passed before the probe's next connection"
+    phase = last.phase_reached
+    outcome = Outcome(Signal.SILENT, failed=True, detail=detail)
+    return dataclasses.replace(
+        last, failed_phase=phase, signal=outcome.signal, detail=detail,
+        verdict=classify_outcome(phase, outcome, last.facts),
+    )  # fmt: skip
 
 
 def _reusable_step(config: ProbeConfig) -> ProbeConfig | None:
@@ -107,6 +147,8 @@ def _follow_negotiation(config: ProbeConfig, result: ProbeResult) -> Plan:
     if retry is None:
         return result
     second = yield dataclasses.replace(config, requested_protocols=retry)
+    if second is None:
+        return result  # The refusal answers the probe; the retry only refines it.
     facts = second.facts.update(neg_failure_code=second.facts.neg_failure_code or code)
     return dataclasses.replace(second, facts=facts)
 

@@ -240,6 +240,18 @@ def run_case(display: str, case: Case) -> Outcome:
                    result.verdict.taxonomy_id, result.verdict.freerdp, out)
 
 
+#: Log lines shown before the first error name, and from the end, when a case fails.
+EVIDENCE_LINES = 30
+
+
+def _evidence(got: Outcome) -> str:
+    """The log around the first error name xfreerdp gave, and its end: what a failure needs."""
+    lines = got.output.splitlines()
+    first = next((i for i, line in enumerate(lines) if _NAME_RE.search(line)), len(lines))
+    around = lines[max(0, first - EVIDENCE_LINES) : first + 1]
+    return "\n".join([f"connections made: {got.connections}", *around, "[…]", *lines[-EVIDENCE_LINES:]])
+
+
 def run_all(display: str, cases: tuple[Case, ...] = CASES) -> dict[str, Outcome]:
     with ThreadPoolExecutor(WORKERS) as pool:
         outcomes = list(pool.map(lambda c: run_case(display, c), cases))
@@ -263,7 +275,7 @@ def test_cases_name_real_scenarios_and_their_rows() -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_xfreerdp_fails_as_the_taxonomy_predicts(outcomes: dict[str, Outcome], case: Case) -> None:
     got = outcomes[case.id]
-    assert (got.rc, got.names, got.active) == (case.rc, case.names, case.active), got.output[-3000:]
+    assert (got.rc, got.names, got.active) == (case.rc, case.names, case.active), _evidence(got)
     if case.requested is not None:
         assert got.requested == case.requested
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+import pytest
+
 from rdpprobe.classify import classify
+from rdpprobe.errors import ProbeUsageError
 from rdpprobe.result import Facts, ProbeResult, Target
 from rdpprobe.scan import depth_config
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.phases import Phase
-from rdpprobe.sequence.plan import ENUMERATION, HYBRID, plan
+from rdpprobe.sequence.plan import ENUMERATION, HYBRID, Plan, out_of_time, plan
 from rdpprobe.signals import Signal
 from rdpprobe.wire.nego import FailureCode, SecurityProtocol
 
@@ -103,3 +106,48 @@ def test_a_probe_that_stops_before_negotiation_is_not_replaced_by_an_enumerated_
     asked, _ = _walk(config, WINDOWS_SELECTS)
     assert asked[-1] == config
     assert len(asked) == len(ENUMERATION) + 1
+
+
+def _answered(steps: Plan, count: int, selects: dict[int, str]) -> ProbeConfig:
+    """Answer the plan's first ``count`` connections; the config of the one after them."""
+    step = next(steps)
+    for _ in range(count):
+        step = steps.send(_answer(step, selects))
+    return step
+
+
+def test_a_deadline_passing_mid_enumeration_ends_the_probe_with_the_deadline() -> None:
+    steps = plan(depth_config(ProbeConfig(enumerate_protocols=True), "nla"))
+    _answered(steps, 2, WINDOWS_SELECTS)
+    result = out_of_time(steps)
+    assert (result.signal, result.phase_reached, result.failed_phase) == (
+        Signal.SILENT, Phase.CONNECTION_INITIATION, Phase.CONNECTION_INITIATION
+    )
+    assert result.detail is not None and "passed before the probe's next connection" in result.detail
+    assert result.verdict == classify(Phase.CONNECTION_INITIATION, Signal.SILENT)
+    assert result.facts.selected_protocol == "SSL"  # What the last connection learned stays.
+    assert result.facts.accepted_protocols is None  # Two of six answers are not the set.
+
+
+def test_a_deadline_passing_after_enumeration_keeps_the_accepted_protocols() -> None:
+    config = depth_config(ProbeConfig(enumerate_protocols=True), "nla")
+    steps = plan(config)
+    assert _answered(steps, len(ENUMERATION), WINDOWS_SELECTS) == config
+    result = out_of_time(steps)
+    assert result.signal is Signal.SILENT
+    assert result.facts.accepted_protocols == ("RDP", "SSL", "HYBRID", "HYBRID_EX")
+
+
+def test_a_refusal_stands_when_the_deadline_passes_before_the_retry() -> None:
+    steps = plan(depth_config(ProbeConfig(), "quick"))
+    _answered(steps, 1, {int(SecurityProtocol.RDP): "RDP"})
+    result = out_of_time(steps)
+    assert result.signal is Signal.NEG_FAILURE
+    assert result.facts.neg_failure_code == FailureCode.SSL_NOT_ALLOWED_BY_SERVER
+
+
+def test_the_first_connection_cannot_be_skipped() -> None:
+    steps = plan(ProbeConfig())
+    next(steps)
+    with pytest.raises(ProbeUsageError):
+        out_of_time(steps)

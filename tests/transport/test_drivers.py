@@ -13,6 +13,7 @@ from rdpprobe.mock import MockRdpServer
 from rdpprobe.result import ProbeResult
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
+from rdpprobe.transport import aio, blocking
 from tests.transport import listeners
 
 FAST = {"connect_timeout": 1.0, "timeout": 1.0, "deadline": 3.0, "follow_negotiation": False}
@@ -140,3 +141,34 @@ def test_the_deadline_bounds_every_connection_of_the_probe_together(driver: Driv
     assert elapsed < deadline + SLOW_CC_S
     assert result.signal is Signal.SILENT
     assert result.detail == f"overall deadline of {deadline:g}s passed"
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_a_deadline_passing_between_connections_ends_the_probe(driver: Driver, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each connection is made, then overstays the target's deadline: the plan's next one must
+    # not start, and the result says the deadline passed, not "stopped as asked".
+    deadline = 0.5
+    made: list[ProbeResult] = []
+
+    def overstay(run: Callable[..., ProbeResult]) -> Callable[..., ProbeResult]:
+        def connection(*args: object) -> ProbeResult:
+            made.append(run(*args))
+            time.sleep(deadline)
+            return made[-1]
+        return connection
+
+    async def overstay_async(*args: object) -> ProbeResult:
+        made.append(await real_aio_run(*args))
+        await asyncio.sleep(deadline)
+        return made[-1]
+
+    real_aio_run = aio.run
+    monkeypatch.setattr(blocking, "run", overstay(blocking.run))
+    monkeypatch.setattr(aio, "run", overstay_async)
+    with MockRdpServer("windows-nla") as server:
+        host, port = server.address
+        result = driver(f"{host}:{port}", enumerate=True, deadline=deadline)
+    assert len(made) == 1
+    assert made[0].signal is Signal.NEG_FAILURE  # The first enumeration step: RDP alone, refused.
+    assert (result.signal, result.failed_phase) == (Signal.SILENT, Phase.CONNECTION_INITIATION)
+    assert result.detail == f"overall deadline of {deadline:g}s passed before the probe's next connection"

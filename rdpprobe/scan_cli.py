@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import random
 import signal
@@ -21,7 +22,8 @@ from typing import TextIO
 from rdpprobe.api import build
 from rdpprobe.cli import EXIT_OK, UsageError, add_probe_options, discard_stdout, probe_options, register
 from rdpprobe.engine import TLS_CHOICES, EngineOptions
-from rdpprobe.output import FORMATS, make_writer
+from rdpprobe.output import FORMATS, make_writer, plural
+from rdpprobe.resume import Finished, read_finished
 from rdpprobe.scan import DEFAULT_DEPTH, DEPTH_STOPS, OutputError, ProgressBar, depth_config, run_scan
 from rdpprobe.targets import DEFAULT_PORT, STDIN, Exclusions, TargetError, TargetFile, count_targets, iter_targets, parse_shard
 
@@ -50,6 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=float, metavar="N", help="new connections per second (default: unlimited)")
     p.add_argument("--tls", choices=TLS_CHOICES, default="auto", help="TLS library (default: pyOpenSSL when present)")
     p.add_argument("-o", "--output", metavar="FILE", help="write results here instead of stdout")
+    p.add_argument("--resume", metavar="FILE",
+                   help="go on with an interrupted scan: skip the targets FILE has results for, append the rest to it")
     p.add_argument("--format", choices=FORMATS, default="jsonl", help="output format (default jsonl)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
     p.add_argument("--no-summary", action="store_true", help="no summary at the end")
@@ -75,11 +79,23 @@ def _check_files(args: argparse.Namespace) -> None:
     inputs = [*(t for t in args.targets if t == STDIN), *args.input_files, *args.exclude_file]
     if inputs.count(STDIN) > 1:
         raise UsageError("standard input (-) is given twice (targets, -iL or --exclude-file); it can be read once")
-    if args.output is None:
+    if args.resume is not None:
+        _check_resume(args)
+    option, output = ("--resume", args.resume) if args.resume is not None else ("--output", args.output)
+    if output is None:
         return
     for path in inputs:
-        if path != STDIN and _same_file(path, args.output):
-            raise UsageError(f"--output {args.output} is also read as input; it would be emptied before it is read")
+        if path != STDIN and _same_file(path, output):
+            raise UsageError(f"{option} {output} is also read as input; it would be written to before it is read")
+
+
+def _check_resume(args: argparse.Namespace) -> None:
+    if args.output is not None:
+        raise UsageError(f"--resume appends to {args.resume} itself; --output cannot be given with it")
+    if args.format != "jsonl":
+        raise UsageError(f"--resume reads and extends JSON Lines; --format {args.format} cannot be given with it")
+    if args.resume == STDIN:
+        raise UsageError("--resume needs a file: standard input (-) cannot be read and appended to")
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -99,15 +115,30 @@ def _seed(args: argparse.Namespace) -> int | None:
     return None
 
 
-def _total(args: argparse.Namespace, sources: list[str | TargetFile], excludes: Exclusions, shard: tuple[int, int]) -> int | None:
+def _total(args: argparse.Namespace, sources: list[str | TargetFile], excludes: Exclusions, shard: tuple[int, int],
+           finished: int) -> int | None:
+    """The progress bar's total: the targets to probe, less those resumed past."""
     if args.no_progress or not sys.stderr.isatty():
         return None
-    return count_targets(sources, excludes, shard, default_port=args.port)
+    total = count_targets(sources, excludes, shard, default_port=args.port)
+    return None if total is None else max(0, total - finished)
+
+
+def _finished(args: argparse.Namespace) -> Finished:
+    """What ``--resume``'s file already has, its unfinished last line cut off; nothing without it."""
+    if args.resume is None:
+        return Finished()
+    finished = read_finished(args.resume)
+    finished.drop_cut_line(args.resume)
+    if finished and not args.no_summary:
+        print(f"rdpprobe: resuming {args.resume}: skipping {plural(len(finished), 'target')} with results there", file=sys.stderr)
+    return finished
 
 
 @contextlib.contextmanager
-def _output(path: str | None) -> Iterator[TextIO]:
-    """The results' stream; a failure to write it (``OutputError``) is one line naming it."""
+def _output(path: str | None, append: bool = False) -> Iterator[TextIO]:
+    """The results' stream, ``path`` emptied first unless ``append``; a failure to write it
+    (``OutputError``) is one line naming it."""
     if path is None:
         try:
             yield sys.stdout
@@ -116,7 +147,7 @@ def _output(path: str | None) -> Iterator[TextIO]:
             raise UsageError(f"cannot write results to standard output: {exc}") from exc
         return
     try:
-        stream = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        stream = open(path, "a" if append else "w", encoding="utf-8", newline="")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from exc
     try:
@@ -170,12 +201,15 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
     excludes = Exclusions.from_sources([*args.exclude, *(TargetFile(path) for path in args.exclude_file)])
     sources = _sources(args)
     targets = iter_targets(sources, excludes, shard, _seed(args), default_port=args.port)
+    finished = _finished(args)
+    if finished:
+        targets = itertools.filterfalse(finished.covers, targets)
     engine_options = EngineOptions(
         concurrency=args.concurrency, rate=args.rate, deadline=args.deadline, tls=args.tls,
         keylog_path=keylog, address_filter=lambda address, port: not excludes.covers(address, port),
     )  # fmt: skip
-    progress = ProgressBar(_total(args, sources, excludes, shard)) if not args.no_progress else None
-    with _output(args.output) as stream, _terminate_gracefully():
+    progress = ProgressBar(_total(args, sources, excludes, shard, len(finished))) if not args.no_progress else None
+    with _output(args.resume or args.output, append=args.resume is not None) as stream, _terminate_gracefully():
         writer = make_writer(args.format, stream)
         try:
             report = run_scan(targets, config, writer, engine_options, progress.advance if progress else None)  # type: ignore[arg-type]

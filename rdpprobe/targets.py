@@ -122,7 +122,7 @@ class Exclusions:
         names: set[tuple[str, int]] = set()
         for spec in iter_specs(sources, _ANY_PORT):
             if spec.name is not None:
-                names.add((_name_key(spec.name), spec.port))
+                names.add((name_key(spec.name), spec.port))
             else:
                 key = (spec.version, spec.port)
                 addresses.setdefault(key, Intervals()).add(spec.first, spec.last)
@@ -139,11 +139,12 @@ class Exclusions:
         return any(int(parsed) in covered for covered in self.covering(parsed.version, port))
 
     def covers_name(self, name: str, port: int) -> bool:
-        key = _name_key(name)
+        key = name_key(name)
         return bool({(key, _ANY_PORT), (key, port)} & self.names)
 
 
-def _name_key(name: str) -> str:
+def name_key(name: str) -> str:
+    """A host name as targets are compared: without case or final dot."""
     return name.lower().removesuffix(".")
 
 
@@ -170,7 +171,7 @@ class _Planner:
         return _Plan.of(spec, spans) if spans else None
 
     def _plan_name(self, spec: TargetSpec) -> _Plan | None:
-        name = _name_key(spec.name or "")
+        name = name_key(spec.name or "")
         if self._exclusions.covers_name(name, spec.port):
             return None
         if self._dedupe and (name, spec.port) in self._names:

@@ -175,3 +175,48 @@ def test_unreadable_target_files_and_long_or_zoned_specs_are_one_line(tmp_path: 
         assert main(["scan", *extra, "--depth", "quick", *FAST]) == 2
         line = _one_error_line(capsys.readouterr().err)
         assert message in line and len(line) < 300
+
+
+def test_resume_probes_only_what_an_interrupted_scan_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = _closed_port()
+    argv = ["scan", f"127.0.0.1-8:{port}", "--depth", "quick", "--seed", "7", "--shard", "0/2", "--no-summary", *FAST]
+    assert main([*argv, "--output", str(tmp_path / "whole.jsonl")]) == 0
+    whole = (tmp_path / "whole.jsonl").read_text().splitlines(keepends=True)
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(whole[:2]) + whole[2][:30])  # Killed while writing the third line.
+    assert main([*argv, "--resume", str(results)]) == 0
+    lines = results.read_text().splitlines(keepends=True)
+    assert lines[:2] == whole[:2]  # What was there stays as it was.
+    ips = [json.loads(line)["ip"] for line in lines]
+    assert sorted(ips) == sorted(json.loads(line)["ip"] for line in whole)  # The shard's own targets, once each.
+    assert capsys.readouterr().out == ""
+
+
+def test_resume_starts_the_file_when_there_is_none(tmp_path: Path) -> None:
+    results = tmp_path / "results.jsonl"
+    assert main(["scan", f"127.0.0.1-3:{_closed_port()}", "--depth", "quick", "--resume", str(results), *FAST]) == 0
+    assert len(_jsonl(results.read_text())) == 3
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--output", "other.jsonl"], "--resume appends to results.jsonl itself; --output cannot be given with it"),
+        (["--format", "csv"], "--resume reads and extends JSON Lines; --format csv cannot be given with it"),
+        (["-iL", "results.jsonl"], "--resume results.jsonl is also read as input"),
+    ],
+)
+def test_resume_options_that_cannot_work_are_one_line(extra: list[str], message: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("results.jsonl").write_text("")
+    assert main(["scan", "127.0.0.1", "--resume", "results.jsonl", *extra, *FAST]) == 2
+    assert message in _one_error_line(capsys.readouterr().err)
+
+
+def test_resume_refuses_a_file_of_something_else(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "notes.txt"
+    other.write_text("10.0.0.1\n")
+    assert main(["scan", "127.0.0.1", "--resume", str(other), *FAST]) == 2
+    assert f"{other}:1: not a result line of rdpprobe scan" in _one_error_line(capsys.readouterr().err)
+    assert other.read_text() == "10.0.0.1\n"

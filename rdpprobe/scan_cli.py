@@ -81,12 +81,16 @@ def _check_files(args: argparse.Namespace) -> None:
         raise UsageError("standard input (-) is given twice (targets, -iL or --exclude-file); it can be read once")
     if args.resume is not None:
         _check_resume(args)
-    option, output = ("--resume", args.resume) if args.resume is not None else ("--output", args.output)
-    if output is None:
-        return
+        _check_not_read(inputs, "--resume", args.resume, "appended to")
+    elif args.output is not None:
+        _check_not_read(inputs, "--output", args.output, "emptied")
+
+
+def _check_not_read(inputs: list[str], option: str, output: str, fate: str) -> None:
+    """The file results go to must not be one the scan still has to read."""
     for path in inputs:
         if path != STDIN and _same_file(path, output):
-            raise UsageError(f"{option} {output} is also read as input; it would be written to before it is read")
+            raise UsageError(f"{option} {output} is also read as input; it would be {fate} before it is read")
 
 
 def _check_resume(args: argparse.Namespace) -> None:

@@ -13,7 +13,7 @@ from rdpprobe.sequence import initiation
 from rdpprobe.sequence.config import Credentials, ProbeConfig, Timeouts
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.nla import CREDSSP_VERSIONS
-from rdpprobe.sequence.plan import Plan, out_of_time, plan
+from rdpprobe.sequence.plan import Plan, advance, out_of_time, plan
 from rdpprobe.specs import ADDRESS_TYPES, DEFAULT_PORT, MAX_PORT, TargetError, TargetSpec, parse_spec
 from rdpprobe.wire.nego import SecurityProtocol
 
@@ -82,13 +82,12 @@ async def aprobe(target: str, port: int | None = None, **options: Any) -> ProbeR
 
 
 def _advance(steps: Plan, result: ProbeResult, deadline_at: float) -> ProbeConfig | ProbeResult:
-    """Give ``steps`` the result of its last connection: the config of the next one, or the
-    probe's final result (the plan is done, or the target's deadline passed in between)."""
-    try:
-        step = steps.send(result)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    return out_of_time(steps) if time.monotonic() >= deadline_at else step
+    """``plan.advance``, ended by ``out_of_time`` when the target's deadline passed before
+    the next connection."""
+    after = advance(steps, result)
+    if isinstance(after, ProbeResult) or time.monotonic() < deadline_at:
+        return after
+    return out_of_time(steps)
 
 
 def target_deadline(config: ProbeConfig) -> float:

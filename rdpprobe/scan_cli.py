@@ -163,7 +163,6 @@ def _output(path: str | None, append: bool = False) -> Iterator[TextIO]:
             stream.close()
 
 
-
 #: The exit status of a scan ended by SIGTERM: 128 + the signal's number, as a shell reports it.
 EXIT_TERMINATED = 128 + signal.SIGTERM
 

@@ -40,7 +40,7 @@ from rdpprobe.engine.resolve import Resolver
 from rdpprobe.engine.tlsflavor import TlsFlavor, tls_flavor
 from rdpprobe.result import ProbeResult, Target, internal_error_result
 from rdpprobe.sequence.config import ProbeConfig
-from rdpprobe.sequence.plan import Plan, out_of_time, plan
+from rdpprobe.sequence.plan import Plan, advance, out_of_time, plan
 from rdpprobe.sequence.prober import Prober
 from rdpprobe.transport.errors import LocalResourceError
 
@@ -92,7 +92,7 @@ class EngineStats:
 class Job:
     """One target's walk through its plan."""
 
-    __slots__ = ("target", "steps", "config", "family", "address", "started_at", "deadline_at", "link", "retries", "last", "done")
+    __slots__ = ("target", "steps", "config", "family", "address", "started_at", "deadline_at", "link", "retries", "connections", "done")
 
     def __init__(self, target: Target, steps: Plan, deadline_at: float) -> None:
         self.target = target
@@ -103,7 +103,8 @@ class Job:
         self.deadline_at = deadline_at
         self.link: Link | None = None
         self.retries = 0
-        self.last: ProbeResult | None = None
+        self.connections = 0
+        """Connections of the plan made so far (a retry for local resources is none)."""
         self.done = False
 
 
@@ -123,7 +124,7 @@ def _connection_started_at(job: Job) -> datetime:
     The first connection of a job is made in the loop turn that pulled it, so it shares the
     job's own timestamp instead of taking (and keeping) another; later ones take their own.
     """
-    if job.last is None and not job.retries:
+    if not job.connections and not job.retries:
         return job.started_at
     return datetime.now(UTC)
 
@@ -229,12 +230,12 @@ class Engine:
         """A connection of ``link.job`` is over: advance its plan or finish the target."""
         job = link.job
         job.link = None
-        job.last = result
-        try:
-            job.config = job.steps.send(result)
-        except StopIteration as done:
-            self._complete(job, done.value)
+        job.connections += 1
+        after = advance(job.steps, result)
+        if isinstance(after, ProbeResult):
+            self._complete(job, after)
             return
+        job.config = after
         self._ready.append(job)
 
     # -- the loop ------------------------------------------------------------------------
@@ -333,7 +334,7 @@ class Engine:
             return None
 
     def _connect(self, job: Job, now: float) -> None:
-        if job.deadline_at <= now and job.last is not None:
+        if job.deadline_at <= now and job.connections:
             self._complete(job, out_of_time(job.steps))
             return
         config = job.config
@@ -456,7 +457,6 @@ class Engine:
         if job.done:
             return False
         job.done = True
-        job.last = None
         self._active -= 1
         return True
 

@@ -85,13 +85,21 @@ def plan(config: ProbeConfig) -> Plan:
     return _with_protocol_facts(result, accepted)
 
 
+def advance(steps: Plan, result: ProbeResult | None) -> ProbeConfig | ProbeResult:
+    """Give ``steps`` the result of its last connection (None: not made, see the module
+    docstring); the config of the next connection, or the plan's final result."""
+    try:
+        return steps.send(result)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
 def out_of_time(steps: Plan) -> ProbeResult:
     """End ``steps`` because the target's deadline passed before its next connection; the
     plan's final result (see the module docstring)."""
-    try:
-        steps.send(None)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+    after = advance(steps, None)
+    if isinstance(after, ProbeResult):
+        return after
     steps.close()
     raise ProbeUsageError("the connection plan went on after its deadline had passed")
 

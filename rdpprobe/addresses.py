@@ -17,6 +17,21 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 ADDRESS_CHARS = frozenset("0123456789abcdefABCDEF.:")
 SCOPE_MARK = "%"  # Starts an IPv6 scope id (RFC 4007 11.2), which may hold any character.
 SNI_CACHE_SIZE = 4096  # server names remembered by ``sni_name``
+IPV4_MAPPED_PREFIX = 96  # RFC 4291 2.5.5.2: ::ffff:0:0/96 holds IPv4 addresses in IPv6
+
+#: Networks that hold no unicast host's address, from RFC 6890's registry. A TCP connection
+#: to one reaches no server, or this machine: Linux connects 0.0.0.0 to itself. A scan
+#: leaves them out of its targets unless asked, and a name that resolves only to them is a
+#: name that does not resolve (a DNS sinkhole answers 0.0.0.0 and ::).
+NON_UNICAST_NETWORKS: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = tuple(
+    ipaddress.ip_network(network) for network in (
+        "0.0.0.0/8",    # RFC 1122 3.2.1.3 (a): "this host on this network", a source only
+        "224.0.0.0/4",  # RFC 5771: multicast
+        "240.0.0.0/4",  # RFC 1112 4: reserved, holding 255.255.255.255 (RFC 919 7: broadcast)
+        "::/128",       # RFC 4291 2.5.2: the unspecified address
+        "ff00::/8",     # RFC 4291 2.7: multicast
+    )
+)  # fmt: skip
 
 
 def _packed_ipv4(text: str) -> bytes | None:
@@ -69,3 +84,34 @@ def sni_name(server_name: str | None) -> str | None:
     if not server_name or ip_literal(server_name.strip("[]")) is not None:
         return None
     return server_name
+
+
+def _with_mapped(
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``networks`` and the IPv4-mapped IPv6 form of each IPv4 one, which an IPv6 socket
+    connects to as the IPv4 address (RFC 4291 2.5.5.2)."""
+    mapped = (
+        ipaddress.ip_network(f"::ffff:{net.network_address}/{IPV4_MAPPED_PREFIX + net.prefixlen}")
+        for net in networks if net.version == 4
+    )  # fmt: skip
+    return (*networks, *mapped)
+
+
+@functools.cache
+def non_unicast_spans(version: int) -> tuple[tuple[int, int], ...]:
+    """The ``NON_UNICAST_NETWORKS`` of IP ``version`` (mapped IPv4 included in 6) as
+    (first, last) integer pairs."""
+    return tuple(
+        (int(net.network_address), int(net.broadcast_address))
+        for net in _with_mapped(NON_UNICAST_NETWORKS) if net.version == version
+    )  # fmt: skip
+
+
+def is_non_unicast(address: str) -> bool:
+    """Whether the IP literal ``address`` is in ``NON_UNICAST_NETWORKS`` (mapped IPv4 too)."""
+    parsed = ip_literal(address.split(SCOPE_MARK, 1)[0])
+    if parsed is None:
+        return False
+    value = int(parsed)
+    return any(first <= value <= last for first, last in non_unicast_spans(parsed.version))

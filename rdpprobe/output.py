@@ -273,9 +273,9 @@ def make_writer(fmt: str, stream: TextIO) -> Writer:
     raise ValueError(f"unknown output format {fmt!r}, expected one of {', '.join(FORMATS)}")
 
 
-def plural(count: int, noun: str) -> str:
-    """``1 result``, ``2 results``: English plurals, for the nouns used here."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 result``, ``2 results``: English plurals, ``nouns`` where an ``s`` is not one."""
+    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
 
 
 class Summary:
@@ -296,7 +296,7 @@ class Summary:
         """``headline`` (default: the number of results), then a table per grouping."""
         from rich.table import Table
 
-        console.print(headline or plural(self.total, "result"), markup=False, highlight=False)
+        console.print(headline or plural(self.total, "result"), markup=False, highlight=False, soft_wrap=True)
         for title, counts in (("verdict", self.by_category), ("ms code", self.by_ms_code)):
             table = Table()
             table.add_column(f"by {title}")

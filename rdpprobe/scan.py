@@ -14,7 +14,7 @@ import functools
 import gc
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TextIO
 
@@ -55,14 +55,15 @@ def depth_config(config: ProbeConfig, depth: str, explicit_stop: bool = False) -
 
 @dataclass(slots=True)
 class ScanReport:
-    """What a finished scan did: the summary counts and the engine's own figures."""
+    """What a scan did: the summary counts and the engine's own figures."""
 
-    summary: Summary
-    stats: EngineStats
+    summary: Summary = dataclasses.field(default_factory=Summary)
+    stats: EngineStats = dataclasses.field(default_factory=EngineStats)
     elapsed_s: float = 0.0
 
-    def headline(self) -> str:
-        """One line for people: how many targets, how fast, and what went wrong locally."""
+    def headline(self, notes: Sequence[str] = ()) -> str:
+        """One line for people: how many targets, how fast, what went wrong locally, and the
+        caller's ``notes``."""
         stats, elapsed = self.stats, self.elapsed_s
         rate = f" ({stats.results / elapsed:.0f}/s)" if elapsed > 0 else ""
         parts = [f"{plural(stats.results, 'target')} probed in {elapsed:.2f} s{rate}", plural(stats.connections, "connection")]
@@ -70,7 +71,7 @@ class ScanReport:
         parts += [f"{count} {what}" for count, what in extras if count]
         if stats.internal_errors:
             parts.append(plural(stats.internal_errors, "internal error"))
-        return ", ".join(parts)
+        return ", ".join([*parts, *notes])
 
 
 class OutputError(RdpProbeError):
@@ -101,12 +102,19 @@ def run_scan(
     writer: Writer,
     options: EngineOptions = EngineOptions(),
     on_result: Callable[[ProbeResult], None] | None = None,
+    report: ScanReport | None = None,
 ) -> ScanReport:
     """Probe every target, write each result as it finishes, return the summary.
 
-    Raises ``OutputError`` when the writer's stream fails, after closing every connection.
+    ``report``, when given, is the one filled in, so a caller still has the counts so far
+    when the scan is interrupted (``KeyboardInterrupt``, or ``SystemExit`` from a signal
+    handler); the results finished by then are written out first. Raises ``OutputError``
+    when the writer's stream fails, after closing every connection.
     """
-    summary = Summary()
+    engine = Engine(config, options)
+    report = report if report is not None else ScanReport()
+    report.stats = engine.stats
+    summary = report.summary
     write, flush, close = _writing(writer.write), _writing(writer.flush), _writing(writer.close)
 
     def emit(result: ProbeResult) -> None:
@@ -116,12 +124,19 @@ def run_scan(
         if on_result is not None:
             on_result(result)
 
-    engine = Engine(config, options)
     started = time.monotonic()
-    with _lean_gc():
-        stats = engine.run(targets, emit, flush)
+    try:
+        try:
+            with _lean_gc():
+                engine.run(targets, emit, flush)
+        finally:
+            report.elapsed_s = time.monotonic() - started
+    except (KeyboardInterrupt, SystemExit):
+        with contextlib.suppress(OutputError, BrokenPipeError):
+            close()  # What finished is written out: a table renders the rows it has.
+        raise
     close()
-    return ScanReport(summary, stats, time.monotonic() - started)
+    return report
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ import itertools
 import os
 import random
 import signal
+import stat
 import sys
 from collections.abc import Iterator
 from types import FrameType
@@ -24,8 +25,18 @@ from rdpprobe.cli import EXIT_OK, UsageError, add_probe_options, discard_stdout,
 from rdpprobe.engine import TLS_CHOICES, EngineOptions
 from rdpprobe.output import FORMATS, make_writer, plural
 from rdpprobe.resume import Finished, read_finished
-from rdpprobe.scan import DEFAULT_DEPTH, DEPTH_STOPS, OutputError, ProgressBar, depth_config, run_scan
-from rdpprobe.targets import DEFAULT_PORT, STDIN, Exclusions, TargetError, TargetFile, count_targets, iter_targets, parse_shard
+from rdpprobe.scan import DEFAULT_DEPTH, DEPTH_STOPS, OutputError, ProgressBar, ScanReport, depth_config, run_scan
+from rdpprobe.targets import (
+    DEFAULT_PORT,
+    STDIN,
+    Exclusions,
+    LeftOut,
+    TargetError,
+    TargetFile,
+    count_targets,
+    iter_targets,
+    parse_shard,
+)
 
 DEFAULT_CONCURRENCY = 100
 #: A syntactically valid target for ``api.build``, which validates the shared probe options.
@@ -46,6 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shard", metavar="I/N", help="scan only shard I of N (I counted from 0)")
     p.add_argument("--seed", type=int, help="shuffle the targets with this seed (same seed: same order)")
     p.add_argument("--randomize", action="store_true", help="shuffle the targets with a random seed")
+    p.add_argument("--include-non-unicast", action="store_true",
+                   help="probe addresses no host has too (0.0.0.0/8, multicast, 240.0.0.0/4 and broadcast, ::, "
+                        "ff00::/8), which a scan leaves out by default")
     p.add_argument("--depth", choices=list(DEPTH_STOPS), default=DEFAULT_DEPTH, help="how far to walk each target (default nla)")
     add_probe_options(p)
     p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N", help="targets in flight at once (default %(default)s)")
@@ -124,7 +138,7 @@ def _total(args: argparse.Namespace, sources: list[str | TargetFile], excludes: 
     """The progress bar's total: the targets to probe, less those resumed past."""
     if args.no_progress or not sys.stderr.isatty():
         return None
-    total = count_targets(sources, excludes, shard, default_port=args.port)
+    total = count_targets(sources, excludes, shard, default_port=args.port, keep_non_unicast=args.include_non_unicast)
     return None if total is None else max(0, total - finished)
 
 
@@ -161,6 +175,14 @@ def _output(path: str | None, append: bool = False) -> Iterator[TextIO]:
     finally:
         with contextlib.suppress(OSError):  # Its error, if any, was reported above.
             stream.close()
+
+
+def _left_out_note(left_out: LeftOut) -> list[str]:
+    """The headline's word on addresses the targets held but no host has."""
+    if not left_out.non_unicast:
+        return []
+    count = plural(left_out.non_unicast, "non-unicast address", "non-unicast addresses")
+    return [f"{count} left out (--include-non-unicast probes them)"]
 
 
 #: The exit status of a scan ended by SIGTERM: 128 + the signal's number, as a shell reports it.
@@ -203,7 +225,9 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
     shard = parse_shard(args.shard) if args.shard is not None else (0, 1)
     excludes = Exclusions.from_sources([*args.exclude, *(TargetFile(path) for path in args.exclude_file)])
     sources = _sources(args)
-    targets = iter_targets(sources, excludes, shard, _seed(args), default_port=args.port)
+    left_out = LeftOut()
+    targets = iter_targets(sources, excludes, shard, _seed(args), default_port=args.port,
+                           keep_non_unicast=args.include_non_unicast, left_out=left_out)  # fmt: skip
     finished = _finished(args)
     if finished:
         targets = itertools.filterfalse(finished.covers, targets)
@@ -212,18 +236,49 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
         keylog_path=keylog, address_filter=lambda address, port: not excludes.covers(address, port),
     )  # fmt: skip
     progress = ProgressBar(_total(args, sources, excludes, shard, len(finished))) if not args.no_progress else None
-    with _output(args.resume or args.output, append=args.resume is not None) as stream, _terminate_gracefully():
-        writer = make_writer(args.format, stream)
-        try:
-            report = run_scan(targets, config, writer, engine_options, progress.advance if progress else None)  # type: ignore[arg-type]
-        finally:
-            if progress is not None:
-                progress.close()
+    report = ScanReport()
+    try:
+        with _output(args.resume or args.output, append=args.resume is not None) as stream, _terminate_gracefully():
+            writer = make_writer(args.format, stream)
+            try:
+                run_scan(targets, config, writer, engine_options, progress.advance if progress else None, report)  # type: ignore[arg-type]
+            finally:
+                if progress is not None:
+                    progress.close()
+    except (KeyboardInterrupt, SystemExit):
+        if not args.no_summary:
+            _summarize(report, [*_left_out_note(left_out), "interrupted"])
+            _resume_hint(args)
+        raise
     if not args.no_summary:
-        from rich.console import Console  # Here, not above: --no-summary scans never load rich.
-
-        report.summary.render(Console(file=sys.stderr), report.headline())
+        _summarize(report, _left_out_note(left_out))
     return EXIT_OK
+
+
+def _summarize(report: ScanReport, notes: list[str]) -> None:
+    from rich.console import Console  # Here, not above: --no-summary scans never load rich.
+
+    report.summary.render(Console(file=sys.stderr), report.headline(notes))
+
+
+def _resume_hint(args: argparse.Namespace) -> None:
+    """After an interruption: how to go on where the scan stopped, when its results are in a file."""
+    if args.format != "jsonl":
+        return
+    if args.resume or args.output:
+        path = args.resume or args.output
+        instead = f" in place of --output {path}" if args.output else ""
+        print(f"rdpprobe: to go on, run the same command with --resume {path}{instead}", file=sys.stderr)
+    elif _stdout_is_a_file():
+        print("rdpprobe: to go on, run the same command with --resume FILE, FILE being the file standard output "
+              "went to, in place of the redirection", file=sys.stderr)  # fmt: skip
+
+
+def _stdout_is_a_file() -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError):  # No descriptor (an embedding program's stream), or closed.
+        return False
 
 
 register("scan", "probe many targets fast; JSON Lines out", add_arguments, run)

@@ -30,6 +30,7 @@ from bisect import bisect_right
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
+from rdpprobe.addresses import non_unicast_spans
 from rdpprobe.intervals import Intervals, Permutation, Points, Spans, SplitMix, subtract
 from rdpprobe.result import Target
 from rdpprobe.specs import (
@@ -47,7 +48,7 @@ from rdpprobe.specs import (
 )
 
 __all__ = [
-    "ACTIVE_WINDOW", "DEFAULT_PORT", "STDIN", "Exclusions", "Source", "Target", "TargetError",
+    "ACTIVE_WINDOW", "DEFAULT_PORT", "STDIN", "Exclusions", "LeftOut", "Source", "Target", "TargetError",
     "TargetFile", "TargetSpec", "count_targets", "iter_specs", "iter_targets", "parse_shard",
     "parse_spec",
 ]  # fmt: skip
@@ -143,6 +144,26 @@ class Exclusions:
         return bool({(key, _ANY_PORT), (key, port)} & self.names)
 
 
+def _intervals(spans: Iterable[tuple[int, int]]) -> Intervals:
+    out = Intervals()
+    for first, last in spans:
+        out.add(first, last)
+    return out
+
+
+#: ``addresses.NON_UNICAST_NETWORKS`` by IP version, as the planner cuts them out.
+_NON_UNICAST = {version: _intervals(non_unicast_spans(version)) for version in ADDRESS_TYPES}
+
+
+@dataclass(slots=True)
+class LeftOut:
+    """What the planner left out of the targets besides exclusions and repeats: addresses no
+    host has (``addresses.NON_UNICAST_NETWORKS``), counted over the whole target set, before
+    sharding."""
+
+    non_unicast: int = 0
+
+
 def name_key(name: str) -> str:
     """A host name as targets are compared: without case or final dot."""
     return name.lower().removesuffix(".")
@@ -151,9 +172,11 @@ def name_key(name: str) -> str:
 class _Planner:
     """Turns specs, in input order, into plans; remembers what earlier specs covered."""
 
-    def __init__(self, exclusions: Exclusions, dedupe: bool) -> None:
+    def __init__(self, exclusions: Exclusions, dedupe: bool, left_out: LeftOut | None) -> None:
         self._exclusions = exclusions
         self._dedupe = dedupe
+        self._left_out = left_out
+        """Counts the non-unicast addresses cut out; None keeps them in."""
         self._ranges: dict[tuple[int, int], Intervals] = {}
         self._hosts: dict[tuple[int, int], Points] = {}
         self._names: set[tuple[str, int]] = set()
@@ -186,21 +209,50 @@ class _Planner:
             present += [s for s in (self._ranges.get(key), self._hosts.get(key)) if s is not None]
         if spec.size == 1:  # A set lookup, so a file of many single hosts stays linear.
             hit = any(spec.first in covered for covered in present)
-            return [] if hit else [(spec.first, spec.last)]
-        spans = [(spec.first, spec.last)]
-        for covered in present:
-            spans = subtract(spans, covered.overlapping)
-        return spans
+            spans = [] if hit else [(spec.first, spec.last)]
+        else:
+            spans = [(spec.first, spec.last)]
+            for covered in present:
+                spans = subtract(spans, covered.overlapping)
+        return self._cut_non_unicast(spec.version, spans)
+
+    def _cut_non_unicast(self, version: int, spans: Spans) -> Spans:
+        """``spans`` without the addresses no host has, counted; done last, so the count
+        holds only addresses that nothing else left out."""
+        left_out = self._left_out
+        if left_out is None or not spans:
+            return spans
+        non_unicast = _NON_UNICAST[version]
+        first, last = spans[0]
+        if first == last and len(spans) == 1:  # One host: a bisect, not a subtraction.
+            if first not in non_unicast:
+                return spans
+            left_out.non_unicast += 1
+            return []
+        kept = subtract(spans, non_unicast.overlapping)
+        left_out.non_unicast += _span_size(spans) - _span_size(kept)
+        return kept
+
+
+def _span_size(spans: Spans) -> int:
+    return sum(last - first + 1 for first, last in spans)
 
 
 def _plans(
-    sources: Iterable[Source], exclusions: Exclusions, dedupe: bool, default_port: int
+    sources: Iterable[Source], exclusions: Exclusions, dedupe: bool, default_port: int, left_out: LeftOut | None
 ) -> Iterator[_Plan]:
-    planner = _Planner(exclusions, dedupe)
+    planner = _Planner(exclusions, dedupe, left_out)
     for spec in iter_specs(sources, default_port):
         plan = planner.plan(spec)
         if plan is not None:
             yield plan
+
+
+def _left_out(keep_non_unicast: bool, left_out: LeftOut | None) -> LeftOut | None:
+    """The planner's counter: None keeps non-unicast addresses in."""
+    if keep_non_unicast:
+        return None
+    return left_out if left_out is not None else LeftOut()
 
 
 def _exclusions(excludes: Iterable[Source] | Exclusions) -> Exclusions:
@@ -242,6 +294,8 @@ def iter_targets(
     seed: int | None = None,
     dedupe: bool = True,
     default_port: int = DEFAULT_PORT,
+    keep_non_unicast: bool = False,
+    left_out: LeftOut | None = None,
 ) -> Iterator[Target]:
     """Every target of ``sources`` minus ``excludes``, lazily, in a deterministic order.
 
@@ -249,10 +303,11 @@ def iter_targets(
     k-th target of that order goes to shard ``index`` of ``(index, count)`` iff
     ``k % count == index``, so shards run with the same arguments partition the targets.
     Exclusions are read now; ``sources`` are read as the iterator is consumed, and a bad spec
-    raises ``TargetError`` at that point.
+    raises ``TargetError`` at that point. Addresses no host has are left out unless
+    ``keep_non_unicast``, and counted in ``left_out`` as they are.
     """
     index, count = _check_shard(shard)
-    plans = _plans(sources, _exclusions(excludes), dedupe, default_port)
+    plans = _plans(sources, _exclusions(excludes), dedupe, default_port, _left_out(keep_non_unicast, left_out))
     ordered: Iterator[Target]
     if seed is None:
         ordered = itertools.chain.from_iterable(_expand(plan, None, 0) for plan in plans)
@@ -269,6 +324,7 @@ def count_targets(
     seed: int | None = None,
     dedupe: bool = True,
     default_port: int = DEFAULT_PORT,
+    keep_non_unicast: bool = False,
 ) -> int | None:
     """How many targets ``iter_targets`` yields for these arguments, without enumerating them.
 
@@ -279,6 +335,6 @@ def count_targets(
     index, count = _check_shard(shard)
     if any(is_stdin(source) for source in sources):
         return None
-    plans = _plans(sources, _exclusions(excludes), dedupe, default_port)
+    plans = _plans(sources, _exclusions(excludes), dedupe, default_port, _left_out(keep_non_unicast, None))
     total = sum(plan.size for plan in plans)
     return max(0, (total - index + count - 1) // count)

@@ -375,3 +375,44 @@ def test_the_engine_reports_an_unencodable_name_as_a_dns_failure() -> None:
     results: list[ProbeResult] = []
     Engine(ProbeConfig(timeouts=TIMEOUTS)).run([Target(UNENCODABLE_NAME, 3389)], results.append)
     assert [r.signal for r in results] == [Signal.DNS_FAILURE]
+
+
+# --- Names that resolve only to addresses no host has ---------------------------------------
+
+
+def _answers(*addresses: str) -> Callable[..., list[tuple[Any, ...]]]:
+    """A ``getaddrinfo`` that answers every name with ``addresses``, in that order."""
+
+    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (a, port, 0, 0)) if ":" in a
+            else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+            for a in addresses
+        ]  # fmt: skip
+
+    return getaddrinfo
+
+
+def _sinkholed_probes(port: int) -> list[ProbeResult]:
+    target = Target("sinkholed.invalid", port)
+    engine_results: list[ProbeResult] = []
+    Engine(ProbeConfig(timeouts=TIMEOUTS)).run([target], engine_results.append)
+    library = asyncio.run(rdpprobe.aprobe(f"sinkholed.invalid:{port}", **FAST))
+    return [blocking.run(target, ProbeConfig(timeouts=TIMEOUTS)), library, *engine_results]
+
+
+def test_a_sinkholed_name_is_a_dns_failure_and_nothing_is_connected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """0.0.0.0 is this machine to Linux: probing it would report the local server as the name's."""
+    monkeypatch.setattr(socket, "getaddrinfo", _answers("0.0.0.0", "::"))
+    recorder = _Recorder()
+    with listeners.listener(recorder) as port:
+        results = _sinkholed_probes(port)
+    assert [(r.signal, r.phase_reached) for r in results] == [(Signal.DNS_FAILURE, Phase.DNS)] * 3
+    assert all("resolves only to 0.0.0.0 and ::" in (r.detail or "") and "sinkhole" in (r.detail or "") for r in results)
+    assert all(r.verdict.taxonomy_id == "D1" for r in results)
+    assert recorder.received == []
+
+
+def test_a_name_with_a_host_address_among_others_connects_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", _answers("224.0.0.1", "::ffff:0.0.0.0", "127.0.0.1"))
+    assert resolve("mixed.invalid", 3389, 1.0) == (socket.AF_INET, "127.0.0.1")

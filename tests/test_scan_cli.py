@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,13 +84,16 @@ def test_bad_line_in_a_file_names_the_line(tmp_path: Path, capsys: pytest.Captur
     assert f"{targets}:2:" in capsys.readouterr().err
 
 
-def test_sigterm_ends_the_scan_with_every_finished_line_written() -> None:
-    """SIGTERM mid-scan: exit 143, the finished results on stdout as whole lines, no traceback."""
+def _terminate_mid_scan(extra: list[str], results: Path | None = None) -> tuple[int, list[str], str, str]:
+    """A quick scan of three closed ports and a silent listener, SIGTERMed once the three
+    results are out on stdout, or in ``results``: (exit status, those lines, what stdout
+    said after them, stderr)."""
     import signal
     import subprocess
     import sys
+    import time
 
-    argv = ["scan", "-", "--depth", "quick", "--timeout", "30", "--deadline", "60", "--no-progress", "--no-summary"]
+    argv = ["scan", "-", "--depth", "quick", "--timeout", "30", "--deadline", "60", "--no-progress", *extra]
     closed = [f"127.0.0.1:{_closed_port()}" for _ in range(3)]
     with socket.socket() as silent:  # Listens and never answers: its probe waits out its timeout.
         silent.bind(("127.0.0.1", 0))
@@ -102,13 +106,51 @@ def test_sigterm_ends_the_scan_with_every_finished_line_written() -> None:
             assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
             proc.stdin.write(targets)
             proc.stdin.close()
-            first = [proc.stdout.readline() for _ in closed]  # Out while the silent probe waits.
+            if results is None:
+                first = [proc.stdout.readline() for _ in closed]  # Out while the silent probe waits.
+            else:
+                give_up = time.monotonic() + 20
+                while time.monotonic() < give_up and (not results.exists() or results.read_text().count("\n") < 3):
+                    time.sleep(0.05)
+                first = results.read_text().splitlines(keepends=True)
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
-            rest, err = proc.stdout.read(), proc.stderr.read()
-    assert proc.returncode == 128 + signal.SIGTERM
+            return proc.returncode, first, proc.stdout.read(), proc.stderr.read()
+
+
+def test_sigterm_ends_the_scan_with_every_finished_line_written() -> None:
+    """SIGTERM mid-scan: exit 143, the finished results on stdout as whole lines, no traceback."""
+    code, first, rest, err = _terminate_mid_scan(["--no-summary"])
+    assert code == 128 + 15
     assert sorted(json.loads(line)["signal"] for line in first) == ["refused"] * 3
     assert rest == "" and "Traceback" not in err
+
+
+def test_an_interrupted_scan_says_how_far_it_got_and_how_to_go_on(tmp_path: Path) -> None:
+    results = tmp_path / "results.jsonl"
+    code, first, rest, err = _terminate_mid_scan(["--output", str(results)], results)
+    assert code == 128 + 15 and rest == ""
+    assert [json.loads(line)["signal"] for line in first] == ["refused"] * 3
+    assert results.read_text().splitlines(keepends=True) == first
+    assert "3 targets probed in" in err and "interrupted" in err and "port_closed" in err
+    assert f"run the same command with --resume {results} in place of --output {results}" in err
+
+
+def test_ctrl_c_prints_the_summary_so_far(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from rdpprobe import scan_cli
+
+    def interrupted(*args: object) -> None:
+        targets, report = args[0], args[-1]
+        assert isinstance(targets, Iterator) and isinstance(report, scan_cli.ScanReport)
+        assert [target.host for target in targets] == ["127.0.0.1"]
+        report.summary.add({"verdict": {"category": "ok", "ms_client": None}})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scan_cli, "run_scan", interrupted)
+    assert main(["scan", "127.0.0.1", "0.0.0.0", *FAST]) == 130
+    err = capsys.readouterr().err
+    assert "1 non-unicast address left out (--include-non-unicast probes them), interrupted" in err
+    assert "│ ok " in err and "--resume" not in err  # Results on a terminal-less pipe: nothing to resume from.
 
 
 def _one_error_line(err: str) -> str:
@@ -220,3 +262,11 @@ def test_resume_refuses_a_file_of_something_else(tmp_path: Path, capsys: pytest.
     assert main(["scan", "127.0.0.1", "--resume", str(other), *FAST]) == 2
     assert f"{other}:1: not a result line of rdpprobe scan" in _one_error_line(capsys.readouterr().err)
     assert other.read_text() == "10.0.0.1\n"
+
+
+def test_addresses_no_host_has_are_left_out_and_said_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """0.0.0.0 would reach this machine, multicast and broadcast nothing: a scan skips them."""
+    assert main(["scan", "0.0.0.0", "224.0.0.0/30", "[ff02::1]", f"127.0.0.1:{_closed_port()}", "--depth", "quick", *FAST]) == 0
+    out, err = capsys.readouterr()
+    assert [line["ip"] for line in _jsonl(out)] == ["127.0.0.1"]
+    assert "1 target probed in" in err and "6 non-unicast addresses left out (--include-non-unicast probes them)" in err

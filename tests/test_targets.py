@@ -13,9 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rdpprobe.addresses import is_non_unicast
 from rdpprobe.intervals import Intervals, Permutation, subtract
 from rdpprobe.targets import (
     Exclusions,
+    LeftOut,
     Target,
     TargetError,
     TargetFile,
@@ -213,7 +215,50 @@ def test_slash8_streams_without_materialising(seed: int | None) -> None:
 
 def test_slash8_count_is_exact_without_enumerating() -> None:
     assert count_targets(["10.0.0.0/8"]) == SLASH8_SIZE
-    assert count_targets(["::/64"]) == 1 << 64
+    assert count_targets(["::/64"], keep_non_unicast=True) == 1 << 64
+
+
+# --- addresses no host has ------------------------------------------------------------------
+
+#: 0.0.0.0/8, 224.0.0.0/4 and 240.0.0.0/4 (the last with the broadcast address).
+IPV4_NON_UNICAST = SLASH8_SIZE + 2 * (1 << 28)
+#: Their IPv4-mapped forms and ::; ff00::/8 lies outside ::/64.
+SLASH64_NON_UNICAST = 1 + IPV4_NON_UNICAST
+
+
+def test_addresses_no_host_has_are_left_out_and_counted() -> None:
+    left_out = LeftOut()
+    specs = ["223.255.255.254-224.0.0.1", "255.255.255.255", "0.0.0.0", "[ff02::1]:3390", "::", "::1", "[::ffff:224.0.0.9]"]
+    assert hosts(list(iter_targets(specs, left_out=left_out))) == ["223.255.255.254:3389", "223.255.255.255:3389", "::1:3389"]
+    assert left_out.non_unicast == 7
+    kept = hosts(list(iter_targets(specs, keep_non_unicast=True)))
+    assert len(kept) == 10 and "255.255.255.255:3389" in kept and "ff02::1:3390" in kept
+
+
+def test_what_is_excluded_or_repeated_is_not_also_counted_as_non_unicast() -> None:
+    left_out = LeftOut()
+    specs = ["224.0.0.0/30", "224.0.0.0/29", "224.0.0.7"]
+    assert list(iter_targets(specs, excludes=["224.0.0.4/31"], left_out=left_out)) == []
+    assert left_out.non_unicast == 6  # 224.0.0.0-7, less the two excluded; each counted once.
+
+
+def test_the_count_agrees_with_the_targets_when_non_unicast_addresses_are_left_out() -> None:
+    assert count_targets(["0.0.0.0/0"]) == (1 << 32) - IPV4_NON_UNICAST
+    assert count_targets(["0.0.0.0/0"], keep_non_unicast=True) == 1 << 32
+    assert count_targets(["::/64"]) == (1 << 64) - SLASH64_NON_UNICAST
+    specs = ["239.255.255.250-240.0.0.3", "0.255.255.254/31", "1.0.0.0/31"]
+    assert count_targets(specs) == len(list(iter_targets(specs))) == 2
+    assert count_targets(specs, keep_non_unicast=True) == len(list(iter_targets(specs, keep_non_unicast=True))) == 14
+
+
+@given(st.integers(0, (1 << 32) - 1), st.integers(0, 600))
+def test_a_range_keeps_exactly_its_unicast_addresses(first: int, width: int) -> None:
+    last = min(first + width, (1 << 32) - 1)
+    spec = f"{ipaddress.IPv4Address(first)}-{ipaddress.IPv4Address(last)}"
+    left_out = LeftOut()
+    got = [ipaddress.IPv4Address(t.host) for t in iter_targets([spec], left_out=left_out)]
+    expected = [a for a in map(ipaddress.IPv4Address, range(first, last + 1)) if not is_non_unicast(str(a))]
+    assert got == expected and left_out.non_unicast == last - first + 1 - len(expected)
 
 
 # --- de-duplication -------------------------------------------------------------------------

@@ -12,7 +12,9 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
+
 from rdpprobe.signals import Observed, Signal
+from rdpprobe.transport.resolve import NoHostAddress
 
 #: TLS AlertDescription values (RFC 5246 7.2, RFC 8446 6) by OpenSSL reason code.
 TLS_ALERTS_BY_REASON = {
@@ -96,6 +98,8 @@ def _observe_ssl(exc: ssl.SSLError) -> Observed:
 
 
 def _gai_name(exc: socket.gaierror) -> str:
+    if isinstance(exc, NoHostAddress):
+        return exc.detail
     for name in ("EAI_NONAME", "EAI_AGAIN", "EAI_FAIL", "EAI_NODATA", "EAI_FAMILY", "EAI_SERVICE"):
         if exc.errno == getattr(socket, name, None):
             return name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from rdpprobe.addresses import canonical_literal
+from rdpprobe.addresses import canonical_literal, is_non_unicast
 
 
 class UnresolvableName(socket.gaierror):
@@ -19,12 +19,27 @@ class UnresolvableName(socket.gaierror):
         super().__init__(socket.EAI_NONAME, f"cannot look up {host[:80]!r}: {cause}")
 
 
+class NoHostAddress(socket.gaierror):
+    """A name whose every address is one no host has (``NON_UNICAST_NETWORKS``): 0.0.0.0
+    and :: are what DNS sinkholes and placeholder records answer. Connecting there would
+    reach nothing, or this machine, and report it as the named server.
+
+    A ``socket.gaierror`` (``EAI_NONAME``): the name gives no host to connect to.
+    """
+
+    def __init__(self, host: str, addresses: list[str]) -> None:
+        shown = " and ".join(dict.fromkeys(addresses))
+        self.detail = f"resolves only to {shown}, where no host can be (a DNS sinkhole or a placeholder record)"
+        super().__init__(socket.EAI_NONAME, f"{host[:80]!r} {self.detail}")
+
+
 def resolve(host: str, port: int, timeout: float) -> tuple[socket.AddressFamily, str]:
     """(family, address) for ``host``; literal addresses skip the resolver.
 
-    Raises ``socket.gaierror`` when the name does not resolve, whatever ``getaddrinfo``
-    raised. The system resolver has no timeout parameter; ``timeout`` is honoured by the
-    asyncio driver, which runs it in a thread with a deadline.
+    A name's first answer that is a host's address wins; a name with none does not resolve
+    (``NoHostAddress``). Raises ``socket.gaierror`` when the name does not resolve, whatever
+    ``getaddrinfo`` raised. The system resolver has no timeout parameter; ``timeout`` is
+    honoured by the asyncio driver, which runs it in a thread with a deadline.
     """
     try:
         return _lookup(host, port)
@@ -39,5 +54,8 @@ def _lookup(host: str, port: int) -> tuple[socket.AddressFamily, str]:
     if literal is not None:
         return literal
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    family, _type, _proto, _name, sockaddr = infos[0]
-    return family, str(sockaddr[0])
+    answers = [(family, str(sockaddr[0])) for family, _type, _proto, _name, sockaddr in infos]
+    for family, address in answers:
+        if not is_non_unicast(address):
+            return family, address
+    raise NoHostAddress(host, [address for _family, address in answers])

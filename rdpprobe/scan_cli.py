@@ -35,6 +35,7 @@ from rdpprobe.targets import (
     TargetFile,
     count_targets,
     iter_targets,
+    parse_ports,
     parse_shard,
 )
 
@@ -53,7 +54,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-iL", dest="input_files", action="append", default=[], metavar="FILE", help="read targets from FILE (- for stdin)")
     p.add_argument("--exclude", action="append", default=[], metavar="SPEC", help="skip these targets")
     p.add_argument("--exclude-file", action="append", default=[], metavar="FILE", help="skip the targets listed in FILE")
-    p.add_argument("-p", "--port", type=int, default=DEFAULT_PORT, help=f"port for targets given without one (default {DEFAULT_PORT})")
+    p.add_argument("-p", "--port", default=str(DEFAULT_PORT), metavar="PORTS",
+                   help=f"ports for targets given without one, e.g. 3389,3390,50000-50010 (default {DEFAULT_PORT})")
     p.add_argument("--shard", metavar="I/N", help="scan only shard I of N (I counted from 0)")
     p.add_argument("--seed", type=int, help="shuffle the targets with this seed (same seed: same order)")
     p.add_argument("--randomize", action="store_true", help="shuffle the targets with a random seed")
@@ -78,8 +80,6 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError(f"--concurrency must be at least 1, got {args.concurrency}")
     if args.rate is not None and not args.rate > 0:  # Written so that NaN fails too.
         raise UsageError(f"--rate must be positive, got {args.rate:g}")
-    if not 0 < args.port < 65536:
-        raise UsageError(f"invalid port {args.port}")
     if not (args.targets or args.input_files):
         raise UsageError("no targets: give TARGET arguments, -iL FILE or - for stdin")
 
@@ -134,11 +134,11 @@ def _seed(args: argparse.Namespace) -> int | None:
 
 
 def _total(args: argparse.Namespace, sources: list[str | TargetFile], excludes: Exclusions, shard: tuple[int, int],
-           finished: int) -> int | None:
+           ports: tuple[int, ...], finished: int) -> int | None:
     """The progress bar's total: the targets to probe, less those resumed past."""
     if args.no_progress or not sys.stderr.isatty():
         return None
-    total = count_targets(sources, excludes, shard, default_port=args.port, keep_non_unicast=args.include_non_unicast)
+    total = count_targets(sources, excludes, shard, ports=ports, keep_non_unicast=args.include_non_unicast)
     return None if total is None else max(0, total - finished)
 
 
@@ -223,10 +223,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
     shard = parse_shard(args.shard) if args.shard is not None else (0, 1)
+    ports = parse_ports(args.port)
     excludes = Exclusions.from_sources([*args.exclude, *(TargetFile(path) for path in args.exclude_file)])
     sources = _sources(args)
     left_out = LeftOut()
-    targets = iter_targets(sources, excludes, shard, _seed(args), default_port=args.port,
+    targets = iter_targets(sources, excludes, shard, _seed(args), ports=ports,
                            keep_non_unicast=args.include_non_unicast, left_out=left_out)  # fmt: skip
     finished = _finished(args)
     if finished:
@@ -235,7 +236,7 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
         concurrency=args.concurrency, rate=args.rate, deadline=args.deadline, tls=args.tls,
         keylog_path=keylog, address_filter=lambda address, port: not excludes.covers(address, port),
     )  # fmt: skip
-    progress = ProgressBar(_total(args, sources, excludes, shard, len(finished))) if not args.no_progress else None
+    progress = ProgressBar(_total(args, sources, excludes, shard, ports, len(finished))) if not args.no_progress else None
     report = ScanReport()
     try:
         with _output(args.resume or args.output, append=args.resume is not None) as stream, _terminate_gracefully():

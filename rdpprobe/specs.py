@@ -30,14 +30,16 @@ from dataclasses import dataclass
 from rdpprobe.errors import RdpProbeError
 
 __all__ = [
-    "DEFAULT_PORT", "STDIN", "Source", "TargetError", "TargetFile", "TargetSpec", "is_stdin",
-    "iter_specs", "parse_spec",
+    "DEFAULT_PORT", "STDIN", "Source", "TargetError", "TargetFile", "TargetSpec",
+    "is_stdin", "iter_specs", "parse_ports", "parse_spec",
 ]  # fmt: skip
 
 # --- Constants ------------------------------------------------------------------------------
 
 DEFAULT_PORT = 3389  # IANA "ms-wbt-server", the port RDP listens on by default
 MAX_PORT = 65535
+PORT_LIST_SEPARATOR = ","
+PORT_RANGE_SEPARATOR = "-"
 MAX_NAME_LENGTH = 253  # RFC 1035 2.3.4: 255 octets on the wire, 253 characters as text
 MAX_LABEL_LENGTH = 63  # RFC 1035 2.3.4
 OCTET_MAX = 255
@@ -137,6 +139,23 @@ def _split_port(spec: str, default_port: int) -> tuple[str, int, bool]:
         host, _, port_text = spec.partition(":")
         return host, _parse_port(port_text), False
     return spec, default_port, False
+
+
+def parse_ports(text: str, where: str = "--port") -> tuple[int, ...]:
+    """A port list as nmap writes it, ``3389,3390,10000-10010``: each port once, in the
+    order given. Raises ``TargetError`` naming ``where`` and the bad part."""
+    ports: dict[int, None] = {}
+    for part in text.split(PORT_LIST_SEPARATOR):
+        try:
+            first_text, dash, last_text = part.strip().partition(PORT_RANGE_SEPARATOR)
+            first = _parse_port(first_text)
+            last = _parse_port(last_text) if dash else first
+        except _Invalid as exc:
+            raise TargetError(where, f"{exc} in {_quoted(text)}") from None
+        if last < first:
+            raise TargetError(where, f"backwards port range {part.strip()!r} in {_quoted(text)}")
+        ports.update(dict.fromkeys(range(first, last + 1)))
+    return tuple(ports)
 
 
 def _parse_port(text: str) -> int:

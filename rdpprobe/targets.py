@@ -13,7 +13,8 @@ The spec grammar lives in ``rdpprobe.specs``; its public names are re-exported h
 
 Limits, by design:
 - individual addresses are remembered in a set and ranges as merged intervals, so memory
-  grows with the number of specs (and exclusions), never with the number of addresses;
+  grows with the number of specs (and exclusions) times the ports each stands for, never
+  with the number of addresses in a range;
 - a range that follows many individual hosts has those hosts cut out of it, one hole each;
 - with a seed, ranges are permuted whole, but interleaving only mixes the ``ACTIVE_WINDOW``
   specs open at once: a file of a million single hosts is shuffled locally, not globally,
@@ -24,10 +25,11 @@ Limits, by design:
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import itertools
 from bisect import bisect_right
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from rdpprobe.addresses import non_unicast_spans
@@ -36,6 +38,7 @@ from rdpprobe.result import Target
 from rdpprobe.specs import (
     ADDRESS_TYPES,
     DEFAULT_PORT,
+    MAX_PORT,
     STDIN,
     Source,
     TargetError,
@@ -44,17 +47,18 @@ from rdpprobe.specs import (
     is_digits,
     is_stdin,
     iter_specs,
+    parse_ports,
     parse_spec,
 )
 
 __all__ = [
     "ACTIVE_WINDOW", "DEFAULT_PORT", "STDIN", "Exclusions", "LeftOut", "Source", "Target", "TargetError",
-    "TargetFile", "TargetSpec", "count_targets", "iter_specs", "iter_targets", "parse_shard",
+    "TargetFile", "TargetSpec", "count_targets", "iter_specs", "iter_targets", "parse_ports", "parse_shard",
     "parse_spec",
 ]  # fmt: skip
 
 ACTIVE_WINDOW = 256  # Specs interleaved at once when shuffling; also the local shuffle span.
-_ANY_PORT = 0  # Port of an exclusion written without one: it applies to every port.
+_ANY_PORT = 0  # Port of a spec written without one: an exclusion for every port, a target for each.
 
 
 # --- Sharding -------------------------------------------------------------------------------
@@ -239,13 +243,35 @@ def _span_size(spans: Spans) -> int:
 
 
 def _plans(
-    sources: Iterable[Source], exclusions: Exclusions, dedupe: bool, default_port: int, left_out: LeftOut | None
+    sources: Iterable[Source], exclusions: Exclusions, dedupe: bool, ports: Sequence[int], left_out: LeftOut | None
 ) -> Iterator[_Plan]:
+    """A plan per spec and port: a spec written without a port is one spec for each of ``ports``."""
     planner = _Planner(exclusions, dedupe, left_out)
-    for spec in iter_specs(sources, default_port):
+    if len(ports) == 1:
+        specs = iter_specs(sources, ports[0])
+    else:
+        specs = _per_port(iter_specs(sources, _ANY_PORT), ports)
+    for spec in specs:
         plan = planner.plan(spec)
         if plan is not None:
             yield plan
+
+
+def _per_port(specs: Iterable[TargetSpec], ports: Sequence[int]) -> Iterator[TargetSpec]:
+    for spec in specs:
+        if spec.port != _ANY_PORT:
+            yield spec
+        else:
+            yield from (dataclasses.replace(spec, port=port) for port in ports)
+
+
+def _check_ports(ports: Sequence[int]) -> Sequence[int]:
+    if not ports:
+        raise TargetError("--port", "no ports given")
+    bad = next((port for port in ports if not 0 < port <= MAX_PORT), None)
+    if bad is not None:
+        raise TargetError("--port", f"invalid port {bad}")
+    return ports
 
 
 def _left_out(keep_non_unicast: bool, left_out: LeftOut | None) -> LeftOut | None:
@@ -293,7 +319,7 @@ def iter_targets(
     shard: tuple[int, int] = (0, 1),
     seed: int | None = None,
     dedupe: bool = True,
-    default_port: int = DEFAULT_PORT,
+    ports: Sequence[int] = (DEFAULT_PORT,),
     keep_non_unicast: bool = False,
     left_out: LeftOut | None = None,
 ) -> Iterator[Target]:
@@ -303,11 +329,12 @@ def iter_targets(
     k-th target of that order goes to shard ``index`` of ``(index, count)`` iff
     ``k % count == index``, so shards run with the same arguments partition the targets.
     Exclusions are read now; ``sources`` are read as the iterator is consumed, and a bad spec
-    raises ``TargetError`` at that point. Addresses no host has are left out unless
-    ``keep_non_unicast``, and counted in ``left_out`` as they are.
+    raises ``TargetError`` at that point. A spec written without a port stands for one
+    target per port of ``ports``, port after port. Addresses no host has are left out
+    unless ``keep_non_unicast``, and counted in ``left_out`` as they are.
     """
     index, count = _check_shard(shard)
-    plans = _plans(sources, _exclusions(excludes), dedupe, default_port, _left_out(keep_non_unicast, left_out))
+    plans = _plans(sources, _exclusions(excludes), dedupe, _check_ports(ports), _left_out(keep_non_unicast, left_out))
     ordered: Iterator[Target]
     if seed is None:
         ordered = itertools.chain.from_iterable(_expand(plan, None, 0) for plan in plans)
@@ -323,7 +350,7 @@ def count_targets(
     shard: tuple[int, int] = (0, 1),
     seed: int | None = None,
     dedupe: bool = True,
-    default_port: int = DEFAULT_PORT,
+    ports: Sequence[int] = (DEFAULT_PORT,),
     keep_non_unicast: bool = False,
 ) -> int | None:
     """How many targets ``iter_targets`` yields for these arguments, without enumerating them.
@@ -335,6 +362,6 @@ def count_targets(
     index, count = _check_shard(shard)
     if any(is_stdin(source) for source in sources):
         return None
-    plans = _plans(sources, _exclusions(excludes), dedupe, default_port, _left_out(keep_non_unicast, None))
+    plans = _plans(sources, _exclusions(excludes), dedupe, _check_ports(ports), _left_out(keep_non_unicast, None))
     total = sum(plan.size for plan in plans)
     return max(0, (total - index + count - 1) // count)

@@ -166,6 +166,9 @@ def _one_error_line(err: str) -> str:
         (["--rate", "nan"], "--rate must be positive, got nan"),
         (["-", "--exclude-file", "-"], "standard input (-) is given twice"),
         (["-", "-iL", "-"], "standard input (-) is given twice"),
+        (["-p", "0"], "--port: invalid port '0'"),
+        (["-p", "3390-3389"], "--port: backwards port range '3390-3389'"),
+        (["--port", "3389,,3390"], "--port: invalid port '' in '3389,,3390'"),
     ],
 )
 def test_impossible_scan_options_are_one_line_errors(
@@ -270,3 +273,15 @@ def test_addresses_no_host_has_are_left_out_and_said_so(capsys: pytest.CaptureFi
     out, err = capsys.readouterr()
     assert [line["ip"] for line in _jsonl(out)] == ["127.0.0.1"]
     assert "1 target probed in" in err and "6 non-unicast addresses left out (--include-non-unicast probes them)" in err
+
+
+def test_a_port_list_probes_each_target_on_each_port(capsys: pytest.CaptureFixture[str]) -> None:
+    closed = [_closed_port(), _closed_port()]
+    with MockRdpServer("windows-nla") as server:
+        ports = f"{closed[0]},{server.address[1]},{closed[1]}"
+        assert main(["scan", "127.0.0.1", f"127.0.0.2:{closed[0]}", "-p", ports, "--depth", "quick", "--no-summary", *FAST]) == 0
+    lines = _jsonl(capsys.readouterr().out)
+    assert sorted((line["ip"], line["port"], line["signal"]) for line in lines) == sorted([
+        ("127.0.0.1", closed[0], "refused"), ("127.0.0.1", server.address[1], "ok"),
+        ("127.0.0.1", closed[1], "refused"), ("127.0.0.2", closed[0], "refused"),
+    ])  # fmt: skip

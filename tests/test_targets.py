@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import itertools
+import re
 import time
 import tracemalloc
 from pathlib import Path
@@ -23,6 +24,7 @@ from rdpprobe.targets import (
     TargetFile,
     count_targets,
     iter_targets,
+    parse_ports,
     parse_shard,
     parse_spec,
 )
@@ -360,6 +362,54 @@ def test_permutation_handles_ipv6_sized_domains() -> None:
     assert len(images) == 100 and all(0 <= x < 1 << 128 for x in images)
 
 
+# --- ports ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("3389", (3389,)), ("3389,3390", (3389, 3390)), ("10-12,11,3389", (10, 11, 12, 3389)),
+     (" 1 , 2", (1, 2)), ("65535", (65535,))],
+)  # fmt: skip
+def test_parse_ports_keeps_each_port_once_in_the_order_given(text: str, expected: tuple[int, ...]) -> None:
+    assert parse_ports(text) == expected
+
+
+def test_every_port_is_a_port_list() -> None:
+    assert parse_ports("1-65535") == tuple(range(1, 65536))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("0", "invalid port '0' in '0'"), ("65536", "invalid port '65536'"), ("3-1", "backwards port range '3-1'"),
+     ("", "invalid port ''"), (",3389", "invalid port '' in ',3389'"), ("3389-", "invalid port ''"),
+     ("1-2-3", "invalid port '2-3'"), ("٣٣٨٩", "invalid port")],
+)  # fmt: skip
+def test_parse_ports_rejects_with_the_option_named(text: str, message: str) -> None:
+    with pytest.raises(TargetError, match=f"^--port: {re.escape(message)}"):
+        parse_ports(text)
+
+
+def test_a_spec_without_a_port_is_one_target_per_port() -> None:
+    specs = ["10.0.0.1", "10.0.0.2:3390", "[::1]", "host", "10.0.0.1:3390", "10.0.0.0/31"]
+    got = hosts(list(iter_targets(specs, ports=(3389, 3390))))
+    assert got == [
+        "10.0.0.1:3389", "10.0.0.1:3390", "10.0.0.2:3390", "::1:3389", "::1:3390", "host:3389", "host:3390",
+        "10.0.0.0:3389", "10.0.0.0:3390",  # 10.0.0.1 on both ports came first.
+    ]  # fmt: skip
+    assert count_targets(specs, ports=(3389, 3390)) == len(got)
+
+
+def test_an_exclusion_with_a_port_leaves_the_others() -> None:
+    got = hosts(list(iter_targets(["10.0.0.1-2"], excludes=["10.0.0.1:3390", "10.0.0.2"], ports=(3389, 3390))))
+    assert got == ["10.0.0.1:3389"]
+
+
+@pytest.mark.parametrize("ports", [(), (0,), (3389, 70000)])
+def test_impossible_port_lists_are_refused(ports: tuple[int, ...]) -> None:
+    with pytest.raises(TargetError, match="^--port: "):
+        iter_targets(["10.0.0.1"], ports=ports)
+
+
 # --- sharding -------------------------------------------------------------------------------
 
 
@@ -368,17 +418,18 @@ SHARD_SPECS = [
 ]  # fmt: skip
 
 
+@pytest.mark.parametrize("ports", [(3389,), (3389, 3390, 5000)])
 @pytest.mark.parametrize("seed", [None, 42])
 @pytest.mark.parametrize("count", [1, 2, 3, 7])
-def test_shards_partition_the_target_set_exactly(seed: int | None, count: int) -> None:
-    whole = list(iter_targets(SHARD_SPECS, seed=seed))
-    parts = [list(iter_targets(SHARD_SPECS, shard=(i, count), seed=seed)) for i in range(count)]
+def test_shards_partition_the_target_set_exactly(seed: int | None, count: int, ports: tuple[int, ...]) -> None:
+    whole = list(iter_targets(SHARD_SPECS, seed=seed, ports=ports))
+    parts = [list(iter_targets(SHARD_SPECS, shard=(i, count), seed=seed, ports=ports)) for i in range(count)]
     union = [t for part in parts for t in part]
     assert len(union) == len(set(union)) == len(whole)
     assert set(union) == set(whole)
     for i, part in enumerate(parts):
         assert part == whole[i::count]
-        assert count_targets(SHARD_SPECS, shard=(i, count), seed=seed) == len(part)
+        assert count_targets(SHARD_SPECS, shard=(i, count), seed=seed, ports=ports) == len(part)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import math
 import time
 from typing import Any
 
+from rdpprobe.addresses import is_non_unicast
 from rdpprobe.errors import EncodeError, ProbeUsageError
 from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence import initiation
@@ -160,7 +161,9 @@ def parse_target(text: Any, port: int | None = None) -> Target:
     ``text`` follows the scanner's grammar (``rdpprobe.specs``): ``host``, ``host:port``,
     ``[v6]``, ``[v6]:port`` or a bare IPv6 address. A network or range of more than one
     address is refused: ``rdpprobe scan`` probes those. ``port``, when given, must agree with
-    a port written in ``text``.
+    a port written in ``text``. An address no host has (``addresses.NON_UNICAST_NETWORKS``:
+    0.0.0.0, multicast, broadcast …) is refused too: nothing there answers TCP, and Linux
+    connects 0.0.0.0 to this machine.
     """
     if not isinstance(text, str):
         raise ProbeUsageError(f"{TARGET_WHERE}: expected a string, got {type(text).__name__}")
@@ -173,7 +176,12 @@ def parse_target(text: Any, port: int | None = None) -> Target:
             f"{TARGET_WHERE}: {spec.text!r} is a network or range of {spec.size} addresses; "
             "check probes one host; use rdpprobe scan for networks and ranges"
         )
-    return Target(_host(spec), _port(port, spec.port))
+    host = _host(spec)
+    if spec.name is None and is_non_unicast(host):
+        raise ProbeUsageError(
+            f"{TARGET_WHERE}: {host} is not a host's address; no server answers at 0.0.0.0/8, multicast, 240.0.0.0/4 or ::"
+        )
+    return Target(host, _port(port, spec.port))
 
 
 def _host(spec: TargetSpec) -> str:

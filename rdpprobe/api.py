@@ -179,7 +179,8 @@ def parse_target(text: Any, port: int | None = None) -> Target:
     host = _host(spec)
     if spec.name is None and is_non_unicast(host):
         raise ProbeUsageError(
-            f"{TARGET_WHERE}: {host} is not a host's address; no server answers at 0.0.0.0/8, multicast, 240.0.0.0/4 or ::"
+            f"{TARGET_WHERE}: {host} is not a host's address; "
+            "no server answers at 0.0.0.0/8, multicast, 240.0.0.0/4 or ::"
         )
     return Target(host, _port(port, spec.port))
 

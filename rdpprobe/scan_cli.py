@@ -16,7 +16,7 @@ import random
 import signal
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from types import FrameType
 from typing import TextIO
 
@@ -31,6 +31,7 @@ from rdpprobe.targets import (
     STDIN,
     Exclusions,
     LeftOut,
+    Target,
     TargetError,
     TargetFile,
     count_targets,
@@ -239,13 +240,7 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
     progress = ProgressBar(_total(args, sources, excludes, shard, ports, len(finished))) if not args.no_progress else None
     report = ScanReport()
     try:
-        with _output(args.resume or args.output, append=args.resume is not None) as stream, _terminate_gracefully():
-            writer = make_writer(args.format, stream)
-            try:
-                run_scan(targets, config, writer, engine_options, progress.advance if progress else None, report)  # type: ignore[arg-type]
-            finally:
-                if progress is not None:
-                    progress.close()
+        _write_results(args, targets, config, engine_options, progress, report)
     except (KeyboardInterrupt, SystemExit):
         if not args.no_summary:
             _summarize(report, [*_left_out_note(left_out), "interrupted"])
@@ -254,6 +249,18 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
     if not args.no_summary:
         _summarize(report, _left_out_note(left_out))
     return EXIT_OK
+
+
+def _write_results(args: argparse.Namespace, targets: Iterable[Target], config: object, options: EngineOptions,
+                   progress: ProgressBar | None, report: ScanReport) -> None:
+    """Run the scan into its output stream, filling ``report``; the progress bar ends with it."""
+    with _output(args.resume or args.output, append=args.resume is not None) as stream, _terminate_gracefully():
+        writer = make_writer(args.format, stream)
+        try:
+            run_scan(targets, config, writer, options, progress.advance if progress else None, report)  # type: ignore[arg-type]
+        finally:
+            if progress is not None:
+                progress.close()
 
 
 def _summarize(report: ScanReport, notes: list[str]) -> None:

@@ -52,9 +52,9 @@ from rdpprobe.specs import (
 )
 
 __all__ = [
-    "ACTIVE_WINDOW", "DEFAULT_PORT", "STDIN", "Exclusions", "LeftOut", "Source", "Target", "TargetError",
-    "TargetFile", "TargetSpec", "count_targets", "iter_specs", "iter_targets", "parse_ports", "parse_shard",
-    "parse_spec",
+    "ACTIVE_WINDOW", "DEFAULT_PORT", "STDIN", "Exclusions", "LeftOut", "Source", "Target",
+    "TargetError", "TargetFile", "TargetSpec", "count_targets", "iter_specs", "iter_targets",
+    "parse_ports", "parse_shard", "parse_spec",
 ]  # fmt: skip
 
 ACTIVE_WINDOW = 256  # Specs interleaved at once when shuffling; also the local shuffle span.
@@ -243,7 +243,11 @@ def _span_size(spans: Spans) -> int:
 
 
 def _plans(
-    sources: Iterable[Source], exclusions: Exclusions, dedupe: bool, ports: Sequence[int], left_out: LeftOut | None
+    sources: Iterable[Source],
+    exclusions: Exclusions,
+    dedupe: bool,
+    ports: Sequence[int],
+    left_out: LeftOut | None,
 ) -> Iterator[_Plan]:
     """A plan per spec and port: a spec written without a port is one spec for each of ``ports``."""
     planner = _Planner(exclusions, dedupe, left_out)

@@ -136,7 +136,9 @@ def test_an_interrupted_scan_says_how_far_it_got_and_how_to_go_on(tmp_path: Path
     assert f"run the same command with --resume {results} in place of --output {results}" in err
 
 
-def test_ctrl_c_prints_the_summary_so_far(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("redirected", [False, True], ids=["pipe", "file"])
+def test_ctrl_c_prints_the_summary_so_far(redirected: bool, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
     from rdpprobe import scan_cli
 
     def interrupted(*args: object) -> None:
@@ -147,10 +149,12 @@ def test_ctrl_c_prints_the_summary_so_far(monkeypatch: pytest.MonkeyPatch, capsy
         raise KeyboardInterrupt
 
     monkeypatch.setattr(scan_cli, "run_scan", interrupted)
+    monkeypatch.setattr(scan_cli, "_stdout_is_a_file", lambda: redirected)
     assert main(["scan", "127.0.0.1", "0.0.0.0", *FAST]) == 130
     err = capsys.readouterr().err
-    assert "1 non-unicast address left out (--include-non-unicast probes them), interrupted" in err
-    assert "│ ok " in err and "--resume" not in err  # Results on a terminal-less pipe: nothing to resume from.
+    assert "1 non-unicast address left out (--include-non-unicast probes them), interrupted" in err and "│ ok " in err
+    # Results in a file, through the shell: resuming needs that file; on a pipe there is nothing to resume from.
+    assert ("--resume FILE, FILE being the file standard output went to" in err) is redirected
 
 
 def _one_error_line(err: str) -> str:

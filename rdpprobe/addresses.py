@@ -111,7 +111,9 @@ def non_unicast_spans(version: int) -> tuple[tuple[int, int], ...]:
 def is_non_unicast(address: str) -> bool:
     """Whether the IP literal ``address`` is in ``NON_UNICAST_NETWORKS`` (mapped IPv4 too)."""
     parsed = ip_literal(address.split(SCOPE_MARK, 1)[0])
-    if parsed is None:
-        return False
-    value = int(parsed)
-    return any(first <= value <= last for first, last in non_unicast_spans(parsed.version))
+    return parsed is not None and is_non_unicast_value(parsed.version, int(parsed))
+
+
+def is_non_unicast_value(version: int, value: int) -> bool:
+    """``is_non_unicast`` for an address already read: its IP ``version`` and integer ``value``."""
+    return any(first <= value <= last for first, last in non_unicast_spans(version))

@@ -7,7 +7,7 @@ import math
 import time
 from typing import Any
 
-from rdpprobe.addresses import is_non_unicast
+from rdpprobe.addresses import is_non_unicast_value
 from rdpprobe.errors import EncodeError, ProbeUsageError
 from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence import initiation
@@ -15,7 +15,7 @@ from rdpprobe.sequence.config import Credentials, ProbeConfig, Timeouts
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.nla import CREDSSP_VERSIONS
 from rdpprobe.sequence.plan import Plan, advance, out_of_time, plan
-from rdpprobe.specs import ADDRESS_TYPES, DEFAULT_PORT, MAX_PORT, TargetError, TargetSpec, parse_spec
+from rdpprobe.specs import ADDRESS_TYPES, DEFAULT_PORT, TargetError, TargetSpec, is_port, parse_spec
 from rdpprobe.wire.nego import SecurityProtocol
 
 #: Longest timeout or deadline accepted, in seconds: one day. No probe step needs longer,
@@ -177,7 +177,7 @@ def parse_target(text: Any, port: int | None = None) -> Target:
             "check probes one host; use rdpprobe scan for networks and ranges"
         )
     host = _host(spec)
-    if spec.name is None and is_non_unicast(host):
+    if spec.name is None and is_non_unicast_value(spec.version, spec.first):
         raise ProbeUsageError(
             f"{TARGET_WHERE}: {host} is not a host's address; "
             "no server answers at 0.0.0.0/8, multicast, 240.0.0.0/4 or ::"
@@ -196,7 +196,7 @@ def _port(given: Any, written: int) -> int:
     """``given`` (the ``port`` argument, ``-p``) or else the port written in the target."""
     if given is None:
         return written or DEFAULT_PORT
-    if isinstance(given, bool) or not isinstance(given, int) or not 1 <= given <= MAX_PORT:
+    if not is_port(given):
         raise ProbeUsageError(f"invalid port {given!r}")
     if written and written != given:
         raise ProbeUsageError(f"two ports for one target: {written} in the target and {given} as the port option")

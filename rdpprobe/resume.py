@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from rdpprobe.addresses import ip_literal
 from rdpprobe.result import Target
-from rdpprobe.specs import MAX_PORT, TargetError
+from rdpprobe.specs import TargetError, is_port
 from rdpprobe.targets import name_key
 
 #: Longest line read as a result; ``scan``'s lines are a few KiB, so longer is not one of them.
@@ -98,6 +98,6 @@ def _target_of(line: bytes, where: str) -> tuple[str, int]:
         host, port = target["host"], target["port"]
     except (ValueError, TypeError, KeyError, RecursionError) as exc:  # RecursionError: deep nesting.
         raise TargetError(where, "not a result line of rdpprobe scan (JSON with a target)") from exc
-    if not isinstance(host, str) or not host or type(port) is not int or not 0 < port <= MAX_PORT:
+    if not isinstance(host, str) or not host or not is_port(port):
         raise TargetError(where, "not a result line of rdpprobe scan (its target has no host or port)")
     return host, port

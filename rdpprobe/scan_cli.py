@@ -273,8 +273,8 @@ def _resume_hint(args: argparse.Namespace) -> None:
     """After an interruption: how to go on where the scan stopped, when its results are in a file."""
     if args.format != "jsonl":
         return
-    if args.resume or args.output:
-        path = args.resume or args.output
+    path = args.resume or args.output
+    if path:
         instead = f" in place of --output {path}" if args.output else ""
         print(f"rdpprobe: to go on, run the same command with --resume {path}{instead}", file=sys.stderr)
     elif _stdout_is_a_file():

@@ -26,12 +26,13 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from rdpprobe.errors import RdpProbeError
 
 __all__ = [
     "DEFAULT_PORT", "STDIN", "Source", "TargetError", "TargetFile", "TargetSpec",
-    "is_stdin", "iter_specs", "parse_ports", "parse_spec",
+    "is_port", "is_stdin", "iter_specs", "parse_ports", "parse_spec",
 ]  # fmt: skip
 
 # --- Constants ------------------------------------------------------------------------------
@@ -158,8 +159,13 @@ def parse_ports(text: str, where: str = "--port") -> tuple[int, ...]:
     return tuple(ports)
 
 
+def is_port(value: object) -> TypeGuard[int]:
+    """Whether ``value`` is a TCP port a target can have: an int (not a bool) from 1 to 65535."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_PORT
+
+
 def _parse_port(text: str) -> int:
-    if not is_digits(text) or not 1 <= int(text) <= MAX_PORT:
+    if not is_digits(text) or not is_port(int(text)):
         raise _Invalid(f"invalid port {text!r}")
     return int(text)
 

@@ -38,13 +38,13 @@ from rdpprobe.result import Target
 from rdpprobe.specs import (
     ADDRESS_TYPES,
     DEFAULT_PORT,
-    MAX_PORT,
     STDIN,
     Source,
     TargetError,
     TargetFile,
     TargetSpec,
     is_digits,
+    is_port,
     is_stdin,
     iter_specs,
     parse_ports,
@@ -272,7 +272,7 @@ def _per_port(specs: Iterable[TargetSpec], ports: Sequence[int]) -> Iterator[Tar
 def _check_ports(ports: Sequence[int]) -> Sequence[int]:
     if not ports:
         raise TargetError("--port", "no ports given")
-    bad = next((port for port in ports if not 0 < port <= MAX_PORT), None)
+    bad = next((port for port in ports if not is_port(port)), None)
     if bad is not None:
         raise TargetError("--port", f"invalid port {bad}")
     return ports

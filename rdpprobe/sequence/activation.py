@@ -57,6 +57,7 @@ def _security_commencement(state: ProbeState) -> bool:
     try:
         if len(server_random) != rdpcrypto.SERVER_RANDOM_SIZE:
             raise DecodeError("server security data", f"server random is {len(server_random)} bytes, not 32")
+        _check_method(state.mcs.encryption_method)
         cert = security.decode_server_certificate(state.mcs.server_certificate or b"")
         if isinstance(cert, security.ProprietaryCertificate) and not rdpcrypto.verify_proprietary_certificate(cert):
             raise DecodeError("server certificate", "signature does not verify with the terminal services key")
@@ -71,6 +72,14 @@ def _security_commencement(state: ProbeState) -> bool:
         client_random, server_random, state.mcs.encryption_method, "client"
     )
     return True
+
+
+def _check_method(method: int | None) -> None:
+    """Under an encryption level above none the server chose one method the client offered
+    ([MS-RDPBCGR] 2.2.1.4.3); every one of those has keys (5.3.5)."""
+    if method not in rdpcrypto.SEALING_METHODS:
+        chosen = f"0x{method:x}" if method else "none"
+        raise DecodeError("server security data", f"encryption method {chosen} is not 40-bit, 56-bit, 128-bit or FIPS")
 
 
 def _client_info(state: ProbeState) -> info.ClientInfo:

@@ -85,6 +85,9 @@ def on_connect_response(state: ProbeState, frame: bytes) -> None:
         _record_block(state, block)
     if state.finished:
         return
+    if state.mcs.io_channel is None:
+        state.fail(Signal.DECODE_ERROR, "MCS Connect Response without Server Network Data: no I/O channel to join")
+        return
     if state.stop_if_asked(Phase.BASIC_SETTINGS_EXCHANGE, "the basic settings exchange"):
         return
     _begin_channel_connection(state)

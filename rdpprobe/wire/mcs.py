@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from rdpprobe.errors import EncodeError, UnexpectedType
+from rdpprobe.errors import EncodeError, InvalidField, UnexpectedType
 from rdpprobe.wire import per
 from rdpprobe.wire.mcs_connect import (  # noqa: F401 - connect PDUs are part of this module's API
     BER_APPLICATION_FIRST_OCTET,
@@ -45,6 +45,7 @@ CHOICE_SHIFT = 2
 OPTIONS_MASK = 0x03
 OPTIONAL_PRESENT = 0x02  # the optional-field bit of Attach User Confirm / Channel Join Confirm
 USER_ID_BASE = 1001  # T.125 UserId ::= DynamicChannelId (1001..65535)
+USER_ID_MAX = 65535
 # [MS-RDPBCGR] 2.2.2.3: the reason's first two bits end the first octet, the third starts the next.
 REASON_HIGH_SHIFT = 1
 REASON_LOW_SHIFT = 7
@@ -238,7 +239,7 @@ def write_attach_user_request(w: Writer, p: AttachUserRequest) -> None:
 def read_attach_user_confirm(r: Reader) -> AttachUserConfirm:
     options = _expect(r, DomainPduType.ATTACH_USER_CONFIRM)
     result = per.read_enumerated(r)
-    initiator = per.read_integer16(r, USER_ID_BASE) if options & OPTIONAL_PRESENT else None
+    initiator = _read_user_id(r) if options & OPTIONAL_PRESENT else None
     return AttachUserConfirm(result, initiator)
 
 
@@ -247,24 +248,24 @@ def write_attach_user_confirm(w: Writer, p: AttachUserConfirm) -> None:
     w.u8(_header(DomainPduType.ATTACH_USER_CONFIRM, OPTIONAL_PRESENT if present else 0))
     per.write_enumerated(w, p.result)
     if p.initiator is not None:
-        per.write_integer16(w, p.initiator, USER_ID_BASE)
+        _write_user_id(w, p.initiator)
 
 
 def read_channel_join_request(r: Reader) -> ChannelJoinRequest:
     _expect(r, DomainPduType.CHANNEL_JOIN_REQUEST)
-    return ChannelJoinRequest(per.read_integer16(r, USER_ID_BASE), per.read_integer16(r, 0))
+    return ChannelJoinRequest(_read_user_id(r), per.read_integer16(r, 0))
 
 
 def write_channel_join_request(w: Writer, p: ChannelJoinRequest) -> None:
     w.u8(_header(DomainPduType.CHANNEL_JOIN_REQUEST))
-    per.write_integer16(w, p.initiator, USER_ID_BASE)
+    _write_user_id(w, p.initiator)
     per.write_integer16(w, p.channel_id, 0)
 
 
 def read_channel_join_confirm(r: Reader) -> ChannelJoinConfirm:
     options = _expect(r, DomainPduType.CHANNEL_JOIN_CONFIRM)
     result = per.read_enumerated(r)
-    initiator = per.read_integer16(r, USER_ID_BASE)
+    initiator = _read_user_id(r)
     requested = per.read_integer16(r, 0)
     channel_id = per.read_integer16(r, 0) if options & OPTIONAL_PRESENT else None
     return ChannelJoinConfirm(result, initiator, requested, channel_id)
@@ -274,7 +275,7 @@ def write_channel_join_confirm(w: Writer, p: ChannelJoinConfirm) -> None:
     present = p.channel_id is not None
     w.u8(_header(DomainPduType.CHANNEL_JOIN_CONFIRM, OPTIONAL_PRESENT if present else 0))
     per.write_enumerated(w, p.result)
-    per.write_integer16(w, p.initiator, USER_ID_BASE)
+    _write_user_id(w, p.initiator)
     per.write_integer16(w, p.requested, 0)
     if p.channel_id is not None:
         per.write_integer16(w, p.channel_id, 0)
@@ -293,9 +294,24 @@ def write_disconnect_provider_ultimatum(w: Writer, p: DisconnectProviderUltimatu
     w.u8((p.reason & 1) << REASON_LOW_SHIFT)
 
 
+def _read_user_id(r: Reader) -> int:
+    """A T.125 UserId: 16 bits above 1001, of which only 1001..65535 name a user."""
+    start = r.offset
+    user_id = per.read_integer16(r, USER_ID_BASE)
+    if user_id > USER_ID_MAX:
+        raise InvalidField(r.pdu, "user id", f"{user_id} is above {USER_ID_MAX}", start)
+    return user_id
+
+
+def _write_user_id(w: Writer, user_id: int) -> None:
+    if not USER_ID_BASE <= user_id <= USER_ID_MAX:
+        raise EncodeError(f"user id out of range: {user_id} (T.125 allows {USER_ID_BASE}..{USER_ID_MAX})")
+    per.write_integer16(w, user_id, USER_ID_BASE)
+
+
 def _read_send_data(r: Reader, choice: DomainPduType) -> tuple[int, int, bytes, int, int]:
     _expect(r, choice)
-    initiator = per.read_integer16(r, USER_ID_BASE)
+    initiator = _read_user_id(r)
     channel_id = per.read_integer16(r, 0)
     flags = r.u8()
     data = per.read_octet_string(r)
@@ -307,7 +323,7 @@ def _write_send_data(w: Writer, choice: DomainPduType, p: SendDataRequest | Send
     if not (0 <= p.priority <= TWO_BIT_MASK and 0 <= p.segmentation <= TWO_BIT_MASK):
         raise EncodeError("send data priority and segmentation are two-bit fields")
     w.u8(_header(choice))
-    per.write_integer16(w, p.initiator, USER_ID_BASE)
+    _write_user_id(w, p.initiator)
     per.write_integer16(w, p.channel_id, 0)
     w.u8((p.priority << PRIORITY_SHIFT) | (p.segmentation << SEGMENTATION_SHIFT))
     per.write_octet_string(w, p.data)

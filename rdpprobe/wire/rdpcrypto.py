@@ -46,6 +46,11 @@ from rdpprobe.wire.rdpcrypto_fips import FipsSecurityContext, keys_for_role, sha
 CLIENT_RANDOM_SIZE = 32  # [MS-RDPBCGR] 5.3.4 client random
 SERVER_RANDOM_SIZE = 32  # [MS-RDPBCGR] 2.2.1.4.3 serverRandom
 KEY_UPDATE_INTERVAL = 4096  # [MS-RDPBCGR] 5.3.7 keys change after 4096 packets
+#: The encryptionMethod values a server may choose (2.2.1.4.3), each with keys of its own (5.3.5).
+SEALING_METHODS = frozenset({
+    EncryptionMethod.ENCRYPTION_METHOD_40BIT, EncryptionMethod.ENCRYPTION_METHOD_56BIT,
+    EncryptionMethod.ENCRYPTION_METHOD_128BIT, EncryptionMethod.ENCRYPTION_METHOD_FIPS,
+})
 SALT_40BIT = bytes.fromhex("d1269e")  # [MS-RDPBCGR] 5.3.5.1 40-bit key salt
 SALT_56BIT = bytes.fromhex("d1")  # [MS-RDPBCGR] 5.3.5.1 56-bit key salt
 PAD1 = b"\x36" * 40  # [MS-RDPBCGR] 5.3.6.1 Pad1

@@ -10,7 +10,7 @@ from rdpprobe.wire import gcc, gcc_blocks as gb, mcs, mcs_connect as mc, nego, x
 u8 = st.integers(0, 0xFF)
 u16 = st.integers(0, 0xFFFF)
 u32 = st.integers(0, 0xFFFFFFFF)
-user_ids = st.integers(mcs.USER_ID_BASE, mcs.USER_ID_BASE + 0xFFFF)
+user_ids = st.integers(mcs.USER_ID_BASE, mcs.USER_ID_MAX)
 
 
 def _blob(max_size: int = 64) -> st.SearchStrategy[bytes]:

@@ -106,3 +106,20 @@ def test_arbitrary_bytes_raise_only_decode_errors(data: bytes) -> None:
             fn(data)
         except DecodeError:
             pass
+
+
+@pytest.mark.parametrize("pdu", ["2e00ffff", "38fffe03eb", "3e00fffe03eb03eb", "68fdea03eb3000"])
+def test_a_user_id_above_65535_is_refused(pdu: str) -> None:
+    """T.125 UserId is 1001..65535; the 16 bits above 1001 reach 66536, which names no user.
+
+    Confirms, requests and send data alike: a client that took such an id from a server would
+    fail to write its own Channel Join Request.
+    """
+    with pytest.raises(DecodeError, match="user id"):
+        mcs.decode_domain_pdu(bytes.fromhex(pdu))
+
+
+@pytest.mark.parametrize("user_id", [mcs.USER_ID_BASE - 1, mcs.USER_ID_MAX + 1])
+def test_a_user_id_out_of_range_is_not_written(user_id: int) -> None:
+    with pytest.raises(EncodeError, match="user id"):
+        mcs.encode_mcs_frame(mcs.ChannelJoinRequest(user_id, 1003))

@@ -24,6 +24,7 @@ from rdpprobe.output import Summary, Writer, plural
 from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.phases import Phase
+from rdpprobe.signals import Signal
 
 #: Scan depths and where each stops: X.224 only, + TLS certificate, + NTLM challenge, as far
 #: as the server allows without credentials (to Demand Active).
@@ -60,6 +61,8 @@ class ScanReport:
     summary: Summary = dataclasses.field(default_factory=Summary)
     stats: EngineStats = dataclasses.field(default_factory=EngineStats)
     elapsed_s: float = 0.0
+    unwritten: int = 0
+    """Results counted in the summary but not written (``run_scan``'s ``keep`` refused them)."""
 
     def headline(self, notes: Sequence[str] = ()) -> str:
         """One line for people: how many targets, how fast, what went wrong locally, and the
@@ -96,6 +99,17 @@ def _writing(call: Callable[_P, None]) -> Callable[_P, None]:
     return guarded
 
 
+def connected(result: ProbeResult) -> bool:
+    """Whether the target accepted a TCP connection, or rdpprobe broke on it (``scan --open``
+    writes these: an internal error is never hidden)."""
+    if result.signal is Signal.INTERNAL_ERROR:
+        return True
+    phase = result.phase_reached
+    if phase is None or phase is Phase.DNS:
+        return False
+    return phase is not Phase.TCP_CONNECT or result.failed_phase is None  # Connected, asked to stop.
+
+
 def run_scan(
     targets: Iterable[Target],
     config: ProbeConfig,
@@ -103,13 +117,16 @@ def run_scan(
     options: EngineOptions = EngineOptions(),
     on_result: Callable[[ProbeResult], None] | None = None,
     report: ScanReport | None = None,
+    keep: Callable[[ProbeResult], bool] | None = None,
 ) -> ScanReport:
     """Probe every target, write each result as it finishes, return the summary.
 
-    ``report``, when given, is the one filled in, so a caller still has the counts so far
-    when the scan is interrupted (``KeyboardInterrupt``, or ``SystemExit`` from a signal
-    handler); the results finished by then are written out first. Raises ``OutputError``
-    when the writer's stream fails, after closing every connection.
+    ``keep``, when given, chooses the results written (``connected``: ``scan --open``); the
+    summary counts every result, and ``report.unwritten`` the others. ``report``, when
+    given, is the one filled in, so a caller still has the counts so far when the scan is
+    interrupted (``KeyboardInterrupt``, or ``SystemExit`` from a signal handler); the results
+    finished by then are written out first. Raises ``OutputError`` when the writer's stream
+    fails, after closing every connection.
     """
     engine = Engine(config, options)
     report = report if report is not None else ScanReport()
@@ -119,7 +136,10 @@ def run_scan(
 
     def emit(result: ProbeResult) -> None:
         record = result.to_dict()
-        write(record, result.started_at)
+        if keep is None or keep(result):
+            write(record, result.started_at)
+        else:
+            report.unwritten += 1
         summary.add(record)
         if on_result is not None:
             on_result(result)

@@ -25,7 +25,10 @@ from rdpprobe.cli import EXIT_OK, UsageError, add_probe_options, discard_stdout,
 from rdpprobe.engine import TLS_CHOICES, EngineOptions
 from rdpprobe.output import FORMATS, make_writer, plural
 from rdpprobe.resume import Finished, read_finished
-from rdpprobe.scan import DEFAULT_DEPTH, DEPTH_STOPS, OutputError, ProgressBar, ScanReport, depth_config, run_scan
+from rdpprobe.sequence.phases import Phase
+from rdpprobe.scan import (
+    DEFAULT_DEPTH, DEPTH_STOPS, OutputError, ProgressBar, ScanReport, connected, depth_config, run_scan,
+)  # fmt: skip
 from rdpprobe.targets import (
     DEFAULT_PORT,
     STDIN,
@@ -72,8 +75,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", metavar="FILE",
                    help="go on with an interrupted scan: skip the targets FILE has results for, append the rest to it")
     p.add_argument("--format", choices=FORMATS, default="jsonl", help="output format (default jsonl)")
+    p.add_argument("--open", action="store_true",
+                   help="write only the targets that accepted a TCP connection (the summary still counts all)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
     p.add_argument("--no-summary", action="store_true", help="no summary at the end")
+
+
+def _check_open(args: argparse.Namespace) -> None:
+    if args.open and args.stop_after == Phase.DNS.value:
+        raise UsageError("--open writes the targets that connected; --stop-after dns makes no connection")
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
@@ -109,6 +119,9 @@ def _check_not_read(inputs: list[str], option: str, output: str, fate: str) -> N
 
 
 def _check_resume(args: argparse.Namespace) -> None:
+    if args.open:
+        raise UsageError(f"--resume skips the targets {args.resume} has lines for; with --open, those that did not "
+                         "connect have none and would all be probed again")
     if args.output is not None:
         raise UsageError(f"--resume appends to {args.resume} itself; --output cannot be given with it")
     if args.format != "jsonl":
@@ -178,12 +191,16 @@ def _output(path: str | None, append: bool = False) -> Iterator[TextIO]:
             stream.close()
 
 
-def _left_out_note(left_out: LeftOut) -> list[str]:
-    """The headline's word on addresses the targets held but no host has."""
-    if not left_out.non_unicast:
-        return []
-    count = plural(left_out.non_unicast, "non-unicast address", "non-unicast addresses")
-    return [f"{count} left out (--include-non-unicast probes them)"]
+def _notes(left_out: LeftOut, report: ScanReport) -> list[str]:
+    """The headline's word on addresses the targets held but no host has, and on results
+    ``--open`` did not write."""
+    notes = []
+    if left_out.non_unicast:
+        count = plural(left_out.non_unicast, "non-unicast address", "non-unicast addresses")
+        notes.append(f"{count} left out (--include-non-unicast probes them)")
+    if report.unwritten:
+        notes.append(f"{plural(report.unwritten, 'target')} without a TCP connection not written (--open)")
+    return notes
 
 
 #: The exit status of a scan ended by SIGTERM: 128 + the signal's number, as a shell reports it.
@@ -212,6 +229,7 @@ def _terminate_gracefully() -> Iterator[None]:
 def run(args: argparse.Namespace) -> int:
     """The ``scan`` handler."""
     _check_numbers(args)
+    _check_open(args)
     _check_files(args)
     options = probe_options(args)
     _, config, keylog = build(_OPTIONS_PROBE_TARGET, None, options)
@@ -243,11 +261,11 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
         _write_results(args, targets, config, engine_options, progress, report)
     except (KeyboardInterrupt, SystemExit):
         if not args.no_summary:
-            _summarize(report, [*_left_out_note(left_out), "interrupted"])
+            _summarize(report, [*_notes(left_out, report), "interrupted"])
             _resume_hint(args)
         raise
     if not args.no_summary:
-        _summarize(report, _left_out_note(left_out))
+        _summarize(report, _notes(left_out, report))
     return EXIT_OK
 
 
@@ -257,7 +275,8 @@ def _write_results(args: argparse.Namespace, targets: Iterable[Target], config: 
     with _output(args.resume or args.output, append=args.resume is not None) as stream, _terminate_gracefully():
         writer = make_writer(args.format, stream)
         try:
-            run_scan(targets, config, writer, options, progress.advance if progress else None, report)  # type: ignore[arg-type]
+            run_scan(targets, config, writer, options, progress.advance if progress else None, report,  # type: ignore[arg-type]
+                     keep=connected if args.open else None)
         finally:
             if progress is not None:
                 progress.close()
@@ -271,7 +290,7 @@ def _summarize(report: ScanReport, notes: list[str]) -> None:
 
 def _resume_hint(args: argparse.Namespace) -> None:
     """After an interruption: how to go on where the scan stopped, when its results are in a file."""
-    if args.format != "jsonl":
+    if args.format != "jsonl" or args.open:  # --resume reads JSON Lines with a line per target.
         return
     path = args.resume or args.output
     if path:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import socket
+from datetime import datetime, timezone
 
 import jsonschema
 import pytest
@@ -14,9 +16,11 @@ from rdpprobe.engine import EngineOptions
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.mock import MockRdpServer
 from rdpprobe.output import JsonlWriter, load_schema
-from rdpprobe.scan import DEPTH_STOPS, depth_config, run_scan
+from rdpprobe.result import Target, internal_error_result
+from rdpprobe.scan import DEPTH_STOPS, connected, depth_config, run_scan
 from rdpprobe.sequence.config import Credentials, ProbeConfig, Timeouts
 from rdpprobe.sequence.phases import Phase
+from rdpprobe.signals import Signal
 from rdpprobe.targets import iter_targets
 
 FAST = ProbeConfig(timeouts=Timeouts(2.0, 2.0, 5.0))
@@ -112,3 +116,24 @@ def test_the_headline_counts_targets_and_names_local_trouble_only_when_there_was
         "3 retried for local resources, 1 internal error"
     )
     assert "/s" not in ScanReport(Summary(), EngineStats(), elapsed_s=0.0).headline()
+
+
+def test_open_keeps_connected_targets_and_every_internal_error() -> None:
+    target, now = Target("127.0.0.1", 3389, "127.0.0.1"), datetime.now(timezone.utc)
+    broken = internal_error_result(target, now, "ValueError: x")
+    assert connected(broken) and connected(internal_error_result(target, now, "x", Phase.TCP_CONNECT))
+    refused = dataclasses.replace(broken, signal=Signal.REFUSED, phase_reached=Phase.TCP_CONNECT, failed_phase=Phase.TCP_CONNECT)
+    assert not connected(refused)
+    assert not connected(dataclasses.replace(refused, phase_reached=Phase.DNS, failed_phase=Phase.DNS))
+    assert connected(dataclasses.replace(refused, signal=Signal.OK, failed_phase=None))  # --stop-after tcp_connect
+    assert connected(dataclasses.replace(refused, phase_reached=Phase.CONNECTION_INITIATION))
+
+
+def test_results_open_leaves_out_are_counted_not_written() -> None:
+    stream = io.StringIO()
+    targets = [f"127.0.0.1:{_closed_port()}", f"127.0.0.2:{_closed_port()}"]
+    with MockRdpServer("windows-tls") as server:
+        report = run_scan(iter_targets([*targets, f"127.0.0.1:{server.address[1]}"]), depth_config(FAST, "quick"),
+                          JsonlWriter(stream), EngineOptions(concurrency=3), keep=connected)
+    assert [json.loads(line)["port"] for line in stream.getvalue().splitlines()] == [server.address[1]]
+    assert (report.summary.total, report.unwritten) == (3, 2)

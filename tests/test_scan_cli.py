@@ -141,7 +141,7 @@ def test_ctrl_c_prints_the_summary_so_far(redirected: bool, monkeypatch: pytest.
                                           capsys: pytest.CaptureFixture[str]) -> None:
     from rdpprobe import scan_cli
 
-    def interrupted(*args: object) -> None:
+    def interrupted(*args: object, **_keywords: object) -> None:
         targets, report = args[0], args[-1]
         assert isinstance(targets, Iterator) and isinstance(report, scan_cli.ScanReport)
         assert [target.host for target in targets] == ["127.0.0.1"]
@@ -289,3 +289,32 @@ def test_a_port_list_probes_each_target_on_each_port(capsys: pytest.CaptureFixtu
         ("127.0.0.1", closed[0], "refused"), ("127.0.0.1", server.address[1], "ok"),
         ("127.0.0.1", closed[1], "refused"), ("127.0.0.2", closed[0], "refused"),
     ])  # fmt: skip
+
+
+@pytest.mark.parametrize("stop", [[], ["--stop-after", "tcp_connect"]])
+def test_open_writes_only_the_targets_that_connected(stop: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    closed = _closed_port()
+    with MockRdpServer("windows-nla") as answering, MockRdpServer("rst-on-accept") as resetting:
+        targets = [f"127.0.0.1:{closed}", f"127.0.0.2:{closed}", f"127.0.0.1:{answering.address[1]}",
+                   f"127.0.0.1:{resetting.address[1]}"]  # fmt: skip
+        assert main(["scan", *targets, "--open", "--depth", "quick", *stop, *FAST]) == 0
+    out, err = capsys.readouterr()
+    assert sorted(line["port"] for line in _jsonl(out)) == sorted([answering.address[1], resetting.address[1]])
+    assert "4 targets probed in" in err and "2 targets without a TCP connection not written (--open)" in err
+    assert "port_closed" in err  # The summary still counts the refused ones.
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--stop-after", "dns"], "--open writes the targets that connected; --stop-after dns makes no connection"),
+        (["--resume", "results.jsonl"], "with --open, those that did not connect have none and would all be probed again"),
+    ],
+)
+def test_open_with_an_option_it_cannot_work_with_is_one_line(extra: list[str], message: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", "127.0.0.1", "--open", *extra, *FAST]) == 2
+    assert message in _one_error_line(capsys.readouterr().err)
+    assert not Path("results.jsonl").exists()

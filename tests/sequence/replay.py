@@ -14,9 +14,8 @@ TLS at all).
 
 from __future__ import annotations
 
-import contextlib
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -30,6 +29,7 @@ from rdpprobe.sequence.actions import StartTls
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.prober import Prober
 from rdpprobe.transport import blocking
+from tests.recording import instances_of
 
 #: The client's random bytes in a recording and in its replays.
 RNG_SEED = 7
@@ -47,9 +47,6 @@ class Recording:
     config: ProbeConfig
     events: tuple[Event, ...]
     result: ProbeResult
-
-    def data_indexes(self) -> list[int]:
-        return [i for i, (kind, _, _) in enumerate(self.events) if kind == "data"]
 
 
 def seeded_rng() -> Callable[[int], bytes]:
@@ -95,28 +92,11 @@ class _RecordingProber(Prober):
         super().handle_timer(now)
 
 
-@contextlib.contextmanager
-def _recording_driver() -> Iterator[list[_RecordingProber]]:
-    """The blocking driver, building recording probers for the duration."""
-    made: list[_RecordingProber] = []
-
-    def factory(*args: Any, **kwargs: Any) -> _RecordingProber:
-        made.append(_RecordingProber(*args, **kwargs))
-        return made[-1]
-
-    original = blocking.Prober
-    blocking.Prober = factory  # type: ignore[assignment,misc]
-    try:
-        yield made
-    finally:
-        blocking.Prober = original  # type: ignore[misc]
-
-
 def record(scenario: str, **options: Any) -> Recording:
     """One connection of a probe to the built-in ``scenario``, as the demo would probe it
     (credentials and full logon where the scenario needs them), ``options`` on top."""
     chosen = builtin_scenarios()[scenario]
-    with MockRdpServer(chosen) as server, _recording_driver() as made:
+    with MockRdpServer(chosen) as server, instances_of(blocking, "Prober", _RecordingProber) as made:
         host, port = server.address
         target, config, _ = build(f"{host}:{port}", None, {**probe_options(chosen), **options})
         result = blocking.run(target, config)

@@ -31,6 +31,7 @@ from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
 from rdpprobe.wire import basic_settings, gcc_blocks, mcs
 from tests.sequence.replay import Event, Recording, record, replay
+from tests.strategies import mutations
 
 #: Conversations that reach past the Connection Confirm, one per path or failure the probe
 #: classifies after it; scenarios that only stall are left out (they take their timeouts).
@@ -43,11 +44,6 @@ SCENARIOS = (
 )  # fmt: skip
 #: Standard RDP Security scenarios, probed offering RDP alone as the negotiation fallback does.
 RDP_SECURITY_SCENARIOS = ("windows-rdp-security", "windows-rdp-fips", "short-server-random", "bad-proprietary-cert")
-#: Values a length or count field is set to: empty, the sign bit, the maximum, BER long forms.
-EXTREMES = (b"\x00", b"\xff", b"\x00\x00", b"\x80\x00", b"\xff\xff", b"\x7f\xff\xff\xff", b"\xff\xff\xff\xff",
-            b"\x81", b"\x82\xff\xff", b"\x84\xff\xff\xff\xff")  # fmt: skip
-#: Bytes inserted or appended at once, at most.
-MAX_NOISE = 64
 
 
 @functools.cache
@@ -70,7 +66,7 @@ def _key(result: ProbeResult) -> tuple[object, ...]:
 @pytest.mark.parametrize("name", [*SCENARIOS, *RDP_SECURITY_SCENARIOS])
 def test_a_replay_reaches_the_recorded_result(recordings: dict[str, Recording], name: str) -> None:
     recording = recordings[name]
-    assert recording.data_indexes(), "the conversation must carry bytes to change"
+    assert mutations.frames(recording.events), "the conversation must carry bytes to change"
     assert _key(replay(recording, recording.events)) == _key(recording.result)
 
 
@@ -112,60 +108,6 @@ def test_any_segmentation_of_the_server_bytes_gives_the_same_result(name: str, c
 
 # -- changed bytes -------------------------------------------------------------------------
 
-_POSITION = st.integers(0, 2**16)
-EDITS = st.one_of(
-    st.tuples(st.just("flip"), _POSITION, st.integers(1, 255)),
-    st.tuples(st.just("cut"), _POSITION),
-    st.tuples(st.just("insert"), _POSITION, st.binary(min_size=1, max_size=MAX_NOISE)),
-    st.tuples(st.just("put"), _POSITION, st.sampled_from(EXTREMES)),
-    st.tuples(st.just("append"), st.binary(min_size=1, max_size=MAX_NOISE)),
-    st.tuples(st.just("delete"), _POSITION, st.integers(1, 64)),
-)
-
-
-def _edit(data: bytes, edit: tuple[Any, ...]) -> bytes:
-    kind, *args = edit
-    if kind == "append":
-        return data + args[0]
-    at = args[0] % (len(data) + 1)
-    if kind == "flip":
-        return data[:at] + bytes([data[at] ^ args[1]]) + data[at + 1 :] if at < len(data) else data
-    if kind == "cut":
-        return data[:at]
-    if kind == "insert":
-        return data[:at] + args[1] + data[at:]
-    if kind == "put":
-        return data[:at] + args[1] + data[at + len(args[1]) :]
-    return data[:at] + data[at + args[1] :]  # delete
-
-
-FRAME_CHANGES = st.one_of(
-    st.tuples(st.just("edit"), st.lists(EDITS, min_size=1, max_size=3)),
-    st.tuples(st.just("repeat")),
-    st.tuples(st.just("drop")),
-)
-
-
-def _changed(recording: Recording, changes: list[tuple[int, tuple[Any, ...]]]) -> list[Event]:
-    """The recording's events with ``changes`` made to its data events (chosen by index
-    modulo their number, the first change to an event kept): bytes edited, an event repeated
-    or dropped."""
-    events = list(recording.events)
-    indexes = recording.data_indexes()
-    chosen = {indexes[which % len(indexes)]: change for which, change in reversed(changes)}
-    for at, change in sorted(chosen.items(), reverse=True):  # Later events first: indexes hold.
-        kind, data, now = events[at]
-        if change[0] == "edit":
-            for edit in change[1]:
-                data = _edit(data, edit)
-            events[at] = (kind, data, now)
-        elif change[0] == "repeat":
-            events.insert(at, events[at])
-        else:
-            del events[at]
-    return events
-
-
 SCHEMA = load_schema()
 
 
@@ -178,15 +120,12 @@ def _assert_classified(result: ProbeResult) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(
-    st.sampled_from(SCENARIOS + RDP_SECURITY_SCENARIOS),
-    st.lists(st.tuples(st.integers(0, 64), FRAME_CHANGES), min_size=1, max_size=3),
-)
+@given(st.sampled_from(SCENARIOS + RDP_SECURITY_SCENARIOS), mutations.CHANGES)
 def test_a_hostile_server_at_any_phase_gets_a_classified_result(
     name: str, changes: list[tuple[int, tuple[Any, ...]]]
 ) -> None:
     recording = _recorded()[name]
-    _assert_classified(replay(recording, _changed(recording, changes)))
+    _assert_classified(replay(recording, mutations.changed(recording.events, changes)))
 
 
 # -- what the search above found, kept as examples -----------------------------------------
@@ -195,7 +134,7 @@ def test_a_hostile_server_at_any_phase_gets_a_classified_result(
 def _with_frame(recording: Recording, pick: Any, change: Any) -> list[Event]:
     """The recording with the first data event ``pick`` accepts replaced by ``change`` of it."""
     events = list(recording.events)
-    at = next(i for i in recording.data_indexes() if pick(events[i][1]))
+    at = next(i for i in mutations.frames(events) if pick(events[i][1]))
     kind, data, now = events[at]
     events[at] = (kind, change(data), now)
     return events

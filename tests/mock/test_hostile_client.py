@@ -79,7 +79,8 @@ def _recorded() -> dict[str, tuple[Scenario, tuple[Event, ...], Record]]:
     out = {}
     for name, options in PROBES.items():
         scenario = builtin_scenarios()[name]
-        with instances_of(mock_server, "Acceptor", _RecordingAcceptor) as made, mock_server.MockRdpServer(scenario) as server:
+        recording = instances_of(mock_server, "Acceptor", _RecordingAcceptor)
+        with recording as made, mock_server.MockRdpServer(scenario) as server:
             host, port = server.address
             probe(f"{host}:{port}", **{**probe_options(scenario), **options})
         acceptor = made[-1]

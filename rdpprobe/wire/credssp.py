@@ -77,6 +77,11 @@ TS_REMOTE_GUARD_CREDS = 6  # credType: TSRemoteGuardCreds
 # X.690 8.1 identifier and length octets used for framing.
 DER_SEQUENCE = 0x30  # universal, constructed, tag 16
 DER_BIT_STRING = 0x03  # universal, primitive, tag 3
+DER_INTEGER = 0x02  # universal, primitive, tag 2
+DER_VERSION_TAG = 0xA0  # tbsCertificate's version: [0] EXPLICIT, constructed, optional
+#: RFC 5280 4.1: what tbsCertificate holds between its version and subjectPublicKeyInfo
+#: (serialNumber, signature, issuer, validity, subject).
+TBS_FIELDS_BEFORE_KEY = (DER_INTEGER, DER_SEQUENCE, DER_SEQUENCE, DER_SEQUENCE, DER_SEQUENCE)
 DER_LONG_LENGTH = 0x80  # bit 8 set: long form, low bits count the length octets
 MAX_LENGTH_OCTETS = 4
 # A TSRequest carries NTLM or Kerberos tokens and a few sealed keys: even Kerberos tickets
@@ -262,23 +267,17 @@ def subject_public_key(cert_der: bytes) -> bytes:
     """The contents of the certificate's SubjectPublicKeyInfo BIT STRING ([MS-CSSP] 3.1.5).
 
     For RSA this is the DER ``RSAPublicKey`` (what OpenSSL ``i2d_PublicKey`` returns), not the
-    whole SPKI. Raises ``DecodeError`` for anything that is not a parseable certificate.
-    Only an authentication check needs it, so ``cryptography`` is imported here.
+    whole SPKI. The key is found by walking the DER (RFC 5280 4.1) instead of parsing the
+    certificate: it is all CredSSP needs, and a strict X.509 parser refuses certificates that
+    servers present and clients accept (a serial number that is not positive, for one).
+    Raises ``DecodeError`` when the bytes are not laid out as a certificate.
     """
-    from cryptography import x509
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
-
-    try:
-        cert = x509.load_der_x509_certificate(cert_der)
-        spki = cert.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    except (ValueError, TypeError) as exc:
-        raise InvalidField("x509 certificate", "der", _first_line(exc)) from exc
-    except UnsupportedAlgorithm as exc:
-        raise InvalidField("x509 certificate", "public key", _first_line(exc)) from exc
-    return _spki_bit_string(spki)
+    tbs = _der_tlv(_der_tlv(Reader(cert_der, "x509 certificate"), DER_SEQUENCE), DER_SEQUENCE)
+    if tbs.remaining and tbs.peek_u8() == DER_VERSION_TAG:
+        _der_tlv(tbs, DER_VERSION_TAG)
+    for tag in TBS_FIELDS_BEFORE_KEY:
+        _der_tlv(tbs, tag)
+    return _spki_bit_string(_der_tlv(tbs, DER_SEQUENCE))
 
 
 def _der_tlv(r: Reader, expected_tag: int) -> Reader:
@@ -295,9 +294,9 @@ def _der_tlv(r: Reader, expected_tag: int) -> Reader:
     return r.sub(int.from_bytes(r.take(count), "big"))
 
 
-def _spki_bit_string(spki: bytes) -> bytes:
-    """X.509 SubjectPublicKeyInfo ::= SEQUENCE { algorithm SEQUENCE, subjectPublicKey BIT STRING }."""
-    body = _der_tlv(Reader(spki, "subject public key info"), DER_SEQUENCE)
+def _spki_bit_string(body: Reader) -> bytes:
+    """X.509 SubjectPublicKeyInfo ::= SEQUENCE { algorithm SEQUENCE, subjectPublicKey BIT STRING },
+    from its contents."""
     _der_tlv(body, DER_SEQUENCE)  # algorithm
     bits = _der_tlv(body, DER_BIT_STRING)
     unused = bits.u8()

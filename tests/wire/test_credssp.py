@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -344,3 +345,44 @@ def test_credssp_v6_exchange() -> None:
     assert msg5.auth_info is not None
     creds = decode_ts_credentials(server.unseal(msg5.auth_info))
     assert decode_ts_password_creds(creds.credentials) == TsPasswordCreds("LAB", "alice", "pw")
+
+
+def _with_serial(cert_der: bytes, old: bytes, new: bytes) -> bytes:
+    """``cert_der`` with its serialNumber INTEGER contents ``old`` replaced by ``new`` (same
+    length, so no length changes; the signature no longer verifies, which CredSSP never checks)."""
+    field = bytes([credssp.DER_INTEGER, len(old)]) + old
+    assert cert_der.count(field) == 1
+    return cert_der.replace(field, bytes([credssp.DER_INTEGER, len(new)]) + new)
+
+
+@pytest.mark.parametrize("serial", [b"\xff", b"\x00"], ids=["negative", "zero"])
+def test_subject_public_key_of_a_certificate_a_strict_parser_refuses(serial: bytes) -> None:
+    """RFC 5280 wants a positive serial; some servers' self-signed certificates carry another,
+    and clients still connect to them. The key is read from the DER, not from a parsed
+    certificate, so NLA works against them whatever the X.509 parser thinks."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    expected = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    odd = _with_serial(self_signed(key), b"\x01", serial)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # cryptography warns of such serials, and will refuse them.
+        assert subject_public_key(odd) == expected
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    size = len(body)
+    if size < 0x80:
+        return bytes([tag, size]) + body
+    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(octets)]) + octets + body
+
+
+def test_subject_public_key_without_the_optional_version() -> None:
+    """A v1 certificate has no [0] version: the walk starts at the serial number."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    tbs = x509.load_der_x509_certificate(self_signed(key)).tbs_certificate_bytes
+    header = 2 + (tbs[1] & 0x7F if tbs[1] & 0x80 else 0)
+    version = bytes.fromhex("a003020102")  # [0] EXPLICIT INTEGER 2 (v3)
+    assert tbs[header : header + len(version)] == version
+    v1 = _der(0x30, _der(0x30, tbs[header + len(version) :]))  # Certificate { tbsCertificate } is enough.
+    point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    assert subject_public_key(v1) == point

@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rdpprobe.errors import EncodeError, InvalidField, UnexpectedType
-from rdpprobe.wire import credssp_fast
-from rdpprobe.wire.buffer import Reader
+from rdpprobe.wire import credssp_fast, der
 from rdpprobe.wire.ntstatus import NtStatus
 
 if TYPE_CHECKING:
@@ -76,12 +75,6 @@ TS_REMOTE_GUARD_CREDS = 6  # credType: TSRemoteGuardCreds
 
 # X.690 8.1 identifier and length octets used for framing.
 DER_SEQUENCE = 0x30  # universal, constructed, tag 16
-DER_BIT_STRING = 0x03  # universal, primitive, tag 3
-DER_INTEGER = 0x02  # universal, primitive, tag 2
-DER_VERSION_TAG = 0xA0  # tbsCertificate's version: [0] EXPLICIT, constructed, optional
-#: RFC 5280 4.1: what tbsCertificate holds between its version and subjectPublicKeyInfo
-#: (serialNumber, signature, issuer, validity, subject).
-TBS_FIELDS_BEFORE_KEY = (DER_INTEGER, DER_SEQUENCE, DER_SEQUENCE, DER_SEQUENCE, DER_SEQUENCE)
 DER_LONG_LENGTH = 0x80  # bit 8 set: long form, low bits count the length octets
 MAX_LENGTH_OCTETS = 4
 # A TSRequest carries NTLM or Kerberos tokens and a few sealed keys: even Kerberos tickets
@@ -267,40 +260,8 @@ def subject_public_key(cert_der: bytes) -> bytes:
     """The contents of the certificate's SubjectPublicKeyInfo BIT STRING ([MS-CSSP] 3.1.5).
 
     For RSA this is the DER ``RSAPublicKey`` (what OpenSSL ``i2d_PublicKey`` returns), not the
-    whole SPKI. The key is found by walking the DER (RFC 5280 4.1) instead of parsing the
-    certificate: it is all CredSSP needs, and a strict X.509 parser refuses certificates that
-    servers present and clients accept (a serial number that is not positive, for one).
-    Raises ``DecodeError`` when the bytes are not laid out as a certificate.
+    whole SPKI. Read from the DER (``der.public_key_info``); raises ``DecodeError`` when the
+    bytes are not laid out as a certificate.
     """
-    tbs = _der_tlv(_der_tlv(Reader(cert_der, "x509 certificate"), DER_SEQUENCE), DER_SEQUENCE)
-    if tbs.remaining and tbs.peek_u8() == DER_VERSION_TAG:
-        _der_tlv(tbs, DER_VERSION_TAG)
-    for tag in TBS_FIELDS_BEFORE_KEY:
-        _der_tlv(tbs, tag)
-    return _spki_bit_string(_der_tlv(tbs, DER_SEQUENCE))
-
-
-def _der_tlv(r: Reader, expected_tag: int) -> Reader:
-    """The contents of the next DER element, which must carry ``expected_tag``."""
-    got = r.u8()
-    if got != expected_tag:
-        raise UnexpectedType(r.pdu, got, expected_tag, r.offset - 1)
-    first = r.u8()
-    if first < DER_LONG_LENGTH:
-        return r.sub(first)
-    count = first & ~DER_LONG_LENGTH
-    if count == 0 or count > MAX_LENGTH_OCTETS:
-        raise InvalidField(r.pdu, "length", f"unsupported length form 0x{first:02x}", r.offset - 1)
-    return r.sub(int.from_bytes(r.take(count), "big"))
-
-
-def _spki_bit_string(body: Reader) -> bytes:
-    """X.509 SubjectPublicKeyInfo ::= SEQUENCE { algorithm SEQUENCE, subjectPublicKey BIT STRING },
-    from its contents."""
-    _der_tlv(body, DER_SEQUENCE)  # algorithm
-    bits = _der_tlv(body, DER_BIT_STRING)
-    unused = bits.u8()
-    if unused:
-        raise InvalidField(bits.pdu, "bit string", f"{unused} unused bits")
-    return bits.rest()
+    return der.public_key_info(cert_der).key
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from cryptography import x509
 from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext
 
 from rdpprobe.errors import EncodeError, InvalidField
+from rdpprobe.wire import der
 from rdpprobe.wire.gcc_consts import EncryptionMethod
 from rdpprobe.wire.security import (
     DATA_SIGNATURE_SIZE,
@@ -112,15 +112,15 @@ def rsa_public_key_of(key: rsa.RSAPublicKey) -> RsaPublicKey:
 
 
 def x509_chain_public_key(chain: X509CertificateChain) -> RsaPublicKey:
-    """The RSA key of the last certificate in the chain (the server's own)."""
+    """The RSA key of the last certificate in the chain (the server's own), read from its DER
+    (``der.public_key_info``) as CredSSP reads it."""
     if not chain.certificates:
         raise InvalidField("x509 certificate chain", "NumCertBlobs", "no certificates")
+    modulus, exponent = der.rsa_public_key(der.public_key_info(chain.certificates[-1]))
     try:
-        key = x509.load_der_x509_certificate(chain.certificates[-1]).public_key()
-    except Exception as exc:  # cryptography raises ValueError and friends on bad DER.
-        raise InvalidField("x509 certificate chain", "abCert", "unreadable certificate") from exc
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise InvalidField("x509 certificate chain", "abCert", "not an rsa key")
+        key = rsa.RSAPublicNumbers(exponent, modulus).public_key()
+    except ValueError as exc:  # A key cryptography will not use (an even modulus, say).
+        raise InvalidField("x509 certificate chain", "abCert", "unusable rsa key") from exc
     return rsa_public_key_of(key)
 
 

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rdpprobe.errors import DecodeError, EncodeError, InvalidField, UnexpectedType
-from rdpprobe.wire import credssp, ntlm
+from rdpprobe.wire import credssp, der, ntlm
 from rdpprobe.wire.codes import name_of
 from rdpprobe.wire.credssp import (
     MAX_TS_REQUEST_LEN,
@@ -350,9 +350,9 @@ def test_credssp_v6_exchange() -> None:
 def _with_serial(cert_der: bytes, old: bytes, new: bytes) -> bytes:
     """``cert_der`` with its serialNumber INTEGER contents ``old`` replaced by ``new`` (same
     length, so no length changes; the signature no longer verifies, which CredSSP never checks)."""
-    field = bytes([credssp.DER_INTEGER, len(old)]) + old
+    field = bytes([der.INTEGER, len(old)]) + old
     assert cert_der.count(field) == 1
-    return cert_der.replace(field, bytes([credssp.DER_INTEGER, len(new)]) + new)
+    return cert_der.replace(field, bytes([der.INTEGER, len(new)]) + new)
 
 
 @pytest.mark.parametrize("serial", [b"\xff", b"\x00"], ids=["negative", "zero"])

@@ -15,7 +15,7 @@ import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
@@ -86,21 +86,33 @@ def test_spec_encrypted_random_has_modulus_size() -> None:
     assert len(c.encrypt_client_random(CLIENT_RANDOM, key)) == key.key_size == 64
 
 
-def test_x509_chain_public_key(server_key: rsa.RSAPrivateKey) -> None:
+def _self_signed(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mock")])
     now = datetime.datetime(2024, 1, 1)
-    der = (
+    return (
         x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(server_key.public_key()).serial_number(1)
+        .public_key(key.public_key()).serial_number(1)
         .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-        .sign(server_key, hashes.SHA256())
+        .sign(key, hashes.SHA256())
         .public_bytes(Encoding.DER)
     )
+
+
+def test_x509_chain_public_key(server_key: rsa.RSAPrivateKey) -> None:
+    der = _self_signed(server_key)
     chain = sec.decode_server_certificate(sec.encode_server_certificate(sec.x509_chain((b"root", der))))
     assert isinstance(chain, sec.X509CertificateChain)
     assert c.server_public_key(chain) == c.rsa_public_key_of(server_key.public_key())
-    with pytest.raises(InvalidField):
+    negative_serial = der.replace(bytes.fromhex("020101"), bytes.fromhex("0201ff"), 1)  # Serial -1.
+    assert c.x509_chain_public_key(sec.x509_chain((negative_serial,))) == c.rsa_public_key_of(server_key.public_key())
+    with pytest.raises(DecodeError):
         c.x509_chain_public_key(sec.x509_chain((b"not der",)))
+
+
+def test_x509_chain_public_key_must_be_rsa() -> None:
+    """Standard RDP Security encrypts the client random with RSA (5.3.4): an EC key is refused."""
+    with pytest.raises(InvalidField, match="not rsaEncryption"):
+        c.x509_chain_public_key(sec.x509_chain((_self_signed(ec.generate_private_key(ec.SECP256R1())),)))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,80 @@
+"""The few DER walks the probe makes in a server's X.509 certificate (X.690 8.1, RFC 5280 4.1).
+
+CredSSP binds to the server's public key ([MS-CSSP] 3.1.5) and Standard RDP Security
+encrypts the client random with it ([MS-RDPBCGR] 5.3.4): both need the key and nothing else.
+It is found by walking the DER instead of parsing the certificate, because a strict X.509
+parser refuses certificates that servers present and clients accept (a serial number that
+is not positive, for one). The certificate's other fields are ``rdpprobe.certinfo``'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdpprobe.errors import InvalidField, UnexpectedType
+from rdpprobe.wire.buffer import Reader
+
+SEQUENCE = 0x30  # universal, constructed, tag 16
+BIT_STRING = 0x03  # universal, primitive, tag 3
+INTEGER = 0x02  # universal, primitive, tag 2
+OBJECT_IDENTIFIER = 0x06  # universal, primitive, tag 6
+VERSION_TAG = 0xA0  # tbsCertificate's version: [0] EXPLICIT, constructed, optional
+LONG_LENGTH = 0x80  # bit 8 set: long form, low bits count the length octets
+MAX_LENGTH_OCTETS = 4
+#: RFC 5280 4.1: what tbsCertificate holds between its version and subjectPublicKeyInfo
+#: (serialNumber, signature, issuer, validity, subject).
+TBS_FIELDS_BEFORE_KEY = (INTEGER, SEQUENCE, SEQUENCE, SEQUENCE, SEQUENCE)
+#: rsaEncryption, 1.2.840.113549.1.1.1 (RFC 8017 A.1), as the contents of its OID.
+RSA_ENCRYPTION_OID = bytes.fromhex("2a864886f70d010101")
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKeyInfo:
+    """X.509 SubjectPublicKeyInfo: the algorithm's OID (its DER contents) and the key's bits."""
+
+    algorithm: bytes
+    key: bytes
+    """The BIT STRING's contents: for RSA the DER ``RSAPublicKey``, for EC the point."""
+
+
+def element(r: Reader, expected_tag: int) -> Reader:
+    """The contents of the next DER element, which must carry ``expected_tag``."""
+    got = r.u8()
+    if got != expected_tag:
+        raise UnexpectedType(r.pdu, got, expected_tag, r.offset - 1)
+    first = r.u8()
+    if first < LONG_LENGTH:
+        return r.sub(first)
+    count = first & ~LONG_LENGTH
+    if count == 0 or count > MAX_LENGTH_OCTETS:
+        raise InvalidField(r.pdu, "length", f"unsupported length form 0x{first:02x}", r.offset - 1)
+    return r.sub(int.from_bytes(r.take(count), "big"))
+
+
+def public_key_info(cert_der: bytes) -> PublicKeyInfo:
+    """The certificate's SubjectPublicKeyInfo; ``DecodeError`` when the bytes are not laid
+    out as a certificate."""
+    tbs = element(element(Reader(cert_der, "x509 certificate"), SEQUENCE), SEQUENCE)
+    if tbs.remaining and tbs.peek_u8() == VERSION_TAG:
+        element(tbs, VERSION_TAG)
+    for tag in TBS_FIELDS_BEFORE_KEY:
+        element(tbs, tag)
+    spki = element(tbs, SEQUENCE)
+    algorithm = element(element(spki, SEQUENCE), OBJECT_IDENTIFIER).rest()
+    bits = element(spki, BIT_STRING)
+    unused = bits.u8()
+    if unused:
+        raise InvalidField(bits.pdu, "bit string", f"{unused} unused bits")
+    return PublicKeyInfo(algorithm, bits.rest())
+
+
+def rsa_public_key(info: PublicKeyInfo) -> tuple[int, int]:
+    """The modulus and public exponent of an rsaEncryption key (RFC 8017 A.1.1 RSAPublicKey)."""
+    if info.algorithm != RSA_ENCRYPTION_OID:
+        raise InvalidField("subject public key info", "algorithm", "not rsaEncryption")
+    body = element(Reader(info.key, "rsa public key"), SEQUENCE)
+    modulus = int.from_bytes(element(body, INTEGER).rest(), "big", signed=True)
+    exponent = int.from_bytes(element(body, INTEGER).rest(), "big", signed=True)
+    if modulus <= 0 or exponent <= 0:
+        raise InvalidField("rsa public key", "modulus or exponent", "not positive")
+    return modulus, exponent

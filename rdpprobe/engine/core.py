@@ -15,6 +15,7 @@ Rules of this module:
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -22,7 +23,7 @@ import os
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -186,6 +187,21 @@ class Engine:
         engine waits again: output can be buffered per turn (one write for all the results
         a turn finished) and still never wait on the network.
         """
+        with contextlib.closing(self.turns(targets)) as turns:
+            for finished in turns:
+                for result in finished:
+                    emit(result)
+                if flush is not None:
+                    flush()
+        return self.stats
+
+    def turns(self, targets: Iterable[Target]) -> Generator[list[ProbeResult], None, None]:
+        """Probe every target, yielding the results each turn of the loop finished.
+
+        Nothing moves on the network while the caller holds a turn's results; closing the
+        generator early closes every connection. A malformed target raises its error once
+        the targets read before it are done.
+        """
         self.stats.fd_limit = raise_fd_limit()
         self._cap = cap_concurrency(self.options.concurrency, self.stats.fd_limit)
         self.stats.concurrency = self._cap
@@ -194,12 +210,11 @@ class Engine:
         if self.options.rate:
             self._bucket = TokenBucket(self.options.rate, now)
         try:
-            self._loop(emit, flush)
+            yield from self._loop()
         finally:
             self._shutdown()
         if self._target_error is not None:
             raise self._target_error
-        return self.stats
 
     # -- called by links -----------------------------------------------------------------
 
@@ -240,15 +255,14 @@ class Engine:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def _loop(self, emit: Emit, flush: Callable[[], None] | None) -> None:
+    def _loop(self) -> Generator[list[ProbeResult], None, None]:
         poller, links, clock, done = self.poller, self._links, self._clock, self._done
         while True:
             self._start(clock())
             if done:
-                while done:
-                    emit(done.popleft())
-                if flush is not None:
-                    flush()
+                finished = list(done)
+                done.clear()
+                yield finished
             if not self._active and self._exhausted:
                 return
             events = poller.poll(self._timeout(clock()))

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from rdpprobe.output import JsonlWriter, load_schema
 from rdpprobe.result import ProbeResult
+from rdpprobe.sequence.actions import TlsInfo
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
 from rdpprobe.wire import basic_settings, gcc_blocks, mcs
@@ -197,3 +198,25 @@ def test_an_encryption_method_without_keys_is_bad_server_security(recordings: di
     assert (result.signal, result.failed_phase) == (Signal.BAD_SERVER_SECURITY, Phase.SECURITY_COMMENCEMENT)
     assert result.verdict.taxonomy_id == "R1"
     assert f"encryption method {'none' if not method else hex(method)}" in (result.detail or "")
+
+
+#: Recordings whose TLS handshake gave a certificate (every TLS and NLA path).
+WITH_CERTIFICATES = tuple(name for name in SCENARIOS if name not in ("legacy-cc", "legacy-no-negotiation", "hybrid-required"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(WITH_CERTIFICATES), st.lists(mutations.EDITS, min_size=1, max_size=4))
+def test_any_server_certificate_gets_a_classified_result(name: str, edits: list[tuple[Any, ...]]) -> None:
+    """The certificate is analysed (certinfo) and, under NLA, its key bound (CredSSP): a
+    broken one is a finding or a classified failure, never an internal error."""
+    recording = _recorded()[name]
+
+    def broken(info: TlsInfo) -> TlsInfo:
+        der = info.certificate or b""
+        for edit in edits:
+            der = mutations.edit(der, edit)
+        return dataclasses.replace(info, certificate=der)
+
+    events = [(kind, broken(value) if kind == "tls" else value, now) for kind, value, now in recording.events]
+    assert any(kind == "tls" for kind, _, _ in events)
+    _assert_classified(replay(recording, events))

@@ -201,7 +201,8 @@ def test_an_encryption_method_without_keys_is_bad_server_security(recordings: di
 
 
 #: Recordings whose TLS handshake gave a certificate (every TLS and NLA path).
-WITH_CERTIFICATES = tuple(name for name in SCENARIOS if name not in ("legacy-cc", "legacy-no-negotiation", "hybrid-required"))
+WITHOUT_TLS = ("legacy-cc", "legacy-no-negotiation", "hybrid-required")
+WITH_CERTIFICATES = tuple(name for name in SCENARIOS if name not in WITHOUT_TLS)
 
 
 @settings(max_examples=150, deadline=None)

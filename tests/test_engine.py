@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import struct
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from rdpprobe.api import probe
 from rdpprobe.engine import Engine, EngineOptions
+from rdpprobe.engine import resolve as resolve_module
 from rdpprobe.engine.limits import TokenBucket, backoff_delay, cap_concurrency
 from rdpprobe.mock import MockRdpServer
 from rdpprobe.result import ProbeResult, Target
@@ -153,6 +155,40 @@ def test_host_names_are_resolved() -> None:
     (result,) = _scan([_target(_closed_port(), "localhost")])
     assert result.signal is Signal.REFUSED
     assert result.target.address in ("127.0.0.1", "::1")
+
+
+def test_a_name_is_looked_up_once_for_all_its_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every port of one name is probed at the same address, after one lookup; a local
+    shortage during a lookup says nothing of the name and is asked again."""
+    calls: list[str] = []
+    answers = iter([OSError(errno.EMFILE, "Too many open files")])
+
+    def counted(host: str, port: int, timeout: float) -> tuple[socket.AddressFamily, str]:
+        calls.append(host)
+        failure = next(answers, None)
+        if failure is not None:
+            raise failure
+        return socket.AF_INET, LOOPBACK
+
+    monkeypatch.setattr(resolve_module, "resolve", counted)
+    ports = [_closed_port() for _ in range(3)]
+    results = _scan([_target(port, "rdp.example.test") for port in ports], concurrency=3)
+    assert sorted(result.target.port for result in results) == sorted(ports)
+    assert {(result.signal, result.target.address) for result in results} == {(Signal.REFUSED, LOOPBACK)}
+    assert calls == ["rdp.example.test"] * 2  # The shortage, then the one answer all three took.
+
+
+def test_a_name_that_does_not_resolve_is_asked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def unknown(host: str, port: int, timeout: float) -> tuple[socket.AddressFamily, str]:
+        calls.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(resolve_module, "resolve", unknown)
+    results = _scan([_target(port, "nowhere.invalid") for port in (3389, 3390, 3391)], concurrency=1)
+    assert [result.signal for result in results] == [Signal.DNS_FAILURE] * 3
+    assert calls == ["nowhere.invalid"]
 
 
 def test_address_filter_drops_excluded_names() -> None:

@@ -23,6 +23,9 @@ from rdpprobe.specs import (
 )  # fmt: skip
 from rdpprobe.wire.nego import SecurityProtocol
 
+if TYPE_CHECKING:
+    from rdpprobe.engine import Engine
+
 #: Longest timeout or deadline accepted, in seconds: one day. No probe step needs longer,
 #: and a bound keeps huge values (1e300) from overflowing the C ``time_t`` of a socket timeout.
 MAX_SECONDS = 86_400.0
@@ -43,11 +46,9 @@ TARGET_WHERE = "target"
 DEFAULT_CONCURRENCY = 100
 #: Options ``probe_many`` refuses: a scan never sends credentials.
 CREDENTIAL_OPTIONS = ("user", "password", "domain", "full_logon")
-#: A valid target for ``build`` when only the options are being checked.
-_OPTIONS_TARGET = "127.0.0.1"
-
-if TYPE_CHECKING:
-    from rdpprobe.engine import Engine
+#: A valid target for ``build`` when only the options are being checked (``probe_many``,
+#: ``rdpprobe scan``).
+OPTIONS_TARGET = "127.0.0.1"
 #: The default port handed to ``parse_spec``: a port written in a spec is never 0, so a spec
 #: that comes back with port 0 named none.
 _NO_PORT = 0
@@ -155,7 +156,7 @@ def _many_engine(options: dict[str, Any], depth: str | None, concurrency: Any, r
         raise ProbeUsageError(f"rate must be a positive number of connections per second, got {rate!r}")
     if tls not in TLS_CHOICES:
         raise ProbeUsageError(f"tls must be one of {', '.join(TLS_CHOICES)}, got {tls!r}")
-    _, config, keylog = build(_OPTIONS_TARGET, None, options)
+    _, config, keylog = build(OPTIONS_TARGET, None, options)
     if depth is not None:
         config = depth_config(config, depth, explicit_stop=config.stop_after is not None)
     engine_options = EngineOptions(concurrency=concurrency, rate=rate, tls=tls, keylog_path=keylog,

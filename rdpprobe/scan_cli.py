@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from types import FrameType
 from typing import TextIO
 
-from rdpprobe.api import build
+from rdpprobe.api import DEFAULT_CONCURRENCY, OPTIONS_TARGET, build
 from rdpprobe.cli import EXIT_OK, UsageError, add_probe_options, discard_stdout, probe_options, register
 from rdpprobe.engine import TLS_CHOICES, EngineOptions
 from rdpprobe.output import FORMATS, make_writer, plural
@@ -43,9 +43,6 @@ from rdpprobe.targets import (
     parse_shard,
 )
 
-DEFAULT_CONCURRENCY = 100
-#: A syntactically valid target for ``api.build``, which validates the shared probe options.
-_OPTIONS_PROBE_TARGET = "127.0.0.1"
 #: Seeds drawn for ``--randomize`` are below this bound.
 SEED_BOUND = 2**63
 #: Targets counted up front for the progress bar's total; larger inputs show no total.
@@ -232,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
     _check_open(args)
     _check_files(args)
     options = probe_options(args)
-    _, config, keylog = build(_OPTIONS_PROBE_TARGET, None, options)
+    _, config, keylog = build(OPTIONS_TARGET, None, options)
     config = depth_config(config, args.depth, explicit_stop=args.stop_after is not None)
     try:
         return _scan(args, config, keylog)

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from rdpprobe.api import aprobe, probe, probe_many
+    from rdpprobe.api import aprobe, probe
+    from rdpprobe.many import aprobe_many, probe_many
     from rdpprobe.result import ProbeResult, Verdict
     from rdpprobe.sequence.phases import Phase
     from rdpprobe.signals import Signal
 
-__all__ = ["Phase", "ProbeResult", "Signal", "Verdict", "__version__", "aprobe", "probe", "probe_many"]
+__all__ = ["Phase", "ProbeResult", "Signal", "Verdict", "__version__", "aprobe", "aprobe_many", "probe", "probe_many"]
 
 # The public names load on first access (PEP 562): ``import rdpprobe.cli`` or
 # ``import rdpprobe.scan_cli`` then pays only for what the command runs.
@@ -24,7 +25,8 @@ _LAZY = {
     "Verdict": "rdpprobe.result",
     "aprobe": "rdpprobe.api",
     "probe": "rdpprobe.api",
-    "probe_many": "rdpprobe.api",
+    "aprobe_many": "rdpprobe.many",
+    "probe_many": "rdpprobe.many",
 }
 
 

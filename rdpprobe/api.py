@@ -1,14 +1,12 @@
-"""The embedding API: ``probe`` (blocking) and ``aprobe`` (asyncio), with the same result,
-and ``probe_many``, the scanner's engine for many targets."""
+"""The embedding API: ``probe`` (blocking) and ``aprobe`` (asyncio), with the same result;
+``rdpprobe.many`` probes many targets with the scanner's engine."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rdpprobe.addresses import is_non_unicast_value
 from rdpprobe.errors import EncodeError, ProbeUsageError
@@ -18,13 +16,8 @@ from rdpprobe.sequence.config import Credentials, ProbeConfig, Timeouts
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.nla import CREDSSP_VERSIONS
 from rdpprobe.sequence.plan import Plan, advance, out_of_time, plan
-from rdpprobe.specs import (
-    ADDRESS_TYPES, DEFAULT_PORT, STDIN, TargetError, TargetSpec, is_port, parse_ports, parse_spec,
-)  # fmt: skip
+from rdpprobe.specs import ADDRESS_TYPES, DEFAULT_PORT, TargetError, TargetSpec, is_port, parse_spec
 from rdpprobe.wire.nego import SecurityProtocol
-
-if TYPE_CHECKING:
-    from rdpprobe.engine import Engine
 
 #: Longest timeout or deadline accepted, in seconds: one day. No probe step needs longer,
 #: and a bound keeps huge values (1e300) from overflowing the C ``time_t`` of a socket timeout.
@@ -42,10 +35,8 @@ CERTIFICATE_PHASE = Phase.TLS
 LOGON_PHASE = Phase.BASIC_SETTINGS_EXCHANGE
 #: How target errors name their source (the scanner names files and lines instead).
 TARGET_WHERE = "target"
-#: ``probe_many``'s targets in flight at once, as ``rdpprobe scan``'s.
+#: Targets in flight at once in a scan (``rdpprobe scan``, ``probe_many``).
 DEFAULT_CONCURRENCY = 100
-#: Options ``probe_many`` refuses: a scan never sends credentials.
-CREDENTIAL_OPTIONS = ("user", "password", "domain", "full_logon")
 #: A valid target for ``build`` when only the options are being checked (``probe_many``,
 #: ``rdpprobe scan``).
 OPTIONS_TARGET = "127.0.0.1"
@@ -95,119 +86,6 @@ async def aprobe(target: str, port: int | None = None, **options: Any) -> ProbeR
         if isinstance(after, ProbeResult):
             return after
         step = after
-
-
-def probe_many(
-    targets: str | Iterable[str],
-    *,
-    ports: int | Sequence[int] = DEFAULT_PORT,
-    depth: str | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    rate: float | None = None,
-    exclude: Iterable[str] = (),
-    tls: str = "auto",
-    **options: Any,
-) -> Generator[ProbeResult, None, None]:
-    """Probe many targets at once with the scanner's engine; yield each result as it is final.
-
-    ``targets`` are written as ``rdpprobe scan`` takes them: hosts, ``host:port``, CIDR
-    networks, ranges (``10.0.0.1-40``). A target without a port stands for one per port of
-    ``ports``; ``exclude`` takes the same forms; repeats are probed once and addresses no
-    host has (0.0.0.0, multicast, broadcast) are left out. ``depth`` is a scan depth
-    (``quick``, ``tls``, ``nla``, ``full``); without it the probe goes as far as ``probe``'s
-    options say. ``concurrency``, ``rate`` (new connections per second) and ``tls`` are the
-    scanner's. Other options are ``probe``'s, except credentials: a scan never sends them.
-
-    Results come in the order targets finish. Nothing moves on the network while the
-    caller holds a result; leaving the loop early closes every connection. Bad options, and
-    bad targets given as a string, list or tuple, raise ``ProbeUsageError`` before any
-    connection; a bad target from another iterable raises it when the scan reaches it.
-    """
-    from rdpprobe.targets import Exclusions, iter_targets
-
-    sources = [targets] if isinstance(targets, str) else targets
-    if isinstance(sources, (list, tuple)):
-        for text in sources:
-            _check_spec(text)
-    else:
-        sources = _checked(sources)
-    try:
-        excludes = Exclusions.from_sources([_check_spec(text) for text in exclude])
-        stream = iter_targets(sources, excludes, ports=_ports(ports))
-    except TargetError as exc:
-        raise ProbeUsageError(str(exc)) from None
-    engine = _many_engine(options, depth, concurrency, rate, tls,
-                          address_filter=lambda address, port: not excludes.covers(address, port))  # fmt: skip
-    return _yielded(engine, stream)
-
-
-def _many_engine(options: dict[str, Any], depth: str | None, concurrency: Any, rate: Any, tls: str,
-                 address_filter: Callable[[str, int], bool]) -> Engine:
-    """The engine ``probe_many`` runs, its options checked as ``probe`` checks them."""
-    from rdpprobe.engine import TLS_CHOICES, Engine, EngineOptions
-    from rdpprobe.scan import depth_config
-
-    given = [name for name in CREDENTIAL_OPTIONS if options.get(name)]
-    if given:
-        raise ProbeUsageError(f"probe_many never sends credentials ({given[0]} given); probe one server for that")
-    if not (isinstance(concurrency, int) and not isinstance(concurrency, bool) and concurrency >= 1):
-        raise ProbeUsageError(f"concurrency must be a whole number of at least 1, got {concurrency!r}")
-    if rate is not None and not (_is_number(rate) and math.isfinite(rate) and rate > 0):
-        raise ProbeUsageError(f"rate must be a positive number of connections per second, got {rate!r}")
-    if tls not in TLS_CHOICES:
-        raise ProbeUsageError(f"tls must be one of {', '.join(TLS_CHOICES)}, got {tls!r}")
-    _, config, keylog = build(OPTIONS_TARGET, None, options)
-    if depth is not None:
-        config = depth_config(config, depth, explicit_stop=config.stop_after is not None)
-    engine_options = EngineOptions(concurrency=concurrency, rate=rate, tls=tls, keylog_path=keylog,
-                                   address_filter=address_filter)  # fmt: skip
-    return Engine(config, engine_options)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _check_spec(text: Any) -> str:
-    if not isinstance(text, str):
-        raise ProbeUsageError(f"{TARGET_WHERE}: expected a string, got {type(text).__name__}")
-    if text.strip() == STDIN:
-        raise ProbeUsageError(f"{TARGET_WHERE}: '-' (standard input) is for the command line; pass the lines instead")
-    try:
-        parse_spec(text, DEFAULT_PORT, TARGET_WHERE)
-    except TargetError as exc:
-        raise ProbeUsageError(str(exc)) from None
-    return text
-
-
-def _checked(sources: Iterable[str]) -> Generator[str, None, None]:
-    for text in sources:
-        yield _check_spec(text)
-
-
-def _ports(value: Any) -> tuple[int, ...]:
-    """A port, ports, or a port list written as ``-p`` takes it (``"3389,3390-3392"``)."""
-    if isinstance(value, str):
-        return parse_ports(value, "ports")
-    try:
-        ports = (value,) if _is_number(value) else tuple(value)
-    except TypeError:
-        raise ProbeUsageError(f"ports must be a port or ports, got {value!r}") from None
-    for port in ports:
-        if not is_port(port):
-            raise ProbeUsageError(f"invalid port {port!r}")
-    if not ports:
-        raise ProbeUsageError("ports: at least one port is needed")
-    return ports
-
-
-def _yielded(engine: Engine, targets: Iterable[Target]) -> Generator[ProbeResult, None, None]:
-    with contextlib.closing(engine.turns(targets)) as turns:
-        try:
-            for finished in turns:
-                yield from finished
-        except TargetError as exc:
-            raise ProbeUsageError(str(exc)) from None
 
 
 def _advance(steps: Plan, result: ProbeResult, deadline_at: float) -> ProbeConfig | ProbeResult:

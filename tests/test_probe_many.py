@@ -1,10 +1,12 @@
-"""``rdpprobe.probe_many``: the scanner's engine for embedding programs."""
+"""``rdpprobe.probe_many`` and ``aprobe_many``: the scanner's engine for embedding programs."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -25,6 +27,17 @@ def _closed_port() -> int:
 
 def _open_descriptors() -> int:
     return len(os.listdir("/proc/self/fd"))
+
+
+def _silent_listeners(stack: contextlib.ExitStack, count: int) -> list[int]:
+    """Ports where connections complete in the backlog and are never accepted or answered."""
+    ports = []
+    for _ in range(count):
+        listener = stack.enter_context(socket.socket())
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        ports.append(listener.getsockname()[1])
+    return ports
 
 
 def test_many_targets_classified_as_probe_classifies_each() -> None:
@@ -57,13 +70,9 @@ def test_depth_ports_ranges_and_exclusions() -> None:
 
 def test_leaving_the_loop_early_closes_every_connection() -> None:
     with contextlib.ExitStack() as stack:
-        silent = [stack.enter_context(socket.socket()) for _ in range(30)]
-        for listener in silent:  # Connections complete in the backlog and are never accepted.
-            listener.bind(("127.0.0.1", 0))
-            listener.listen(4)
+        ports = [_closed_port(), *_silent_listeners(stack, 30)]
         before = _open_descriptors()
-        ports = [_closed_port(), *(listener.getsockname()[1] for listener in silent)]
-        results = rdpprobe.probe_many("127.0.0.1", ports=ports, concurrency=20, **FAST)
+        results = rdpprobe.probe_many("127.0.0.1", ports=ports, concurrency=20, timeout=20, deadline=30)
         assert next(results).signal.value == "refused"
         assert _open_descriptors() >= before + 19  # The silent listeners' probes are in flight.
         results.close()
@@ -104,3 +113,77 @@ def test_a_bad_target_from_a_stream_ends_the_scan_where_it_is_read() -> None:
     assert next(results).target.port == closed
     with pytest.raises(ProbeUsageError, match="not a target!"):
         next(results)
+
+
+async def _collect(targets: list[str], **options: object) -> list[rdpprobe.ProbeResult]:
+    return [result async for result in rdpprobe.aprobe_many(targets, **options)]
+
+
+def test_aprobe_many_gives_what_probe_many_gives() -> None:
+    closed = _closed_port()
+    with MockRdpServer("windows-tls") as tls:
+        targets = [f"127.0.0.1:{tls.address[1]}", f"127.0.0.1:{closed}"]
+        many = sorted((r.target.port, r.signal, r.phase_reached) for r in rdpprobe.probe_many(targets, **FAST))
+        amany = sorted((r.target.port, r.signal, r.phase_reached) for r in asyncio.run(_collect(targets, **FAST)))
+    assert amany == many and len(many) == 2
+
+
+def test_aprobe_many_never_holds_the_event_loop() -> None:
+    """The engine waits on the network in its own thread: the loop's other tasks go on."""
+
+    async def main(ports: list[int]) -> tuple[int, list[rdpprobe.ProbeResult]]:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.02)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        results = await _collect(["127.0.0.1"], ports=ports, depth="quick", timeout=0.5, deadline=1)
+        task.cancel()
+        return ticks, results
+
+    with contextlib.ExitStack() as stack:
+        ticks, results = asyncio.run(main(_silent_listeners(stack, 5)))
+    assert len(results) == 5 and all(r.failed_phase is Phase.CONNECTION_INITIATION for r in results)
+    assert ticks >= 10  # About 25 in the half second the probes wait; 0 if the loop were held.
+
+
+def test_leaving_aprobe_many_early_closes_every_connection() -> None:
+    async def first(ports: list[int]) -> rdpprobe.ProbeResult:
+        results = rdpprobe.aprobe_many("127.0.0.1", ports=ports, concurrency=20, timeout=20, deadline=30)
+        async for result in results:
+            await results.aclose()
+            return result
+        raise AssertionError("no result")
+
+    with contextlib.ExitStack() as stack:
+        ports = [_closed_port(), *_silent_listeners(stack, 30)]
+        before = _open_descriptors()
+        assert asyncio.run(first(ports)).signal.value == "refused"
+        give_up = time.monotonic() + 3  # The engine's thread notices within its poll's second.
+        while _open_descriptors() > before and time.monotonic() < give_up:
+            time.sleep(0.05)
+        assert _open_descriptors() == before
+
+
+def test_aprobe_many_refuses_bad_input_when_called() -> None:
+    with pytest.raises(ProbeUsageError, match="never sends credentials"):
+        rdpprobe.aprobe_many("127.0.0.1", password="p")
+    with pytest.raises(ProbeUsageError, match="10.0.0.1/33"):
+        rdpprobe.aprobe_many(["10.0.0.1/33"])
+
+
+def test_aprobe_many_raises_a_bad_streamed_target_where_it_is_read() -> None:
+    closed = _closed_port()
+
+    async def main() -> list[int]:
+        ports = []
+        with pytest.raises(ProbeUsageError, match="not a target!"):
+            async for result in rdpprobe.aprobe_many(iter([f"127.0.0.1:{closed}", "not a target!"]), **FAST):
+                ports.append(result.target.port)
+        return ports
+
+    assert asyncio.run(main()) == [closed]

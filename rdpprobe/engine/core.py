@@ -169,6 +169,8 @@ class Engine:
         self._target_error: BaseException | None = None
         self._bucket: TokenBucket | None = None
         self._resolver: Resolver | None = None
+        self.stopping = False
+        """Set by ``stop``: the loop ends at its next turn."""
 
     # -- public --------------------------------------------------------------------------
 
@@ -194,6 +196,11 @@ class Engine:
                 if flush is not None:
                     flush()
         return self.stats
+
+    def stop(self) -> None:
+        """Ask a running loop, from any thread, to end at its next turn (within ``MAX_POLL_WAIT``):
+        every connection is closed and the unfinished targets get no result."""
+        self.stopping = True
 
     def turns(self, targets: Iterable[Target]) -> Generator[list[ProbeResult], None, None]:
         """Probe every target, yielding the results each turn of the loop finished.
@@ -257,7 +264,7 @@ class Engine:
 
     def _loop(self) -> Generator[list[ProbeResult], None, None]:
         poller, links, clock, done = self.poller, self._links, self._clock, self._done
-        while True:
+        while not self.stopping:
             self._start(clock())
             if done:
                 finished = list(done)

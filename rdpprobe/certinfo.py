@@ -12,6 +12,7 @@ Findings (stable strings, used by ``classify.classify_certificate``):
 from __future__ import annotations
 
 import hashlib
+import warnings
 from datetime import datetime, timezone
 
 from cryptography import x509
@@ -40,6 +41,13 @@ MIN_EC_BITS = 224  # Curves below P-224 give less than 112-bit security.
 EKU_SERVER_AUTH = ExtendedKeyUsageOID.SERVER_AUTH.dotted_string  # 1.3.6.1.5.5.7.3.1
 EKU_REMOTE_DESKTOP_AUTH = "1.3.6.1.4.1.311.54.1.2"  # Remote Desktop Authentication (taxonomy S3)
 RDP_ACCEPTED_EKUS = frozenset({EKU_SERVER_AUTH, EKU_REMOTE_DESKTOP_AUTH})
+
+#: cryptography warns, once per process, of a serial number that is not positive (RFC 5280
+#: 4.1.2.2 wants one), which some servers' self-signed certificates carry and clients accept.
+#: The probe reports certificates; it does not lint them on the scan's stderr. Only that
+#: warning, only when it comes from this module, is silenced.
+SERIAL_WARNING = "Parsed a serial number which wasn't positive"
+warnings.filterwarnings("ignore", message=SERIAL_WARNING, module=r"rdpprobe\.certinfo")
 
 _WEAK_HASH_FINDINGS = {"sha1": SHA1_SIGNATURE, "md5": MD5_SIGNATURE}
 _WILDCARD_LABEL = "*"

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+from cryptography import x509
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -180,3 +184,24 @@ def test_self_signed_with_multi_valued_rdn_in_another_order() -> None:
         .sign(key, hashes.SHA256())
     )  # fmt: skip
     assert "self_signed" not in analyze_certificate(signed_by_other.public_bytes(Encoding.DER), None, NOW).findings
+
+
+def test_a_serial_number_that_is_not_positive_is_reported_quietly(tmp_path: Path) -> None:
+    """Some servers' self-signed certificates carry one; cryptography warns of it, which
+    would print on a scan's stderr. The facts come out, the warning does not. (A process of
+    its own: the tests turn every warning into an error.)"""
+    der = certificate_variant("self-signed").cert_der
+    serial = x509.load_der_x509_certificate(der).serial_number
+    encoded = serial.to_bytes((serial.bit_length() + 8) // 8, "big")  # DER: a leading 0 if needed
+    field = bytes([0x02, len(encoded)]) + encoded
+    assert der.count(field) == 1
+    path = tmp_path / "negative.der"
+    path.write_bytes(der.replace(field, bytes([0x02, len(encoded), 0x80]) + encoded[1:]))
+    code = (
+        "import sys, datetime; from rdpprobe.certinfo import analyze_certificate; "
+        f"facts = analyze_certificate(open({str(path)!r}, 'rb').read(), None, datetime.datetime.now()); "
+        "print(facts.parse_error, facts.serial)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert run.stderr == ""
+    assert run.stdout.startswith("None -")

@@ -67,7 +67,7 @@ def probe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
     step = next(steps)
     deadline_at = target_deadline(config)
     while True:
-        after = _advance(steps, blocking.run(tgt, step, keylog, deadline_at), deadline_at)
+        tgt, after = _advance(steps, tgt, blocking.run(tgt, step, keylog, deadline_at), deadline_at)
         if isinstance(after, ProbeResult):
             return after
         step = after
@@ -82,19 +82,24 @@ async def aprobe(target: str, port: int | None = None, **options: Any) -> ProbeR
     step = next(steps)
     deadline_at = target_deadline(config)
     while True:
-        after = _advance(steps, await aio.run(tgt, step, keylog, deadline_at), deadline_at)
+        tgt, after = _advance(steps, tgt, await aio.run(tgt, step, keylog, deadline_at), deadline_at)
         if isinstance(after, ProbeResult):
             return after
         step = after
 
 
-def _advance(steps: Plan, result: ProbeResult, deadline_at: float) -> ProbeConfig | ProbeResult:
+def _advance(
+    steps: Plan, target: Target, result: ProbeResult, deadline_at: float
+) -> tuple[Target, ProbeConfig | ProbeResult]:
     """``plan.advance``, ended by ``out_of_time`` when the target's deadline passed before
-    the next connection."""
+    the next connection; with ``target`` held to the address its first connection resolved,
+    so that every connection of the plan reaches the same server (as the scanner's do)."""
+    if target.address is None:
+        target = result.target
     after = advance(steps, result)
     if isinstance(after, ProbeResult) or time.monotonic() < deadline_at:
-        return after
-    return out_of_time(steps)
+        return target, after
+    return target, out_of_time(steps)
 
 
 def target_deadline(config: ProbeConfig) -> float:

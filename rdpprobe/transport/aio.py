@@ -48,7 +48,8 @@ async def _connect(prober: Prober, target: Target, config: ProbeConfig) -> socke
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(config.timeouts.connect):
-            family, address = await loop.run_in_executor(None, resolve, target.host, target.port, config.timeouts.connect)
+            family, address = await loop.run_in_executor(None, resolve, target.address or target.host, target.port,
+                                                         config.timeouts.connect)
     except (OSError, TimeoutError) as exc:
         prober.failed(observe(exc), time.monotonic())
         return None

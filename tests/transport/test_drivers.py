@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Callable
 
@@ -14,6 +15,7 @@ from rdpprobe.result import ProbeResult
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
 from rdpprobe.transport import aio, blocking
+from rdpprobe.transport.resolve import resolve
 from tests.transport import listeners
 
 FAST = {"connect_timeout": 1.0, "timeout": 1.0, "deadline": 3.0, "follow_negotiation": False}
@@ -172,3 +174,25 @@ def test_a_deadline_passing_between_connections_ends_the_probe(driver: Driver, m
     assert made[0].signal is Signal.NEG_FAILURE  # The first enumeration step: RDP alone, refused.
     assert (result.signal, result.failed_phase) == (Signal.SILENT, Phase.CONNECTION_INITIATION)
     assert result.detail == f"overall deadline of {deadline:g}s passed before the probe's next connection"
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_every_connection_of_a_probe_goes_to_the_address_its_name_first_resolved_to(
+    driver: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round-robin name answers each lookup with another address: an enumeration's six
+    connections and the probe's own must all reach one server, so the name is looked up once."""
+    looked_up: list[str] = []
+
+    def round_robin(host: str, port: int, timeout: float) -> tuple[socket.AddressFamily, str]:
+        looked_up.append(host)
+        return resolve(host if host != "rdp.example.test" else "127.0.0.1", port, timeout)
+
+    monkeypatch.setattr(blocking, "resolve", round_robin)
+    monkeypatch.setattr(aio, "resolve", round_robin)
+    with MockRdpServer("windows-nla") as server:
+        result = driver(f"rdp.example.test:{server.address[1]}", enumerate=True, stop_after="connection_initiation")
+    assert result.ok and result.facts.accepted_protocols
+    assert (result.target.host, result.target.address) == ("rdp.example.test", "127.0.0.1")
+    assert looked_up[0] == "rdp.example.test" and set(looked_up[1:]) == {"127.0.0.1"}
+    assert len(looked_up) > 1  # Several connections, one lookup of the name.

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 from rdpprobe.api import DEFAULT_CONCURRENCY, OPTIONS_TARGET, TARGET_WHERE, build
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.result import ProbeResult, Target
-from rdpprobe.specs import DEFAULT_PORT, STDIN, TargetError, is_port, parse_ports, parse_spec
+from rdpprobe.specs import DEFAULT_PORT, STDIN, TargetError, parse_ports, parse_spec
 
 if TYPE_CHECKING:
     from rdpprobe.engine import Engine
 
+#: How errors name the ``ports`` argument.
+PORTS_WHERE = "ports"
 #: Options refused: a scan never sends credentials.
 CREDENTIAL_OPTIONS = ("user", "password", "domain", "full_logon")
 #: Turns' results waiting for an ``aprobe_many`` consumer before the engine's thread waits
@@ -139,20 +141,18 @@ def _checked(sources: Iterable[str]) -> Generator[str, None, None]:
         yield _check_spec(text)
 
 
-def _ports(value: Any) -> tuple[int, ...]:
-    """A port, ports, or a port list written as ``-p`` takes it (``"3389,3390-3392"``)."""
+def _ports(value: Any) -> Sequence[int]:
+    """A port, ports, or a port list written as ``-p`` takes it (``"3389,3390-3392"``);
+    ``TargetError`` naming ``ports`` when one is not a port."""
+    from rdpprobe.targets import check_ports
+
     if isinstance(value, str):
-        return parse_ports(value, "ports")
+        return parse_ports(value, PORTS_WHERE)
     try:
         ports = (value,) if _is_number(value) else tuple(value)
     except TypeError:
         raise ProbeUsageError(f"ports must be a port or ports, got {value!r}") from None
-    for port in ports:
-        if not is_port(port):
-            raise ProbeUsageError(f"invalid port {port!r}")
-    if not ports:
-        raise ProbeUsageError("ports: at least one port is needed")
-    return ports
+    return check_ports(ports, PORTS_WHERE)
 
 
 def _in_this_thread(engine: Engine, targets: Iterable[Target]) -> Generator[ProbeResult, None, None]:

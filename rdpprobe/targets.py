@@ -269,12 +269,14 @@ def _per_port(specs: Iterable[TargetSpec], ports: Sequence[int]) -> Iterator[Tar
             yield from (dataclasses.replace(spec, port=port) for port in ports)
 
 
-def _check_ports(ports: Sequence[int]) -> Sequence[int]:
+def check_ports(ports: Sequence[int], where: str = "--port") -> Sequence[int]:
+    """``ports`` when it holds at least one port and nothing else; ``TargetError`` naming
+    ``where`` (the option as its caller spells it) otherwise."""
     if not ports:
-        raise TargetError("--port", "no ports given")
+        raise TargetError(where, "at least one port is needed")
     bad = next((port for port in ports if not is_port(port)), None)
     if bad is not None:
-        raise TargetError("--port", f"invalid port {bad}")
+        raise TargetError(where, f"invalid port {bad!r}")
     return ports
 
 
@@ -338,7 +340,7 @@ def iter_targets(
     unless ``keep_non_unicast``, and counted in ``left_out`` as they are.
     """
     index, count = _check_shard(shard)
-    plans = _plans(sources, _exclusions(excludes), dedupe, _check_ports(ports), _left_out(keep_non_unicast, left_out))
+    plans = _plans(sources, _exclusions(excludes), dedupe, check_ports(ports), _left_out(keep_non_unicast, left_out))
     ordered: Iterator[Target]
     if seed is None:
         ordered = itertools.chain.from_iterable(_expand(plan, None, 0) for plan in plans)
@@ -366,6 +368,6 @@ def count_targets(
     index, count = _check_shard(shard)
     if any(is_stdin(source) for source in sources):
         return None
-    plans = _plans(sources, _exclusions(excludes), dedupe, _check_ports(ports), _left_out(keep_non_unicast, None))
+    plans = _plans(sources, _exclusions(excludes), dedupe, check_ports(ports), _left_out(keep_non_unicast, None))
     total = sum(plan.size for plan in plans)
     return max(0, (total - index + count - 1) // count)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence.config import ProbeConfig, Timeouts
 from rdpprobe.signals import Signal
 from rdpprobe.wire import nego
+from tests.transport import listeners
 
 LOOPBACK = "127.0.0.1"
 TIMEOUTS = Timeouts(connect=1.0, phase=0.3, overall=1.0)
@@ -58,57 +58,25 @@ class Script:
     chunks: list[bytes]
     ending: str  # "close", "reset" or "hold"
 
-
-class _ScriptedServer:
-    """Answers each connection's Connection Request with a Confirm and then ``script``."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind((LOOPBACK, 0))
-        self.sock.listen(16)
-        self.port = int(self.sock.getsockname()[1])
-        self.script = Script(nego.SecurityProtocol.SSL, [], "close")
-        self._held: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            try:
-                self._play(conn, self.script)
-            except OSError:
-                conn.close()
-
-    def _play(self, conn: socket.socket, script: Script) -> None:
-        conn.settimeout(2.0)
+    def play(self, conn: socket.socket) -> None:
+        """A ``listeners`` behaviour: the Confirm after the Request, the chunks, the ending."""
         conn.recv(4096)  # The Connection Request.
-        conn.sendall(_confirm(script.selected))
-        for chunk in script.chunks:
+        conn.sendall(_confirm(self.selected))
+        for chunk in self.chunks:
             conn.sendall(chunk)
             time.sleep(0.001)
-        if script.ending == "reset":
+        if self.ending == "reset":
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.close()
-        elif script.ending == "hold":
-            self._held.append(conn)
-        else:
-            conn.close()
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self._held:
-            conn.close()
+        elif self.ending == "hold":
+            listeners.stay_silent(conn)
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[_ScriptedServer]:
-    scripted = _ScriptedServer()
-    yield scripted
-    scripted.close()
+def server() -> Iterator[tuple[int, list[Script]]]:
+    """One listener for every example: each connection plays the script in the list's one slot."""
+    script = [Script(nego.SecurityProtocol.SSL, [], "close")]
+    with listeners.listener(lambda conn: script[0].play(conn)) as port:
+        yield port, script
 
 
 def _probe(port: int) -> tuple[list[ProbeResult], float]:
@@ -122,10 +90,11 @@ def _probe(port: int) -> tuple[list[ProbeResult], float]:
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from(SELECTIONS), CHUNKS, st.sampled_from(["close", "reset", "hold"]))
 def test_anything_after_the_confirm_ends_in_a_classified_result(
-    server: _ScriptedServer, selected: int, chunks: list[bytes], ending: str
+    server: tuple[int, list[Script]], selected: int, chunks: list[bytes], ending: str
 ) -> None:
-    server.script = Script(selected, chunks, ending)
-    results, elapsed = _probe(server.port)
+    port, script = server
+    script[0] = Script(selected, chunks, ending)
+    results, elapsed = _probe(port)
     assert len(results) == 1
     (result,) = results
     assert result.signal is not Signal.INTERNAL_ERROR, result.detail

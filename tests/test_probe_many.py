@@ -15,14 +15,9 @@ import rdpprobe
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.mock import MockRdpServer
 from rdpprobe.sequence.phases import Phase
+from tests.transport.listeners import closed_port
 
 FAST = {"connect_timeout": 1, "timeout": 1, "deadline": 3}
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _open_descriptors() -> int:
@@ -41,7 +36,7 @@ def _silent_listeners(stack: contextlib.ExitStack, count: int) -> list[int]:
 
 
 def test_many_targets_classified_as_probe_classifies_each() -> None:
-    closed = _closed_port()
+    closed = closed_port()
     with MockRdpServer("windows-tls") as tls, MockRdpServer("windows-nla") as nla:
         targets = [f"127.0.0.1:{tls.address[1]}", f"127.0.0.1:{nla.address[1]}", f"127.0.0.1:{closed}"]
         many = {result.target.port: result for result in rdpprobe.probe_many(targets, **FAST)}
@@ -55,7 +50,7 @@ def test_many_targets_classified_as_probe_classifies_each() -> None:
 
 
 def test_depth_ports_ranges_and_exclusions() -> None:
-    closed = [_closed_port(), _closed_port()]
+    closed = [closed_port(), closed_port()]
     with MockRdpServer("windows-nla") as server:
         port = server.address[1]
         results = list(rdpprobe.probe_many(["127.0.0.1-3", f"127.0.0.1:{port}"], ports=closed, exclude=["127.0.0.2"],
@@ -70,7 +65,7 @@ def test_depth_ports_ranges_and_exclusions() -> None:
 
 def test_leaving_the_loop_early_closes_every_connection() -> None:
     with contextlib.ExitStack() as stack:
-        ports = [_closed_port(), *_silent_listeners(stack, 30)]
+        ports = [closed_port(), *_silent_listeners(stack, 30)]
         before = _open_descriptors()
         results = rdpprobe.probe_many("127.0.0.1", ports=ports, concurrency=20, timeout=20, deadline=30)
         assert next(results).signal.value == "refused"
@@ -103,7 +98,7 @@ def test_bad_input_is_refused_before_any_connection(call: object, message: str) 
 
 
 def test_a_bad_target_from_a_stream_ends_the_scan_where_it_is_read() -> None:
-    closed = _closed_port()
+    closed = closed_port()
 
     def lines() -> Iterator[str]:
         yield f"127.0.0.1:{closed}"
@@ -120,7 +115,7 @@ async def _collect(targets: list[str], **options: object) -> list[rdpprobe.Probe
 
 
 def test_aprobe_many_gives_what_probe_many_gives() -> None:
-    closed = _closed_port()
+    closed = closed_port()
     with MockRdpServer("windows-tls") as tls:
         targets = [f"127.0.0.1:{tls.address[1]}", f"127.0.0.1:{closed}"]
         many = sorted((r.target.port, r.signal, r.phase_reached) for r in rdpprobe.probe_many(targets, **FAST))
@@ -160,7 +155,7 @@ def test_leaving_aprobe_many_early_closes_every_connection() -> None:
         raise AssertionError("no result")
 
     with contextlib.ExitStack() as stack:
-        ports = [_closed_port(), *_silent_listeners(stack, 30)]
+        ports = [closed_port(), *_silent_listeners(stack, 30)]
         before = _open_descriptors()
         assert asyncio.run(first(ports)).signal.value == "refused"
         give_up = time.monotonic() + 3  # The engine's thread notices within its poll's second.
@@ -177,7 +172,7 @@ def test_aprobe_many_refuses_bad_input_when_called() -> None:
 
 
 def test_aprobe_many_raises_a_bad_streamed_target_where_it_is_read() -> None:
-    closed = _closed_port()
+    closed = closed_port()
 
     async def main() -> list[int]:
         ports = []

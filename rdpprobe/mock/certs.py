@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from rdpprobe.wire import der
+
 PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
 
 # ---- defaults ---------------------------------------------------------------------------------
@@ -64,9 +66,6 @@ _EC_WEAK_ALG_IDS = {
     # SEQUENCE { OID 1.2.840.10045.4.1 ecdsa-with-SHA1 } (no parameters)
     "sha1": bytes.fromhex("300906072a8648ce3d0401"),
 }
-_DER_SEQUENCE = 0x30
-_DER_BIT_STRING = 0x03
-_DER_LONG_FORM = 0x80  # X.690 8.1.3.5: high bit set means "n length octets follow".
 _TBS_SIGNATURE_INDEX = 2  # version [0], serialNumber, signature
 
 
@@ -275,47 +274,15 @@ def _resign(draft: x509.Certificate, key: PrivateKey, hash_name: str) -> x509.Ce
     if hash_name not in table:
         raise ValueError(f"{hash_name} signatures are not supported for this key type")
     alg_id = table[hash_name]
-    elements = _der_children(draft.tbs_certificate_bytes)
+    elements = der.children(draft.tbs_certificate_bytes, "tbsCertificate")
     elements[_TBS_SIGNATURE_INDEX] = alg_id
-    tbs = _der_tlv(_DER_SEQUENCE, b"".join(elements))
+    tbs = der.tlv(der.SEQUENCE, b"".join(elements))
     signature = _raw_sign(key, tbs, _WEAK_HASHES[hash_name]())
-    bit_string = _der_tlv(_DER_BIT_STRING, b"\x00" + signature)  # no unused bits
-    return x509.load_der_x509_certificate(_der_tlv(_DER_SEQUENCE, tbs + alg_id + bit_string))
+    bit_string = der.tlv(der.BIT_STRING, b"\x00" + signature)  # no unused bits
+    return x509.load_der_x509_certificate(der.tlv(der.SEQUENCE, tbs + alg_id + bit_string))
 
 
 def _raw_sign(key: PrivateKey, data: bytes, algorithm: hashes.HashAlgorithm) -> bytes:
     if isinstance(key, rsa.RSAPrivateKey):
         return key.sign(data, padding.PKCS1v15(), algorithm)
     return key.sign(data, ec.ECDSA(algorithm))
-
-
-def _der_children(tlv: bytes) -> list[bytes]:
-    """The encoded elements inside one constructed DER value."""
-    offset = _der_header_length(tlv)
-    children: list[bytes] = []
-    while offset < len(tlv):
-        size = _der_header_length(tlv[offset:]) + _der_content_length(tlv[offset:])
-        children.append(tlv[offset : offset + size])
-        offset += size
-    return children
-
-
-def _der_header_length(tlv: bytes) -> int:
-    first = tlv[1]
-    return 2 + (first & ~_DER_LONG_FORM if first & _DER_LONG_FORM else 0)
-
-
-def _der_content_length(tlv: bytes) -> int:
-    first = tlv[1]
-    if not first & _DER_LONG_FORM:
-        return first
-    count = first & ~_DER_LONG_FORM
-    return int.from_bytes(tlv[2 : 2 + count], "big")
-
-
-def _der_tlv(tag: int, content: bytes) -> bytes:
-    length = len(content)
-    if length < _DER_LONG_FORM:
-        return bytes([tag, length]) + content
-    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([tag, _DER_LONG_FORM | len(encoded)]) + encoded + content

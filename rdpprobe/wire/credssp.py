@@ -73,10 +73,6 @@ TS_PASSWORD_CREDS = 1  # [MS-CSSP] 2.2.1.2 credType: TSPasswordCreds
 TS_SMART_CARD_CREDS = 2  # credType: TSSmartCardCreds
 TS_REMOTE_GUARD_CREDS = 6  # credType: TSRemoteGuardCreds
 
-# X.690 8.1 identifier and length octets used for framing.
-DER_SEQUENCE = 0x30  # universal, constructed, tag 16
-DER_LONG_LENGTH = 0x80  # bit 8 set: long form, low bits count the length octets
-MAX_LENGTH_OCTETS = 4
 # A TSRequest carries NTLM or Kerberos tokens and a few sealed keys: even Kerberos tickets
 # with a PAC stay far below this. Anything larger is not a TSRequest worth buffering.
 MAX_TS_REQUEST_LEN = 64 * 1024
@@ -123,16 +119,14 @@ def der_sequence_length(buf: bytes | bytearray | memoryview, pdu: str) -> int | 
     """Total length of the DER SEQUENCE starting ``buf`` (header included), None if incomplete."""
     if not buf:
         return None
-    if buf[0] != DER_SEQUENCE:
-        raise UnexpectedType(pdu, buf[0], DER_SEQUENCE, 0)
+    if buf[0] != der.SEQUENCE:
+        raise UnexpectedType(pdu, buf[0], der.SEQUENCE, 0)
     if len(buf) < 2:
         return None
     first = buf[1]
-    if first < DER_LONG_LENGTH:
+    if first < der.LONG_LENGTH:
         return 2 + first
-    count = first & ~DER_LONG_LENGTH
-    if count == 0 or count > MAX_LENGTH_OCTETS:
-        raise InvalidField(pdu, "length", f"unsupported length form 0x{first:02x}", 1)
+    count = der.length_octets(first, pdu, 1)
     if len(buf) < 2 + count:
         return None
     total = 2 + count + int.from_bytes(bytes(buf[2 : 2 + count]), "big")

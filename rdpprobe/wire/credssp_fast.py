@@ -15,18 +15,13 @@ then decodes it or raises the proper ``DecodeError``. Layout (all tags explicit)
        a5 len 04 len OCTETS     [5] clientNonce
 
 This module imports nothing from ``credssp`` and speaks plain values, so ``credssp`` can use
-it without an import cycle.
+it without an import cycle; X.690's constants and element encoder are ``der``'s.
 """
 
 from __future__ import annotations
 
-# X.690 identifier octets.
-TAG_INTEGER = 0x02
-TAG_OCTET_STRING = 0x04
-TAG_SEQUENCE = 0x30
-TAG_CONTEXT_CONSTRUCTED = 0xA0  # [n] EXPLICIT = 0xA0 | n
-LONG_LENGTH = 0x80  # X.690 8.1.3.5: long form, low bits count the length octets
-MAX_LENGTH_OCTETS = 4
+from rdpprobe.wire.der import CONTEXT_CONSTRUCTED, INTEGER, LONG_LENGTH, MAX_LENGTH_OCTETS, OCTET_STRING, SEQUENCE, tlv
+
 SIGN_BIT = 0x80
 # TSRequest field numbers ([MS-CSSP] 2.2.1).
 VERSION, NEGO_TOKENS, AUTH_INFO, PUB_KEY_AUTH, ERROR_CODE, CLIENT_NONCE = range(6)
@@ -43,25 +38,14 @@ class _Unusual(Exception):
 # --- Encoding ------------------------------------------------------------------------------
 
 
-def _length(size: int) -> bytes:
-    if size < LONG_LENGTH:
-        return bytes((size,))
-    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes((LONG_LENGTH | len(octets),)) + octets
-
-
-def _tlv(tag: int, body: bytes) -> bytes:
-    return bytes((tag,)) + _length(len(body)) + body
-
-
 def _integer(value: int) -> bytes:
     """X.690 8.3: minimal two's complement."""
     size = ((value if value >= 0 else ~value).bit_length() + 8) // 8
-    return _tlv(TAG_INTEGER, value.to_bytes(size, "big", signed=True))
+    return tlv(INTEGER, value.to_bytes(size, "big", signed=True))
 
 
 def _explicit(number: int, inner: bytes) -> bytes:
-    return _tlv(TAG_CONTEXT_CONSTRUCTED | number, inner)
+    return tlv(CONTEXT_CONSTRUCTED | number, inner)
 
 
 def encode_fields(
@@ -75,16 +59,16 @@ def encode_fields(
     """The DER TSRequest; ``error_code`` is already in its signed wire form."""
     parts = [_explicit(VERSION, _integer(version))]
     if nego_tokens:
-        items = b"".join(_tlv(TAG_SEQUENCE, _explicit(0, _tlv(TAG_OCTET_STRING, token))) for token in nego_tokens)
-        parts.append(_explicit(NEGO_TOKENS, _tlv(TAG_SEQUENCE, items)))
+        items = b"".join(tlv(SEQUENCE, _explicit(0, tlv(OCTET_STRING, token))) for token in nego_tokens)
+        parts.append(_explicit(NEGO_TOKENS, tlv(SEQUENCE, items)))
     for number, value in ((AUTH_INFO, auth_info), (PUB_KEY_AUTH, pub_key_auth)):
         if value is not None:
-            parts.append(_explicit(number, _tlv(TAG_OCTET_STRING, value)))
+            parts.append(_explicit(number, tlv(OCTET_STRING, value)))
     if error_code is not None:
         parts.append(_explicit(ERROR_CODE, _integer(error_code)))
     if client_nonce is not None:
-        parts.append(_explicit(CLIENT_NONCE, _tlv(TAG_OCTET_STRING, client_nonce)))
-    return _tlv(TAG_SEQUENCE, b"".join(parts))
+        parts.append(_explicit(CLIENT_NONCE, tlv(OCTET_STRING, client_nonce)))
+    return tlv(SEQUENCE, b"".join(parts))
 
 
 # --- Decoding ------------------------------------------------------------------------------
@@ -128,12 +112,12 @@ def _int_body(body: bytes) -> int:
 
 
 def _tokens(data: bytes, start: int, end: int) -> tuple[bytes, ...]:
-    inner, stop = _only(data, start, end, TAG_SEQUENCE)
+    inner, stop = _only(data, start, end, SEQUENCE)
     tokens = []
     while inner < stop:
-        item, item_end = _read(data, inner, stop, TAG_SEQUENCE)
-        wrapped, _ = _only(data, item, item_end, TAG_CONTEXT_CONSTRUCTED)
-        body, body_end = _only(data, wrapped, item_end, TAG_OCTET_STRING)
+        item, item_end = _read(data, inner, stop, SEQUENCE)
+        wrapped, _ = _only(data, item, item_end, CONTEXT_CONSTRUCTED)
+        body, body_end = _only(data, wrapped, item_end, OCTET_STRING)
         tokens.append(data[body:body_end])
         inner = item_end
     if not tokens:
@@ -145,9 +129,9 @@ def _field(data: bytes, number: int, start: int, end: int) -> object:
     if number == NEGO_TOKENS:
         return _tokens(data, start, end)
     if number in OCTET_FIELDS:
-        body, body_end = _only(data, start, end, TAG_OCTET_STRING)
+        body, body_end = _only(data, start, end, OCTET_STRING)
         return data[body:body_end]
-    body, body_end = _only(data, start, end, TAG_INTEGER)
+    body, body_end = _only(data, start, end, INTEGER)
     return _int_body(data[body:body_end])
 
 
@@ -160,14 +144,14 @@ def decode_fields(data: bytes) -> Fields | None:
 
 
 def _decode(data: bytes) -> Fields:
-    pos, end = _only(data, 0, len(data), TAG_SEQUENCE)
+    pos, end = _only(data, 0, len(data), SEQUENCE)
     values: list[object] = [None] * 6
     last = -1
     while pos < end:
-        number = data[pos] - TAG_CONTEXT_CONSTRUCTED
+        number = data[pos] - CONTEXT_CONSTRUCTED
         if not last < number <= CLIENT_NONCE:
             raise _Unusual
-        start, stop = _read(data, pos, end, TAG_CONTEXT_CONSTRUCTED | number)
+        start, stop = _read(data, pos, end, CONTEXT_CONSTRUCTED | number)
         values[number] = _field(data, number, start, stop)
         last, pos = number, stop
     if values[VERSION] is None:

@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from rdpprobe.errors import InvalidField, UnexpectedType
 from rdpprobe.wire.buffer import Reader
 
+# X.690 8.1.2 identifier octets.
 SEQUENCE = 0x30  # universal, constructed, tag 16
 BIT_STRING = 0x03  # universal, primitive, tag 3
 INTEGER = 0x02  # universal, primitive, tag 2
+OCTET_STRING = 0x04  # universal, primitive, tag 4
 OBJECT_IDENTIFIER = 0x06  # universal, primitive, tag 6
-VERSION_TAG = 0xA0  # tbsCertificate's version: [0] EXPLICIT, constructed, optional
+CONTEXT_CONSTRUCTED = 0xA0  # [n] EXPLICIT is CONTEXT_CONSTRUCTED | n
+VERSION_TAG = CONTEXT_CONSTRUCTED | 0  # tbsCertificate's version: [0] EXPLICIT, optional
+# X.690 8.1.3 length octets.
 LONG_LENGTH = 0x80  # bit 8 set: long form, low bits count the length octets
-MAX_LENGTH_OCTETS = 4
+MAX_LENGTH_OCTETS = 4  # the most this codebase reads: lengths up to 4 GiB
 #: RFC 5280 4.1: what tbsCertificate holds between its version and subjectPublicKeyInfo
 #: (serialNumber, signature, issuer, validity, subject).
 TBS_FIELDS_BEFORE_KEY = (INTEGER, SEQUENCE, SEQUENCE, SEQUENCE, SEQUENCE)
@@ -37,18 +41,55 @@ class PublicKeyInfo:
     """The BIT STRING's contents: for RSA the DER ``RSAPublicKey``, for EC the point."""
 
 
+def length_octets(first: int, pdu: str, offset: int) -> int:
+    """How many length octets follow ``first``, a long-form first length octet (X.690
+    8.1.3.5); the indefinite form (0x80, 8.1.3.6), which DER forbids, and lengths of more
+    than ``MAX_LENGTH_OCTETS`` are refused."""
+    count = first & ~LONG_LENGTH
+    if count == 0 or count > MAX_LENGTH_OCTETS:
+        raise InvalidField(pdu, "length", f"unsupported length form 0x{first:02x}", offset)
+    return count
+
+
+def read_length(r: Reader) -> int:
+    """The length octets at ``r`` (X.690 8.1.3): the short form or the long form."""
+    first = r.u8()
+    if first < LONG_LENGTH:
+        return first
+    return int.from_bytes(r.take(length_octets(first, r.pdu, r.offset - 1)), "big")
+
+
 def element(r: Reader, expected_tag: int) -> Reader:
     """The contents of the next DER element, which must carry ``expected_tag``."""
     got = r.u8()
     if got != expected_tag:
         raise UnexpectedType(r.pdu, got, expected_tag, r.offset - 1)
-    first = r.u8()
-    if first < LONG_LENGTH:
-        return r.sub(first)
-    count = first & ~LONG_LENGTH
-    if count == 0 or count > MAX_LENGTH_OCTETS:
-        raise InvalidField(r.pdu, "length", f"unsupported length form 0x{first:02x}", r.offset - 1)
-    return r.sub(int.from_bytes(r.take(count), "big"))
+    return r.sub(read_length(r))
+
+
+def children(encoded: bytes, pdu: str) -> list[bytes]:
+    """The elements inside the constructed element ``encoded``, each whole (identifier,
+    length and contents), in order."""
+    r = Reader(encoded, pdu)
+    r.u8()
+    contents = r.take(read_length(r))
+    body = Reader(contents, pdu)
+    found: list[bytes] = []
+    while body.remaining:
+        start = body.offset
+        body.u8()
+        body.skip(read_length(body))
+        found.append(contents[start : body.offset])
+    return found
+
+
+def tlv(tag: int, contents: bytes) -> bytes:
+    """One DER element: ``tag``, the minimal definite length (X.690 10.1) and ``contents``."""
+    size = len(contents)
+    if size < LONG_LENGTH:
+        return bytes((tag, size)) + contents
+    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes((tag, LONG_LENGTH | len(octets))) + octets + contents
 
 
 def public_key_info(cert_der: bytes) -> PublicKeyInfo:

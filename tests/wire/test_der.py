@@ -1,4 +1,5 @@
-"""The DER walk to a certificate's public key (``rdpprobe.wire.der``)."""
+"""The DER walk to a certificate's public key, and the X.690 elements it and CredSSP share
+(``rdpprobe.wire.der``)."""
 
 from __future__ import annotations
 
@@ -6,23 +7,21 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from pyasn1.codec.der import encoder as pyasn1_der
+from pyasn1.type import univ
 from hypothesis import strategies as st
 
 from rdpprobe.errors import DecodeError, InvalidField
 from rdpprobe.mock.certs import certificate_variant
 from rdpprobe.wire import der
+from rdpprobe.wire.buffer import Reader
 from tests.strategies import mutations
 
 RSA_ALGORITHM = der.RSA_ENCRYPTION_OID
 
 
-def _tlv(tag: int, body: bytes) -> bytes:
-    assert len(body) < der.LONG_LENGTH
-    return bytes([tag, len(body)]) + body
-
-
 def _rsa_key(modulus: bytes, exponent: bytes) -> der.PublicKeyInfo:
-    return der.PublicKeyInfo(RSA_ALGORITHM, _tlv(der.SEQUENCE, _tlv(der.INTEGER, modulus) + _tlv(der.INTEGER, exponent)))
+    return der.PublicKeyInfo(RSA_ALGORITHM, der.tlv(der.SEQUENCE, der.tlv(der.INTEGER, modulus) + der.tlv(der.INTEGER, exponent)))
 
 
 def test_rsa_numbers_are_read_as_der_integers() -> None:
@@ -64,3 +63,22 @@ def test_a_changed_certificate_gives_its_key_or_a_decode_error(edits: list[tuple
         der.rsa_public_key(der.public_key_info(data))
     except DecodeError:
         pass
+
+
+@pytest.mark.parametrize("size", [0, 1, 127, 128, 255, 256, 65_535, 65_536])
+def test_an_element_is_written_as_pyasn1_writes_it(size: int) -> None:
+    contents = bytes(size)
+    assert der.tlv(der.OCTET_STRING, contents) == pyasn1_der.encode(univ.OctetString(contents))
+
+
+@given(st.integers(0, 0xFF), st.binary(max_size=70_000))
+def test_an_element_reads_back_what_was_written(tag: int, contents: bytes) -> None:
+    r = Reader(der.tlv(tag, contents) + b"next")
+    assert der.element(r, tag).rest() == contents
+    assert r.rest() == b"next"
+
+
+@given(st.lists(st.tuples(st.integers(0, 0xFF), st.binary(max_size=300)), max_size=5))
+def test_children_are_the_elements_inside_in_order(parts: list[tuple[int, bytes]]) -> None:
+    inside = [der.tlv(tag, contents) for tag, contents in parts]
+    assert der.children(der.tlv(der.SEQUENCE, b"".join(inside)), "test") == inside

@@ -67,6 +67,7 @@ class MockRdpServer:
         self._writers: set[asyncio.StreamWriter] = set()
         self._address: tuple[str, int] | None = None
         self._thread: _LoopThread | None = None
+        self._stopping = False
 
     @property
     def address(self) -> tuple[str, int]:
@@ -81,6 +82,7 @@ class MockRdpServer:
 
     async def start(self) -> None:
         """Bind and start serving (or set up the refusing / full-backlog listener)."""
+        self._stopping = False
         fault = self._listener_fault()
         if fault is not None and fault.action is Action.REFUSE:
             self._address = self._bind_only(listen=None)
@@ -120,8 +122,11 @@ class MockRdpServer:
         await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
-        """Stop listening, end every connection, release every socket."""
+        """Stop listening, end every connection, release every socket. A connection
+        accepted while it runs is closed as soon as it reaches ``_accepted``."""
+        self._stopping = True
         if self._server is not None:
+            await self._stop_accepting()
             self._server.close()
         for task in list(self._tasks):
             task.cancel()
@@ -137,6 +142,16 @@ class MockRdpServer:
             sock.close()
         self._sockets.clear()
 
+    async def _stop_accepting(self) -> None:
+        """Take no more connections, and let those asyncio has accepted become transports
+        while the server is still open. Python 3.11 refuses a transport for a closed server
+        with an assertion, and leaves its socket open until the garbage collector finds it."""
+        assert self._server is not None
+        loop = asyncio.get_running_loop()
+        for sock in self._server.sockets:
+            loop.remove_reader(sock.fileno())
+        await asyncio.sleep(0)  # Each accept under way makes its transport in one step.
+
     async def __aenter__(self) -> MockRdpServer:
         await self.start()
         return self
@@ -148,7 +163,11 @@ class MockRdpServer:
 
     def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """A new connection, known to ``stop`` from the moment it is accepted: a connection
-        whose task has not run yet when the server stops is still closed."""
+        whose task has not run yet when the server stops is still closed, and one that
+        asyncio hands over after ``stop`` is closed here."""
+        if self._stopping:
+            writer.transport.abort()
+            return
         self._writers.add(writer)
         task = asyncio.get_running_loop().create_task(self._serve(reader, writer))
         self._tasks.add(task)
@@ -255,6 +274,12 @@ class _LoopThread:
         return future.result(timeout)
 
     def close(self) -> None:
+        """End what still runs on the loop, as ``asyncio.run`` does, then stop it: a
+        connection asyncio was still accepting gets its transport closed."""
+        try:
+            self.call(_cancel_the_rest)
+        except (TimeoutError, RuntimeError):
+            pass  # The loop is wedged or gone; the thread is a daemon and the join is bounded.
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(STOP_TIMEOUT)
         if not self.thread.is_alive():
@@ -263,3 +288,12 @@ class _LoopThread:
 
 async def _await(fn: Callable[[], Awaitable[Any]]) -> Any:
     return await fn()
+
+
+async def _cancel_the_rest() -> None:
+    """Cancel every task of the running loop but this one, and wait for them to end."""
+    rest = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in rest:
+        task.cancel()
+    await asyncio.gather(*rest, return_exceptions=True)
+    await asyncio.sleep(0)  # The transports closed meanwhile release their sockets now.

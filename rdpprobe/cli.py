@@ -147,11 +147,10 @@ def run_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:  # rich loads here, only for the human report: --json and scans never need it.
-        from rich.console import Console
-
+        from rdpprobe.output import console_for
         from rdpprobe.render import render_result
 
-        render_result(Console(), result)
+        render_result(console_for(sys.stdout), result)
     auth = result.facts.auth
     verified = args.user is None or (auth is not None and auth.status == AUTH_SUCCEEDED)
     return EXIT_OK if result.ok and verified else EXIT_FAILURE

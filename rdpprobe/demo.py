@@ -16,17 +16,17 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
+from rdpprobe.addresses import host_port
 from rdpprobe.api import aprobe
 from rdpprobe.mock.nla import DEFAULT_PASSWORD, DEFAULT_USER
 from rdpprobe.mock.faults import ServerPhase
 from rdpprobe.mock.scenarios import Scenario, builtin_scenarios
 from rdpprobe.mock.server import MockRdpServer
+from rdpprobe.output import console_for
 from rdpprobe.result import ProbeResult
 
 #: Short deadlines: every failure in the catalogue shows within them on loopback.
 DEMO_OPTIONS = {"connect_timeout": 1.5, "timeout": 2.0, "deadline": 6.0}
-#: Width of the table when the output is not a terminal (CI logs, files).
-WIDE = 160
 #: Scenarios probed at once (each holds one loopback connection or two).
 DEMO_CONCURRENCY = 16
 #: Rows that only show after NTLM AUTHENTICATE: those scenarios are probed with credentials.
@@ -86,7 +86,7 @@ async def probe_scenario(scenario: Scenario, gate: asyncio.Semaphore) -> DemoRow
         async with MockRdpServer(scenario) as server:
             host, port = server.address
             for _ in range(attempts):
-                result = await aprobe(f"{host}:{port}", **probe_options(scenario))
+                result = await aprobe(host_port(host, port), **probe_options(scenario))
     return DemoRow(scenario, result)
 
 
@@ -126,5 +126,5 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise ValueError(f"unknown scenario {unknown[0]!r} (see rdpprobe mock --list)")
     rows = asyncio.run(run_demo(args.scenarios or None))
-    render(Console(width=None if sys.stdout.isatty() else WIDE), rows)
+    render(console_for(sys.stdout), rows)
     return 0 if all(row.matches for row in rows) else 1

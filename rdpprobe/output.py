@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from rdpprobe.addresses import ip_literal
+from rdpprobe.addresses import host_port, ip_literal
 
 if TYPE_CHECKING:  # rich loads only when a table is drawn: a JSON Lines scan never needs it.
     from rich.console import Console
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # rich loads only when a table is drawn: a JSON Lines scan ne
 
 __all__ = [
     "CSV_COLUMNS", "FORMATS", "SCHEMA_VERSION", "CsvWriter", "JsonlWriter", "Summary",
-    "TableWriter", "Writer", "csv_row", "envelope", "load_schema", "make_writer",
+    "TableWriter", "Writer", "console_for", "csv_row", "envelope", "load_schema", "make_writer",
 ]  # fmt: skip
 
 SCHEMA_VERSION = 1
@@ -35,6 +35,9 @@ SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "schema/result-v1.json"
 FORMATS = ("jsonl", "csv", "table")
 TABLE_MAX_ROWS = 10_000  # Rows a table keeps in memory; the rest are counted, not shown.
+#: Width of a table drawn to a file, a pipe or a CI log: rich would draw 80 columns there
+#: and cut the cells short. A terminal's own width is used as it is.
+WIDE = 160
 _JSON_SEPARATORS = (",", ":")
 # What ``json.dumps`` would build on every call, built once: encoders keep no state between
 # calls. One writes text as is, the other escapes everything beyond ASCII.
@@ -240,7 +243,7 @@ class TableWriter:
             self._dropped += 1
             return
         record = envelope(result, _now_or(timestamp))
-        where = f"{record.get('hostname') or record.get('ip')}:{record.get('port')}"
+        where = host_port(str(record.get("hostname") or record.get("ip")), record.get("port"))
         cells = [_dig(record, path) for _, path in _TABLE_COLUMNS]
         self._rows.append([_plain_text(where), *map(_plain_text, cells)])
 
@@ -251,8 +254,9 @@ class TableWriter:
         from rich.table import Table
 
         table = Table(title="rdpprobe results")
-        for header in ("target", *(name for name, _ in _TABLE_COLUMNS)):
-            table.add_column(header)
+        table.add_column("target", overflow="fold")  # Folded onto more lines, never cut.
+        for name, _ in _TABLE_COLUMNS:
+            table.add_column(name)
         for row in self._rows:
             table.add_row(*row)
         self._console.print(table)
@@ -267,10 +271,15 @@ def make_writer(fmt: str, stream: TextIO) -> Writer:
     if fmt == "csv":
         return CsvWriter(stream)
     if fmt == "table":
-        from rich.console import Console
-
-        return TableWriter(Console(file=stream))
+        return TableWriter(console_for(stream))
     raise ValueError(f"unknown output format {fmt!r}, expected one of {', '.join(FORMATS)}")
+
+
+def console_for(stream: TextIO) -> Console:
+    """A ``rich`` console on ``stream``: a terminal's width, or ``WIDE`` columns elsewhere."""
+    from rich.console import Console
+
+    return Console(file=stream, width=None if stream.isatty() else WIDE)
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from rdpprobe.addresses import host_port
 from rdpprobe.result import ProbeResult
 from rdpprobe.sequence.phases import Phase
 
@@ -19,7 +20,9 @@ SKIP_MARK = "–"
 def render_result(console: Console, result: ProbeResult) -> None:
     """Print ``result`` as the ``rdpprobe check`` report."""
     target = result.target
-    where = f"{target.host}:{target.port}" + (f" ({target.address})" if target.address and target.address != target.host else "")
+    where = host_port(target.host, target.port)
+    if target.address and target.address != target.host:
+        where += f" ({target.address})"
     console.print(Text(f"rdpprobe check {where}", style="bold"))
     console.print(_ladder(result))
     _verdict(console, result)

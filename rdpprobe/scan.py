@@ -175,7 +175,8 @@ def _lean_gc() -> Iterator[None]:
 class ProgressBar:
     """A ``rich`` progress bar with rate and ETA on a terminal stream; silent otherwise."""
 
-    def __init__(self, total: int | None, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, total: int | None, stream: TextIO | None = None) -> None:
+        stream = sys.stderr if stream is None else stream  # Read now: a program may have replaced it.
         self.enabled = stream.isatty()
         self._progress: Any = None
         self._task: Any = None

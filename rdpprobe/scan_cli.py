@@ -23,7 +23,7 @@ from typing import TextIO
 from rdpprobe.api import DEFAULT_CONCURRENCY, OPTIONS_TARGET, build
 from rdpprobe.cli import EXIT_OK, UsageError, add_probe_options, discard_stdout, probe_options, register
 from rdpprobe.engine import TLS_CHOICES, EngineOptions
-from rdpprobe.output import FORMATS, make_writer, plural
+from rdpprobe.output import FORMATS, console_for, make_writer, plural
 from rdpprobe.resume import Finished, read_finished
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.scan import (
@@ -280,9 +280,8 @@ def _write_results(args: argparse.Namespace, targets: Iterable[Target], config: 
 
 
 def _summarize(report: ScanReport, notes: list[str]) -> None:
-    from rich.console import Console  # Here, not above: --no-summary scans never load rich.
-
-    report.summary.render(Console(file=sys.stderr), report.headline(notes))
+    # console_for loads rich here, never above: --no-summary scans do without it.
+    report.summary.render(console_for(sys.stderr), report.headline(notes))
 
 
 def _resume_hint(args: argparse.Namespace) -> None:

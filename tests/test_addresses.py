@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rdpprobe.addresses import canonical_literal, ip_literal, is_non_unicast
+from rdpprobe.addresses import canonical_literal, host_port, ip_literal, is_non_unicast
 
 
 def reference(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -86,3 +86,12 @@ def test_non_unicast_addresses(text: str, expected: bool) -> None:
 @given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)))
 def test_non_unicast_agrees_with_ipaddress_flags(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
     assert is_non_unicast(str(address)) is reference_non_unicast(address)
+
+
+@pytest.mark.parametrize(
+    ("host", "written"),
+    [("10.0.0.1", "10.0.0.1:3389"), ("dc01.corp.example", "dc01.corp.example:3389"),
+     ("::1", "[::1]:3389"), ("fe80::1%eth0", "[fe80::1%eth0]:3389")],
+)
+def test_host_port_brackets_ipv6_only(host: str, written: str) -> None:
+    assert host_port(host, 3389) == written

@@ -24,6 +24,12 @@ def test_refused_port_is_a_classified_failure(capsys: pytest.CaptureFixture[str]
     assert out["verdict"]["ms_client"]["code"] == "0x204"
 
 
+def test_the_report_writes_an_ipv6_target_in_brackets(capsys: pytest.CaptureFixture[str]) -> None:
+    port = closed_port("::1")
+    assert main(["check", f"[::1]:{port}", *FAST]) == EXIT_FAILURE
+    assert capsys.readouterr().out.splitlines()[0] == f"rdpprobe check [::1]:{port}"
+
+
 def test_healthy_server_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     with MockRdpServer("windows-tls") as server:
         host, port = server.address

@@ -230,6 +230,30 @@ def test_table_keeps_a_bounded_number_of_rows() -> None:
     assert "3 more results not shown" in out.getvalue()
 
 
+def test_a_table_written_to_a_file_is_drawn_wide_and_cuts_nothing() -> None:
+    out = io.StringIO()
+    writer = make_writer("table", out)
+    long = refused_result()
+    long["target"] = {"host": "2001:db8:ffff:ffff:ffff:ffff:ffff:fffe", "port": 3389,
+                      "address": "2001:db8:ffff:ffff:ffff:ffff:ffff:fffe"}
+    long["detail"] = "stopped after the NTLM challenge, as asked"
+    writer.write(long, WHEN)
+    writer.close()
+    lines = out.getvalue().splitlines()
+    assert max(map(len, lines)) > 80  # rich would draw 80 columns to a non-terminal.
+    assert any("[2001:db8:ffff:ffff:ffff:ffff:ffff:fffe]:3389" in line and long["detail"] in line for line in lines)
+    assert "…" not in out.getvalue()
+
+
+def test_a_narrow_terminal_folds_the_target_instead_of_cutting_it() -> None:
+    out = io.StringIO()
+    writer = TableWriter(Console(file=out, width=60, color_system=None))
+    writer.write(refused_result() | {"target": {"host": "rdp-gateway-17.branch.corp.example", "port": 3389}}, WHEN)
+    writer.close()
+    target_cells = [line.split("│")[1].strip() for line in out.getvalue().splitlines() if line.startswith("│")]
+    assert "".join(target_cells) == "rdp-gateway-17.branch.corp.example:3389"
+
+
 @pytest.mark.parametrize(
     ("fmt", "kind"), [("jsonl", JsonlWriter), ("csv", CsvWriter), ("table", TableWriter)]
 )

@@ -12,14 +12,10 @@ import pytest
 
 from rdpprobe.cli import main
 from rdpprobe.mock import MockRdpServer
+from rdpprobe.scan import ProgressBar
+from tests.transport.listeners import closed_port
 
 FAST = ["--connect-timeout", "1", "--timeout", "1", "--deadline", "3", "--no-progress"]
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _jsonl(text: str) -> list[dict[str, object]]:
@@ -27,7 +23,7 @@ def _jsonl(text: str) -> list[dict[str, object]]:
 
 
 def test_scan_prints_one_line_per_target_and_exits_zero(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    closed = _closed_port()
+    closed = closed_port()
     with MockRdpServer("windows-nla") as server:
         targets = tmp_path / "targets.txt"
         targets.write_text(f"127.0.0.1:{server.address[1]}\n127.0.0.1:{closed}  # closed\n")
@@ -40,7 +36,7 @@ def test_scan_prints_one_line_per_target_and_exits_zero(capsys: pytest.CaptureFi
 
 
 def test_ranges_shards_and_exclusions(capsys: pytest.CaptureFixture[str]) -> None:
-    port = _closed_port()
+    port = closed_port()
     argv = ["scan", f"127.0.0.1-8:{port}", "--exclude", "127.0.0.2", "--depth", "quick", "--no-summary", *FAST]
     assert main([*argv, "--shard", "0/2", "--seed", "7"]) == 0
     first = {line["ip"] for line in _jsonl(capsys.readouterr().out)}
@@ -51,7 +47,7 @@ def test_ranges_shards_and_exclusions(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_stdin_and_csv_output_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO(f"127.0.0.1:{_closed_port()}\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"127.0.0.1:{closed_port()}\n"))
     out = tmp_path / "out.csv"
     assert main(["scan", "-", "--format", "csv", "--output", str(out), "--depth", "quick", *FAST]) == 0
     rows = out.read_text().splitlines()
@@ -79,7 +75,7 @@ def test_usage_errors_exit_two_with_one_line(argv: list[str], message: str, caps
 
 def test_bad_line_in_a_file_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     targets = tmp_path / "t.txt"
-    targets.write_text(f"127.0.0.1:{_closed_port()}\nbad..name\n")
+    targets.write_text(f"127.0.0.1:{closed_port()}\nbad..name\n")
     assert main(["scan", "-iL", str(targets), "--depth", "quick", "--no-summary", *FAST]) == 2
     assert f"{targets}:2:" in capsys.readouterr().err
 
@@ -94,7 +90,7 @@ def _terminate_mid_scan(extra: list[str], results: Path | None = None) -> tuple[
     import time
 
     argv = ["scan", "-", "--depth", "quick", "--timeout", "30", "--deadline", "60", "--no-progress", *extra]
-    closed = [f"127.0.0.1:{_closed_port()}" for _ in range(3)]
+    closed = [f"127.0.0.1:{closed_port()}" for _ in range(3)]
     with socket.socket() as silent:  # Listens and never answers: its probe waits out its timeout.
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
@@ -178,14 +174,14 @@ def _one_error_line(err: str) -> str:
 def test_impossible_scan_options_are_one_line_errors(
     extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["scan", f"127.0.0.1:{_closed_port()}", *extra, "--depth", "quick"]) == 2
+    assert main(["scan", f"127.0.0.1:{closed_port()}", *extra, "--depth", "quick"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and message in _one_error_line(err)
 
 
 def test_output_that_is_also_an_input_is_refused_before_it_is_emptied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     targets = tmp_path / "targets.txt"
-    targets.write_text(f"127.0.0.1:{_closed_port()}\n")
+    targets.write_text(f"127.0.0.1:{closed_port()}\n")
     for option in ("-iL", "--exclude-file"):
         assert main(["scan", "127.0.0.2:1", option, str(targets), "-o", str(targets), *FAST]) == 2
         assert "is also read as input" in _one_error_line(capsys.readouterr().err)
@@ -194,7 +190,7 @@ def test_output_that_is_also_an_input_is_refused_before_it_is_emptied(tmp_path: 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_a_full_disk_is_one_line_naming_the_output(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["scan", f"127.0.0.1:{_closed_port()}", "--depth", "quick", "-o", "/dev/full", *FAST]
+    argv = ["scan", f"127.0.0.1:{closed_port()}", "--depth", "quick", "-o", "/dev/full", *FAST]
     assert main(argv) == 2
     line = _one_error_line(capsys.readouterr().err)
     assert "cannot write results to /dev/full" in line and "No space left on device" in line
@@ -205,7 +201,7 @@ def test_a_full_standard_output_is_one_line_and_no_traceback() -> None:
     import subprocess
     import sys
 
-    argv = [sys.executable, "-m", "rdpprobe", "scan", f"127.0.0.1:{_closed_port()}", "--depth", "quick", "--no-summary"]
+    argv = [sys.executable, "-m", "rdpprobe", "scan", f"127.0.0.1:{closed_port()}", "--depth", "quick", "--no-summary"]
     with open("/dev/full", "w") as full:
         proc = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, check=False)
     assert proc.returncode == 2
@@ -227,7 +223,7 @@ def test_unreadable_target_files_and_long_or_zoned_specs_are_one_line(tmp_path: 
 
 
 def test_resume_probes_only_what_an_interrupted_scan_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    port = _closed_port()
+    port = closed_port()
     argv = ["scan", f"127.0.0.1-8:{port}", "--depth", "quick", "--seed", "7", "--shard", "0/2", "--no-summary", *FAST]
     assert main([*argv, "--output", str(tmp_path / "whole.jsonl")]) == 0
     whole = (tmp_path / "whole.jsonl").read_text().splitlines(keepends=True)
@@ -243,7 +239,7 @@ def test_resume_probes_only_what_an_interrupted_scan_left(tmp_path: Path, capsys
 
 def test_resume_starts_the_file_when_there_is_none(tmp_path: Path) -> None:
     results = tmp_path / "results.jsonl"
-    assert main(["scan", f"127.0.0.1-3:{_closed_port()}", "--depth", "quick", "--resume", str(results), *FAST]) == 0
+    assert main(["scan", f"127.0.0.1-3:{closed_port()}", "--depth", "quick", "--resume", str(results), *FAST]) == 0
     assert len(_jsonl(results.read_text())) == 3
 
 
@@ -273,14 +269,14 @@ def test_resume_refuses_a_file_of_something_else(tmp_path: Path, capsys: pytest.
 
 def test_addresses_no_host_has_are_left_out_and_said_so(capsys: pytest.CaptureFixture[str]) -> None:
     """0.0.0.0 would reach this machine, multicast and broadcast nothing: a scan skips them."""
-    assert main(["scan", "0.0.0.0", "224.0.0.0/30", "[ff02::1]", f"127.0.0.1:{_closed_port()}", "--depth", "quick", *FAST]) == 0
+    assert main(["scan", "0.0.0.0", "224.0.0.0/30", "[ff02::1]", f"127.0.0.1:{closed_port()}", "--depth", "quick", *FAST]) == 0
     out, err = capsys.readouterr()
     assert [line["ip"] for line in _jsonl(out)] == ["127.0.0.1"]
     assert "1 target probed in" in err and "6 non-unicast addresses left out (--include-non-unicast probes them)" in err
 
 
 def test_a_port_list_probes_each_target_on_each_port(capsys: pytest.CaptureFixture[str]) -> None:
-    closed = [_closed_port(), _closed_port()]
+    closed = [closed_port(), closed_port()]
     with MockRdpServer("windows-nla") as server:
         ports = f"{closed[0]},{server.address[1]},{closed[1]}"
         assert main(["scan", "127.0.0.1", f"127.0.0.2:{closed[0]}", "-p", ports, "--depth", "quick", "--no-summary", *FAST]) == 0
@@ -293,7 +289,7 @@ def test_a_port_list_probes_each_target_on_each_port(capsys: pytest.CaptureFixtu
 
 @pytest.mark.parametrize("stop", [[], ["--stop-after", "tcp_connect"]])
 def test_open_writes_only_the_targets_that_connected(stop: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    closed = _closed_port()
+    closed = closed_port()
     with MockRdpServer("windows-nla") as answering, MockRdpServer("rst-on-accept") as resetting:
         targets = [f"127.0.0.1:{closed}", f"127.0.0.2:{closed}", f"127.0.0.1:{answering.address[1]}",
                    f"127.0.0.1:{resetting.address[1]}"]  # fmt: skip
@@ -318,3 +314,20 @@ def test_open_with_an_option_it_cannot_work_with_is_one_line(extra: list[str], m
     assert main(["scan", "127.0.0.1", "--open", *extra, *FAST]) == 2
     assert message in _one_error_line(capsys.readouterr().err)
     assert not Path("results.jsonl").exists()
+
+
+def test_the_progress_bar_follows_the_stderr_of_the_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A program that replaced ``sys.stderr`` after import gets its own stream's answer."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stderr", Terminal())
+    bar = ProgressBar(3)
+    try:
+        assert bar.enabled
+    finally:
+        bar.close()
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert not ProgressBar(3).enabled

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
+from rdpprobe.addresses import host_port
 from rdpprobe.mock.scenarios import (
     NOT_REPRODUCIBLE,
     Scenario,
@@ -158,8 +159,7 @@ async def _start(server: MockRdpServer) -> None:
         await server.start()
     except BIND_ERRORS as exc:
         await server.stop()
-        where = f"[{server.host}]" if ":" in server.host else server.host
-        raise _usage_error(f"cannot listen on {where}:{server.port}: {_reason(exc)}") from exc
+        raise _usage_error(f"cannot listen on {host_port(server.host, server.port)}: {_reason(exc)}") from exc
 
 
 def _reason(exc: BaseException) -> str:

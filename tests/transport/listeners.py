@@ -85,8 +85,8 @@ def _handle(behaviour: Behaviour, conn: socket.socket) -> None:
         conn.close()
 
 
-def closed_port() -> int:
-    """A loopback port with nothing listening (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+def closed_port(host: str = "127.0.0.1") -> int:
+    """A loopback port on ``host`` with nothing listening (bound, then released)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
         return int(s.getsockname()[1])

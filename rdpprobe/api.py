@@ -62,44 +62,56 @@ def probe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
     # ``build``, and asyncio loads only for ``aprobe``.
     from rdpprobe.transport import blocking
 
-    tgt, config, keylog = build(target, port, options)
-    steps = plan(config)
-    step = next(steps)
-    deadline_at = target_deadline(config)
+    walk = _Walk.start(target, port, options)
     while True:
-        tgt, after = _advance(steps, tgt, blocking.run(tgt, step, keylog, deadline_at), deadline_at)
-        if isinstance(after, ProbeResult):
-            return after
-        step = after
+        done = walk.made(blocking.run(walk.target, walk.step, walk.keylog, walk.deadline_at))
+        if done is not None:
+            return done
 
 
 async def aprobe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
     """The asyncio twin of ``probe``; same options, same result."""
     from rdpprobe.transport import aio  # Imported here: see ``probe``.
 
-    tgt, config, keylog = build(target, port, options)
-    steps = plan(config)
-    step = next(steps)
-    deadline_at = target_deadline(config)
+    walk = _Walk.start(target, port, options)
     while True:
-        tgt, after = _advance(steps, tgt, await aio.run(tgt, step, keylog, deadline_at), deadline_at)
+        done = walk.made(await aio.run(walk.target, walk.step, walk.keylog, walk.deadline_at))
+        if done is not None:
+            return done
+
+
+@dataclasses.dataclass
+class _Walk:
+    """One probe's connections, for a driver to make one at a time: ``step`` is the next
+    one's config; ``target`` is held to the address the first connection resolved, so that
+    every connection of the plan reaches the same server (as the scanner's do)."""
+
+    target: Target
+    step: ProbeConfig
+    keylog: str | None
+    deadline_at: float
+    steps: Plan
+
+    @classmethod
+    def start(cls, target: str, port: int | None, options: dict[str, Any]) -> _Walk:
+        """Check ``target`` and ``options`` (``ProbeUsageError``), then plan the connections."""
+        tgt, config, keylog = build(target, port, options)
+        steps = plan(config)
+        return cls(tgt, next(steps), keylog, target_deadline(config), steps)
+
+    def made(self, result: ProbeResult) -> ProbeResult | None:
+        """Take the result of the connection ``step`` asked for: the probe's final result, or
+        None with ``step`` the next connection's. ``out_of_time`` ends the plan when the
+        target's deadline passed before that connection."""
+        if self.target.address is None:
+            self.target = result.target
+        after = advance(self.steps, result)
+        if not isinstance(after, ProbeResult) and time.monotonic() >= self.deadline_at:
+            after = out_of_time(self.steps)
         if isinstance(after, ProbeResult):
             return after
-        step = after
-
-
-def _advance(
-    steps: Plan, target: Target, result: ProbeResult, deadline_at: float
-) -> tuple[Target, ProbeConfig | ProbeResult]:
-    """``plan.advance``, ended by ``out_of_time`` when the target's deadline passed before
-    the next connection; with ``target`` held to the address its first connection resolved,
-    so that every connection of the plan reaches the same server (as the scanner's do)."""
-    if target.address is None:
-        target = result.target
-    after = advance(steps, result)
-    if isinstance(after, ProbeResult) or time.monotonic() < deadline_at:
-        return target, after
-    return target, out_of_time(steps)
+        self.step = after
+        return None
 
 
 def target_deadline(config: ProbeConfig) -> float:

@@ -1,15 +1,17 @@
-"""The scanner's engine against real servers, beside ``probe`` on the same server.
+"""The scanner's engine and ``aprobe`` against real servers, beside ``probe`` on the same server.
 
 ``rdpprobe scan`` and ``probe_many`` run on the engine's own transport: non-blocking
 sockets and a TLS pump over memory BIOs, through pyOpenSSL or the stdlib ``ssl`` module.
 ``probe`` runs on the blocking driver. The mock shares its codebase with both, so here the
 engine meets xrdp and FreeRDP's shadow server at every scan depth and with protocol
 enumeration, through both TLS libraries, and must come back with ``probe``'s result: the
-same phases, signal, verdict and facts, everything but the clock's readings.
+same phases, signal, verdict and facts, everything but the clock's readings. So must
+``aprobe``, on its asyncio driver.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -102,3 +104,8 @@ def test_the_command_line_writes_the_engine_s_result(server: harness.Daemon,
     written = {key: value for key, value in line.items() if key not in ("schema_version", "timestamp", "ip",
                                                                         "port", "hostname")}
     assert _without_clock(written) == _probed(server, stop_after=DEPTH_STOPS["nla"].value)  # type: ignore[union-attr]
+
+
+def test_aprobe_reaches_what_probe_reaches(server: harness.Daemon) -> None:
+    found = asyncio.run(rdpprobe.aprobe(_where(server), **OPTIONS))
+    assert _without_clock(found.to_dict()) == _probed(server)

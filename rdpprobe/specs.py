@@ -21,6 +21,8 @@ ASCII (give internationalised names in their ``xn--`` form).
 
 from __future__ import annotations
 
+import codecs
+import io
 import ipaddress
 import re
 import sys
@@ -47,6 +49,9 @@ OCTET_MAX = 255
 OCTET_MASK = 0xFF
 STDIN = "-"
 COMMENT = "#"
+BOM = "\ufeff"  # A byte order mark, as text: what a UTF-8 mark decodes to.
+#: The byte order marks a target file may start with, and the codec that reads past each.
+BYTE_ORDER_MARKS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 ZONE_SEPARATOR = "%"  # RFC 4007 11.2: fe80::1%eth0
 #: Characters of a bad spec quoted in its error, so a 100 KB line gives a readable message.
 QUOTED_SPEC_CHARS = 80
@@ -257,16 +262,30 @@ def iter_specs(
 
 def _file_specs(path: str, default_port: int) -> Iterator[TargetSpec]:
     try:
-        stream = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
+        raw = open(path, "rb")  # noqa: SIM115
     except OSError as exc:
         raise TargetError(path, f"cannot read target file: {exc.strerror}") from exc
-    with stream:
-        yield from _stream_specs(stream, path, default_port)
+    with io.TextIOWrapper(raw, _encoding(raw, path), errors="replace") as text:
+        yield from _stream_specs(text, path, default_port)
+
+
+def _encoding(raw: io.BufferedReader, path: str) -> str:
+    """The encoding a target file's byte order mark names (Windows tools write one: UTF-16
+    from PowerShell 5's ``>``, UTF-8 from Notepad), UTF-8 without one. Bytes that are not
+    text in it are read as U+FFFD, which no target holds, so the error names the line."""
+    try:
+        head = raw.peek(len(codecs.BOM_UTF8))
+    except OSError as exc:  # Opened, then unreadable: EIO, a device, a vanished mount.
+        raw.close()
+        raise TargetError(path, f"cannot read target file: {exc.strerror}") from exc
+    return next((name for mark, name in BYTE_ORDER_MARKS if head.startswith(mark)), "utf-8")
 
 
 def _stream_specs(lines: Iterable[str], name: str, default_port: int) -> Iterator[TargetSpec]:
     try:
         for number, line in enumerate(lines, 1):
+            if number == 1:
+                line = line.removeprefix(BOM)  # Standard input decoded with a UTF-8 mark left in.
             for token in _SEPARATORS.split(line.partition(COMMENT)[0]):
                 if token:
                     yield parse_spec(token, default_port, f"{name}:{number}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import ipaddress
 import itertools
@@ -175,6 +176,28 @@ def test_file_error_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(TargetError) as info:
         next(targets)
     assert str(info.value) == f"{path}:3: invalid port '99999' in '1.2.3.4:99999'"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16-le", "utf-16-be", "utf-16"])
+def test_a_file_with_a_byte_order_mark_is_read_in_its_encoding(encoding: str, tmp_path: Path) -> None:
+    """Notepad marks UTF-8; PowerShell 5's ``>`` writes UTF-16 LE with a mark and CRLF."""
+    path = tmp_path / "targets.txt"
+    text = "10.0.0.1\r\nhost-a:3390  # reception\r\n"
+    path.write_bytes({"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}.get(encoding, b"")
+                     + text.encode(encoding))
+    assert hosts(list(iter_targets([TargetFile(str(path))]))) == ["10.0.0.1:3389", "host-a:3390"]
+
+
+def test_a_file_in_utf16_without_a_mark_is_an_error_naming_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "targets.txt"
+    path.write_bytes("10.0.0.1\n".encode("utf-16-le"))
+    with pytest.raises(TargetError, match=rf"^{re.escape(str(path))}:1: "):
+        list(iter_targets([TargetFile(str(path))]))
+
+
+def test_standard_input_may_start_with_a_byte_order_mark(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("\ufeff10.0.0.1\n10.0.0.2\n"))
+    assert hosts(list(iter_targets(["-"]))) == ["10.0.0.1:3389", "10.0.0.2:3389"]
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 import rdpprobe
+from rdpprobe.addresses import host_port
 from rdpprobe.cli import main
 from rdpprobe.scan import DEPTH_STOPS
 from tests.interop import harness
@@ -54,7 +55,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[harness.Daemon]:
 
 
 def _where(daemon: harness.Daemon) -> str:
-    return f"{daemon.host}:{daemon.port}"
+    return host_port(daemon.host, daemon.port)
 
 
 def _without_clock(record: dict[str, Any]) -> dict[str, Any]:
@@ -109,3 +110,12 @@ def test_the_command_line_writes_the_engine_s_result(server: harness.Daemon,
 def test_aprobe_reaches_what_probe_reaches(server: harness.Daemon) -> None:
     found = asyncio.run(rdpprobe.aprobe(_where(server), **OPTIONS))
     assert _without_clock(found.to_dict()) == _probed(server)
+
+
+@pytest.mark.parametrize("tls", TLS_LIBRARIES)
+def test_ipv6_loopback(tls: str) -> None:
+    with harness.xrdp_server("negotiate", host="::1") as daemon:
+        found = _scanned(daemon, depth="full", tls=tls)
+        expected = _probed(daemon)
+    assert found["target"]["address"] == "::1" and found["facts"]["selected_protocol"] == "SSL"
+    assert found == expected

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import threading
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -43,8 +42,8 @@ def probe_many(targets: str | Iterable[str], **arguments: Any) -> Generator[Prob
     or ``"3389,3390-3392"``), for the targets written without one; ``exclude``, in the same
     forms as targets; ``depth``, a scan depth (``quick``, ``tls``, ``nla``, ``full``), without
     which the probe goes as far as ``probe``'s options say; ``concurrency``, ``rate`` (new
-    connections per second) and ``tls``, the scanner's; and ``probe``'s options, except
-    credentials: a scan never sends them. Repeats are probed once and addresses no host has
+    connections per second; None or ``math.inf``: no limit) and ``tls``, the scanner's; and
+    ``probe``'s options, except credentials: a scan never sends them. Repeats are probed once and addresses no host has
     (0.0.0.0, multicast, broadcast) are left out.
 
     Results come in the order targets finish. Nothing moves on the network while the
@@ -108,7 +107,7 @@ def _engine(options: dict[str, Any], depth: str | None, concurrency: Any, rate: 
         raise ProbeUsageError(f"a scan never sends credentials ({given[0]} given); probe one server for that")
     if not (isinstance(concurrency, int) and not isinstance(concurrency, bool) and concurrency >= 1):
         raise ProbeUsageError(f"concurrency must be a whole number of at least 1, got {concurrency!r}")
-    if rate is not None and not (_is_number(rate) and math.isfinite(rate) and rate > 0):
+    if rate is not None and not (_is_number(rate) and rate > 0):  # NaN fails; infinity is no limit.
         raise ProbeUsageError(f"rate must be a positive number of connections per second, got {rate!r}")
     if tls not in TLS_CHOICES:
         raise ProbeUsageError(f"tls must be one of {', '.join(TLS_CHOICES)}, got {tls!r}")

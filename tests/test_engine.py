@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -213,6 +214,14 @@ def test_rate_limits_new_connections() -> None:
     started = time.monotonic()
     _scan([_target(closed)] * 30, rate=100.0)
     assert time.monotonic() - started >= 0.2
+
+
+def test_an_infinite_rate_is_no_limit() -> None:
+    """``--rate inf`` on the command line, ``rate=math.inf`` in a program: no token bucket,
+    whose arithmetic would meet infinity times zero (NaN) on a clock that did not move."""
+    closed = _closed_port()
+    results = _scan([_target(closed, f"127.0.0.{n}") for n in range(1, 31)], rate=math.inf)
+    assert [r.signal for r in results] == [Signal.REFUSED] * 30
 
 
 def test_a_slow_rate_does_not_hold_the_scan_open_after_the_last_target() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import socket
 import time
@@ -95,6 +96,14 @@ def test_leaving_the_loop_early_closes_every_connection() -> None:
 def test_bad_input_is_refused_before_any_connection(call: object, message: str) -> None:
     with pytest.raises(ProbeUsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         call()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("rate", [None, math.inf])
+def test_no_rate_and_an_infinite_rate_are_both_no_limit(rate: float | None) -> None:
+    """As ``rdpprobe scan --rate inf`` takes it."""
+    port = closed_port()
+    results = list(rdpprobe.probe_many("127.0.0.1-20", ports=port, rate=rate, depth="quick"))
+    assert len(results) == 20 and {r.signal.value for r in results} == {"refused"}
 
 
 def test_a_bad_target_from_a_stream_ends_the_scan_where_it_is_read() -> None:

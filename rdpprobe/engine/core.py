@@ -19,6 +19,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import math
 import os
 import socket
 import time
@@ -63,7 +64,7 @@ class EngineOptions:
     concurrency: int = 100
     """Targets in flight at once (lowered to fit the descriptor limit)."""
     rate: float | None = None
-    """New connections per second; None: as fast as slots free up."""
+    """New connections per second; None or infinity: as fast as slots free up."""
     deadline: float | None = None
     """Seconds one target may take, all its connections included; None: the config's overall."""
     tls: str = "auto"
@@ -214,7 +215,7 @@ class Engine:
         self.stats.concurrency = self._cap
         self._targets = iter(targets)
         now = self._clock()
-        if self.options.rate:
+        if self.options.rate is not None and self.options.rate < math.inf:
             self._bucket = TokenBucket(self.options.rate, now)
         try:
             yield from self._loop()

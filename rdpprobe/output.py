@@ -66,6 +66,12 @@ _CSV_PATHS: dict[str, tuple[str, ...]] = {
     "dns_domain": ("facts", "ntlm", "dns_domain"),
     "product_version": ("facts", "ntlm", "product_version"),
     "detail": ("detail",),
+    # Added in a later release, after the first columns, so that those keep their places.
+    "taxonomy_id": ("verdict", "taxonomy_id"),
+    "accepted_protocols": ("facts", "accepted_protocols"),
+    "cert_not_after": ("facts", "tls", "certificate", "not_after"),
+    "cert_findings": ("facts", "tls", "certificate", "findings"),
+    "encryption_method": ("facts", "encryption", "method"),
 }
 CSV_COLUMNS = tuple(_CSV_PATHS)
 

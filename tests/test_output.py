@@ -57,7 +57,9 @@ def failed_result() -> dict[str, Any]:
         "facts": {
             "selected_protocol": "PROTOCOL_HYBRID",
             "nla_required": True,
-            "tls": {"version": "TLSv1.2", "certificate": {"sha256": "ab" * 32}},
+            "accepted_protocols": ["SSL", "HYBRID"],
+            "tls": {"version": "TLSv1.2", "certificate": {"sha256": "ab" * 32, "not_after": "2027-01-31T00:00:00+00:00",
+                                                          "findings": ["self_signed", "name_mismatch"]}},
             "ntlm": {"netbios_computer": "DC01", "dns_domain": "corp.example",
                      "product_version": "10.0.20348"},
         },
@@ -187,7 +189,8 @@ def test_csv_header_and_fixed_columns_read_defensively() -> None:
     writer = CsvWriter(stream)
     writer.write(failed_result(), WHEN)
     writer.write(refused_result(), WHEN)
-    writer.write({"target": {"host": "x", "port": 1}}, WHEN)  # Almost nothing known.
+    writer.write({"target": {"host": "x", "port": 1},  # Almost nothing known.
+                  "facts": {"encryption": {"method": "ENCRYPTION_METHOD_40BIT"}}}, WHEN)
     writer.close()
     rows = list(csv.DictReader(io.StringIO(stream.getvalue())))
     assert tuple(rows[0]) == CSV_COLUMNS
@@ -198,9 +201,12 @@ def test_csv_header_and_fixed_columns_read_defensively() -> None:
         "selected_protocol": "PROTOCOL_HYBRID", "nla_required": "true", "tls_version": "TLSv1.2",
         "cert_sha256": "ab" * 32, "netbios_computer": "DC01", "dns_domain": "corp.example",
         "product_version": "10.0.20348", "detail": "'=HYPERLINK(\"x\") STATUS_LOGON_FAILURE",
+        "taxonomy_id": "C2", "accepted_protocols": "SSL;HYBRID", "cert_not_after": "2027-01-31T00:00:00+00:00",
+        "cert_findings": "self_signed;name_mismatch", "encryption_method": "",
     }  # fmt: skip
     assert rows[1]["ms_code"] == "" and rows[1]["tls_version"] == "" and rows[1]["port"] == "3390"
     assert rows[2]["category"] == "" and rows[2]["hostname"] == "x"
+    assert rows[2]["encryption_method"] == "ENCRYPTION_METHOD_40BIT" and rows[2]["cert_findings"] == ""
     assert stream.lines_at_flush == [4]  # The header and three rows, pushed out by close.
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -35,9 +36,10 @@ SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "schema/result-v1.json"
 FORMATS = ("jsonl", "csv", "table")
 TABLE_MAX_ROWS = 10_000  # Rows a table keeps in memory; the rest are counted, not shown.
-#: Width of a table drawn to a file, a pipe or a CI log: rich would draw 80 columns there
-#: and cut the cells short. A terminal's own width is used as it is.
+#: Width of a table drawn to a file or a pipe with no terminal about (a CI log): rich would
+#: draw 80 columns there and cut the cells short.
 WIDE = 160
+STDIN_FD, STDERR_FD = 0, 2
 _JSON_SEPARATORS = (",", ":")
 # What ``json.dumps`` would build on every call, built once: encoders keep no state between
 # calls. One writes text as is, the other escapes everything beyond ASCII.
@@ -282,10 +284,22 @@ def make_writer(fmt: str, stream: TextIO) -> Writer:
 
 
 def console_for(stream: TextIO) -> Console:
-    """A ``rich`` console on ``stream``: a terminal's width, or ``WIDE`` columns elsewhere."""
+    """A ``rich`` console on ``stream``: its terminal's width; when it is a pipe or a file,
+    the width of the terminal the user is at (``rdpprobe check HOST | less``), or ``WIDE``
+    columns when there is none (a CI log, a job's file)."""
     from rich.console import Console
 
-    return Console(file=stream, width=None if stream.isatty() else WIDE)
+    return Console(file=stream, width=None if stream.isatty() else terminal_width() or WIDE)
+
+
+def terminal_width() -> int | None:
+    """Columns of the terminal on standard error or standard input, if either is one."""
+    for fd in (STDERR_FD, STDIN_FD):
+        try:
+            return os.get_terminal_size(fd).columns
+        except OSError:
+            continue
+    return None
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:

@@ -17,10 +17,12 @@ from rich.console import Console
 from rdpprobe.output import (
     CSV_COLUMNS,
     SCHEMA_VERSION,
+    WIDE,
     CsvWriter,
     JsonlWriter,
     Summary,
     TableWriter,
+    console_for,
     envelope,
     load_schema,
     make_writer,
@@ -236,7 +238,8 @@ def test_table_keeps_a_bounded_number_of_rows() -> None:
     assert "3 more results not shown" in out.getvalue()
 
 
-def test_a_table_written_to_a_file_is_drawn_wide_and_cuts_nothing() -> None:
+def test_a_table_written_to_a_file_is_drawn_wide_and_cuts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("rdpprobe.output.terminal_width", lambda: None)  # As in CI: no terminal about.
     out = io.StringIO()
     writer = make_writer("table", out)
     long = refused_result()
@@ -249,6 +252,14 @@ def test_a_table_written_to_a_file_is_drawn_wide_and_cuts_nothing() -> None:
     assert max(map(len, lines)) > 80  # rich would draw 80 columns to a non-terminal.
     assert any("[2001:db8:ffff:ffff:ffff:ffff:ffff:fffe]:3389" in line and long["detail"] in line for line in lines)
     assert "…" not in out.getvalue()
+
+
+@pytest.mark.parametrize(("terminal", "width"), [(None, WIDE), (100, 100)])
+def test_output_to_a_pipe_takes_the_width_of_the_terminal_the_user_is_at(
+    terminal: int | None, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("rdpprobe.output.terminal_width", lambda: terminal)
+    assert console_for(io.StringIO()).width == width
 
 
 def test_a_narrow_terminal_folds_the_target_instead_of_cutting_it() -> None:

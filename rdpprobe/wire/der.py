@@ -1,6 +1,8 @@
-"""The few DER walks the probe makes in a server's X.509 certificate (X.690 8.1, RFC 5280 4.1).
+"""X.690 DER elements (8.1): their identifier and length octets, read and written, and the
+few walks the probe makes in a server's X.509 certificate (RFC 5280 4.1).
 
-CredSSP binds to the server's public key ([MS-CSSP] 3.1.5) and Standard RDP Security
+The elements serve CredSSP's TSRequest framing and codec (``credssp``, ``credssp_fast``)
+and the mock's certificates. CredSSP binds to the server's public key ([MS-CSSP] 3.1.5) and Standard RDP Security
 encrypts the client random with it ([MS-RDPBCGR] 5.3.4): both need the key and nothing else.
 It is found by walking the DER instead of parsing the certificate, because a strict X.509
 parser refuses certificates that servers present and clients accept (a serial number that

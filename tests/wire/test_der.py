@@ -21,7 +21,8 @@ RSA_ALGORITHM = der.RSA_ENCRYPTION_OID
 
 
 def _rsa_key(modulus: bytes, exponent: bytes) -> der.PublicKeyInfo:
-    return der.PublicKeyInfo(RSA_ALGORITHM, der.tlv(der.SEQUENCE, der.tlv(der.INTEGER, modulus) + der.tlv(der.INTEGER, exponent)))
+    numbers = der.tlv(der.INTEGER, modulus) + der.tlv(der.INTEGER, exponent)
+    return der.PublicKeyInfo(RSA_ALGORITHM, der.tlv(der.SEQUENCE, numbers))
 
 
 def test_rsa_numbers_are_read_as_der_integers() -> None:

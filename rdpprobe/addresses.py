@@ -78,13 +78,13 @@ def canonical_literal(text: str) -> tuple[socket.AddressFamily, str] | None:
     return family, text if canonical == text else canonical
 
 
-@functools.lru_cache(maxsize=SNI_CACHE_SIZE)
 def host_port(host: str, port: int) -> str:
     """``host:port`` as a target is written, an IPv6 address in brackets so that its port
     stays apart from it (RFC 3986 3.2.2): ``[::1]:3389``."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+@functools.lru_cache(maxsize=SNI_CACHE_SIZE)
 def sni_name(server_name: str | None) -> str | None:
     """The name to send as TLS SNI: names only, never an address literal (RFC 6066 3)."""
     if not server_name or ip_literal(server_name.strip("[]")) is not None:

@@ -43,8 +43,8 @@ def probe_many(targets: str | Iterable[str], **arguments: Any) -> Generator[Prob
     forms as targets; ``depth``, a scan depth (``quick``, ``tls``, ``nla``, ``full``), without
     which the probe goes as far as ``probe``'s options say; ``concurrency``, ``rate`` (new
     connections per second; None or ``math.inf``: no limit) and ``tls``, the scanner's; and
-    ``probe``'s options, except credentials: a scan never sends them. Repeats are probed once and addresses no host has
-    (0.0.0.0, multicast, broadcast) are left out.
+    ``probe``'s options, except credentials: a scan never sends them. Repeats are probed
+    once and addresses no host has (0.0.0.0, multicast, broadcast) are left out.
 
     Results come in the order targets finish. Nothing moves on the network while the
     caller holds a result, so a long step per result belongs in another thread; leaving

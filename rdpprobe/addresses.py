@@ -78,7 +78,7 @@ def canonical_literal(text: str) -> tuple[socket.AddressFamily, str] | None:
     return family, text if canonical == text else canonical
 
 
-def host_port(host: str, port: int) -> str:
+def host_port(host: str, port: int | str) -> str:
     """``host:port`` as a target is written, an IPv6 address in brackets so that its port
     stays apart from it (RFC 3986 3.2.2): ``[::1]:3389``."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
 from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -36,8 +37,8 @@ SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "schema/result-v1.json"
 FORMATS = ("jsonl", "csv", "table")
 TABLE_MAX_ROWS = 10_000  # Rows a table keeps in memory; the rest are counted, not shown.
-#: Width of a table drawn to a file or a pipe with no terminal about (a CI log): rich would
-#: draw 80 columns there and cut the cells short.
+#: Width of a table drawn to a file, or to a pipe with no terminal about (a CI log): rich
+#: would draw 80 columns there and cut the cells short.
 WIDE = 160
 STDIN_FD, STDERR_FD = 0, 2
 _JSON_SEPARATORS = (",", ":")
@@ -251,7 +252,7 @@ class TableWriter:
             self._dropped += 1
             return
         record = envelope(result, _now_or(timestamp))
-        where = host_port(str(record.get("hostname") or record.get("ip")), record.get("port"))
+        where = host_port(str(record.get("hostname") or record.get("ip")), str(record.get("port")))
         cells = [_dig(record, path) for _, path in _TABLE_COLUMNS]
         self._rows.append([_plain_text(where), *map(_plain_text, cells)])
 
@@ -284,12 +285,21 @@ def make_writer(fmt: str, stream: TextIO) -> Writer:
 
 
 def console_for(stream: TextIO) -> Console:
-    """A ``rich`` console on ``stream``: its terminal's width; when it is a pipe or a file,
-    the width of the terminal the user is at (``rdpprobe check HOST | less``), or ``WIDE``
-    columns when there is none (a CI log, a job's file)."""
+    """A ``rich`` console on ``stream``: a terminal's own width, or ``$COLUMNS`` when set;
+    ``WIDE`` columns in a file; in a pipe, the width of the terminal the user is at
+    (``rdpprobe check HOST | less``), or ``WIDE`` when there is none (a CI log)."""
     from rich.console import Console
 
-    return Console(file=stream, width=None if stream.isatty() else terminal_width() or WIDE)
+    if stream.isatty() or os.environ.get("COLUMNS", "").isdigit():
+        return Console(file=stream)  # rich reads the terminal, or $COLUMNS.
+    return Console(file=stream, width=WIDE if _is_regular_file(stream) else terminal_width() or WIDE)
+
+
+def _is_regular_file(stream: TextIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):  # No descriptor (io.UnsupportedOperation is both), or closed.
+        return False
 
 
 def terminal_width() -> int | None:

@@ -216,11 +216,13 @@ def test_rate_limits_new_connections() -> None:
     assert time.monotonic() - started >= 0.2
 
 
-def test_an_infinite_rate_is_no_limit() -> None:
+@pytest.mark.parametrize("rate", [math.inf, 0.0])
+def test_an_infinite_or_zero_rate_is_no_limit(rate: float) -> None:
     """``--rate inf`` on the command line, ``rate=math.inf`` in a program: no token bucket,
-    whose arithmetic would meet infinity times zero (NaN) on a clock that did not move."""
+    whose arithmetic would meet infinity times zero (NaN) on a clock that did not move.
+    ``EngineOptions(rate=0)`` has always meant no limit too."""
     closed = _closed_port()
-    results = _scan([_target(closed, f"127.0.0.{n}") for n in range(1, 31)], rate=math.inf)
+    results = _scan([_target(closed, f"127.0.0.{n}") for n in range(1, 31)], rate=rate)
     assert [r.signal for r in results] == [Signal.REFUSED] * 30
 
 

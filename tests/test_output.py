@@ -6,7 +6,9 @@ import copy
 import csv
 import io
 import json
+import os
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -239,6 +241,7 @@ def test_table_keeps_a_bounded_number_of_rows() -> None:
 
 
 def test_a_table_written_to_a_file_is_drawn_wide_and_cuts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.setattr("rdpprobe.output.terminal_width", lambda: None)  # As in CI: no terminal about.
     out = io.StringIO()
     writer = make_writer("table", out)
@@ -258,8 +261,25 @@ def test_a_table_written_to_a_file_is_drawn_wide_and_cuts_nothing(monkeypatch: p
 def test_output_to_a_pipe_takes_the_width_of_the_terminal_the_user_is_at(
     terminal: int | None, width: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.setattr("rdpprobe.output.terminal_width", lambda: terminal)
-    assert console_for(io.StringIO()).width == width
+    with os.fdopen(os.pipe()[1], "w") as pipe:
+        assert console_for(pipe).width == width
+    assert console_for(io.StringIO()).width == width  # No descriptor: taken as a pipe.
+
+
+def test_output_to_a_file_is_wide_whatever_the_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``scan --format table -o results.txt`` from an 80-column terminal cuts no cell."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr("rdpprobe.output.terminal_width", lambda: 80)
+    with open(tmp_path / "results.txt", "w", encoding="utf-8") as file:
+        assert console_for(file).width == WIDE
+
+
+def test_columns_in_the_environment_is_the_width_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr("rdpprobe.output.terminal_width", lambda: 80)
+    assert console_for(io.StringIO()).width == 200
 
 
 def test_a_narrow_terminal_folds_the_target_instead_of_cutting_it() -> None:

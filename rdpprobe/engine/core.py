@@ -64,7 +64,7 @@ class EngineOptions:
     concurrency: int = 100
     """Targets in flight at once (lowered to fit the descriptor limit)."""
     rate: float | None = None
-    """New connections per second; None or infinity: as fast as slots free up."""
+    """New connections per second; None, 0 or infinity: as fast as slots free up."""
     deadline: float | None = None
     """Seconds one target may take, all its connections included; None: the config's overall."""
     tls: str = "auto"
@@ -215,7 +215,7 @@ class Engine:
         self.stats.concurrency = self._cap
         self._targets = iter(targets)
         now = self._clock()
-        if self.options.rate is not None and self.options.rate < math.inf:
+        if self.options.rate and self.options.rate < math.inf:  # 0 and infinity: no limit.
             self._bucket = TokenBucket(self.options.rate, now)
         try:
             yield from self._loop()

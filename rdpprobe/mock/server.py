@@ -125,32 +125,23 @@ class MockRdpServer:
         """Stop listening, end every connection, release every socket. A connection
         accepted while it runs is closed as soon as it reaches ``_accepted``."""
         self._stopping = True
-        if self._server is not None:
-            await self._stop_accepting()
-            self._server.close()
+        server = self._server  # Held here: a second stop() may run while this one waits.
+        if server is not None:
+            await _stop_accepting(server)
+            server.close()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
+        if server is not None:
+            await server.wait_closed()
+        self._server = None
         for writer in self._writers:  # Connections whose task was cancelled before it ran.
             writer.close()
         self._writers.clear()
         for sock in self._sockets:
             sock.close()
         self._sockets.clear()
-
-    async def _stop_accepting(self) -> None:
-        """Take no more connections, and let those asyncio has accepted become transports
-        while the server is still open. Python 3.11 refuses a transport for a closed server
-        with an assertion, and leaves its socket open until the garbage collector finds it."""
-        assert self._server is not None
-        loop = asyncio.get_running_loop()
-        for sock in self._server.sockets:
-            loop.remove_reader(sock.fileno())
-        await asyncio.sleep(0)  # Each accept under way makes its transport in one step.
 
     async def __aenter__(self) -> MockRdpServer:
         await self.start()
@@ -284,6 +275,19 @@ class _LoopThread:
         self.thread.join(STOP_TIMEOUT)
         if not self.thread.is_alive():
             self.loop.close()
+
+
+async def _stop_accepting(server: asyncio.base_events.Server) -> None:
+    """Take no more connections, and let those asyncio has accepted become transports while
+    ``server`` is still open. Python 3.11 refuses a transport for a closed server with an
+    assertion, and leaves its socket open until the garbage collector finds it."""
+    loop = asyncio.get_running_loop()
+    try:
+        for sock in server.sockets:
+            loop.remove_reader(sock.fileno())
+    except NotImplementedError:  # A loop without readers (Windows' proactor): close as it is.
+        return
+    await asyncio.sleep(0)  # Each accept under way makes its transport in one step.
 
 
 async def _await(fn: Callable[[], Awaitable[Any]]) -> Any:

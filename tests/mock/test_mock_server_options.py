@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import socket
 import warnings
@@ -98,3 +99,12 @@ def _connect_as_it_stops() -> bool:
             return client.recv(1) == b""
         except ConnectionResetError:
             return True
+
+
+def test_two_stops_at_once_both_end_cleanly() -> None:
+    async def stop_twice() -> list[object]:
+        server = MockRdpServer("windows-nla")
+        await server.start()
+        return await asyncio.gather(server.stop(), server.stop(), return_exceptions=True)
+
+    assert asyncio.run(stop_twice()) == [None, None]

@@ -263,9 +263,8 @@ class TableWriter:
         from rich.table import Table
 
         table = Table(title="rdpprobe results")
-        table.add_column("target", overflow="fold")  # Folded onto more lines, never cut.
-        for name, _ in _TABLE_COLUMNS:
-            table.add_column(name)
+        for name in ("target", *(name for name, _ in _TABLE_COLUMNS)):
+            table.add_column(name, overflow="fold")  # Folded onto more lines, never cut.
         for row in self._rows:
             table.add_row(*row)
         self._console.print(table)

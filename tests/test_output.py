@@ -282,13 +282,14 @@ def test_columns_in_the_environment_is_the_width_asked_for(monkeypatch: pytest.M
     assert console_for(io.StringIO()).width == 200
 
 
-def test_a_narrow_terminal_folds_the_target_instead_of_cutting_it() -> None:
+def test_a_narrow_terminal_folds_cells_instead_of_cutting_them() -> None:
     out = io.StringIO()
     writer = TableWriter(Console(file=out, width=60, color_system=None))
     writer.write(refused_result() | {"target": {"host": "rdp-gateway-17.branch.corp.example", "port": 3389}}, WHEN)
     writer.close()
     target_cells = [line.split("│")[1].strip() for line in out.getvalue().splitlines() if line.startswith("│")]
     assert "".join(target_cells) == "rdp-gateway-17.branch.corp.example:3389"
+    assert "…" not in out.getvalue()  # Nor is any other cell cut: "tcp_connect", "port_closed".
 
 
 @pytest.mark.parametrize(

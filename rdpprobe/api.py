@@ -12,7 +12,7 @@ from rdpprobe.addresses import is_non_unicast_value
 from rdpprobe.errors import EncodeError, ProbeUsageError
 from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence import initiation
-from rdpprobe.sequence.config import Credentials, ProbeConfig, Timeouts
+from rdpprobe.sequence.config import ADDRESS_FAMILIES, Credentials, ProbeConfig, Timeouts
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.nla import CREDSSP_VERSIONS
 from rdpprobe.sequence.plan import Plan, advance, out_of_time, plan
@@ -53,7 +53,8 @@ def probe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
     ``connect_timeout``, ``timeout`` (per phase), ``deadline`` (overall), ``stop_after``
     (a phase name), ``user``/``password``/``domain`` (an authentication check),
     ``full_logon``, ``legacy_tls``, ``follow_negotiation``, ``enumerate``,
-    ``expected_name``, ``keylog_path``. The password is never logged or shown.
+    ``expected_name``, ``keylog_path``, ``prefer`` (``"ipv4"`` or ``"ipv6"``: the family
+    to connect to when a name has addresses of both). The password is never logged or shown.
 
     Bad input (a malformed target, an impossible or contradictory option) raises
     ``ProbeUsageError`` naming the problem before any connection is made.
@@ -148,7 +149,7 @@ def build(target: str, port: int | None, options: dict[str, Any]) -> tuple[Targe
 
 _PLAIN_OPTIONS = frozenset({
     "cookie", "routing_token", "full_logon", "legacy_tls", "follow_negotiation", "expected_name",
-    "trace", "client_name", "credssp_version",
+    "trace", "client_name", "credssp_version", "prefer",
 })
 
 
@@ -160,6 +161,8 @@ def _check_config(config: ProbeConfig) -> None:
         raise ProbeUsageError("full_logon needs user and password")
     if config.expected_name is not None:
         check_expected_name(config.expected_name, "expected_name")
+    if config.prefer is not None and config.prefer not in ADDRESS_FAMILIES:
+        raise ProbeUsageError(f"prefer must be {' or '.join(map(repr, ADDRESS_FAMILIES))}, not {config.prefer!r}")
     _check_stop_reaches_options(config)
     _check_connection_request(config)
 

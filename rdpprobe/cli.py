@@ -29,6 +29,7 @@ from rdpprobe.api import (
 )
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.result import AUTH_SUCCEEDED
+from rdpprobe.sequence.config import ADDRESS_FAMILIES
 from rdpprobe.sequence.phases import Phase
 
 EXIT_OK = 0
@@ -66,6 +67,9 @@ def add_probe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-legacy-tls", action="store_true", help="refuse TLS 1.0/1.1 and weak ciphers")
     p.add_argument("--no-follow", action="store_true", help="do not reconnect after RDP_NEG_FAILURE")
     p.add_argument("--enumerate", action="store_true", help="connect once per protocol to list those accepted")
+    p.add_argument("--prefer", choices=ADDRESS_FAMILIES,
+                   help="for a name with both, connect to its first address of this family (FreeRDP prefers ipv4; "
+                        "default: the resolver's order)")
 
 
 def _add_check(p: argparse.ArgumentParser) -> None:
@@ -92,7 +96,7 @@ def probe_options(args: argparse.Namespace) -> dict[str, Any]:
         "follow_negotiation": not args.no_follow,
         "enumerate": args.enumerate,
     })
-    for key in ("protocols", "cookie", "stop_after"):
+    for key in ("protocols", "cookie", "stop_after", "prefer"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     return options

@@ -17,6 +17,7 @@ import rdpprobe
 from rdpprobe.api import MAX_SECONDS, build
 from rdpprobe.engine import Engine
 from rdpprobe.errors import EncodeError, ProbeUsageError
+from rdpprobe.mock import MockRdpServer
 from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence import initiation
 from rdpprobe.sequence.actions import CloseConnection, Finished, SendBytes
@@ -386,7 +387,7 @@ def test_the_engine_reports_an_unencodable_name_as_a_dns_failure() -> None:
 # --- Names that resolve only to addresses no host has ---------------------------------------
 
 
-def _answers(*addresses: str) -> Callable[..., list[tuple[Any, ...]]]:
+def resolver_answering(*addresses: str) -> Callable[..., list[tuple[Any, ...]]]:
     """A ``getaddrinfo`` that answers every name with ``addresses``, in that order."""
 
     def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
@@ -409,7 +410,7 @@ def _sinkholed_probes(port: int) -> list[ProbeResult]:
 
 def test_a_sinkholed_name_is_a_dns_failure_and_nothing_is_connected(monkeypatch: pytest.MonkeyPatch) -> None:
     """0.0.0.0 is this machine to Linux: probing it would report the local server as the name's."""
-    monkeypatch.setattr(socket, "getaddrinfo", _answers("0.0.0.0", "::"))
+    monkeypatch.setattr(socket, "getaddrinfo", resolver_answering("0.0.0.0", "::"))
     recorder = _Recorder()
     with listeners.listener(recorder) as port:
         results = _sinkholed_probes(port)
@@ -420,5 +421,48 @@ def test_a_sinkholed_name_is_a_dns_failure_and_nothing_is_connected(monkeypatch:
 
 
 def test_a_name_with_a_host_address_among_others_connects_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(socket, "getaddrinfo", _answers("224.0.0.1", "::ffff:0.0.0.0", "127.0.0.1"))
+    monkeypatch.setattr(socket, "getaddrinfo", resolver_answering("224.0.0.1", "::ffff:0.0.0.0", "127.0.0.1"))
     assert resolve("mixed.invalid", 3389, 1.0) == (socket.AF_INET, "127.0.0.1")
+
+
+# --- A name with IPv6 and IPv4 addresses: the resolver's order, or the family preferred -----
+
+
+@pytest.mark.parametrize(
+    ("answers", "prefer", "expected"),
+    [
+        (("::1", "127.0.0.1"), None, "::1"),  # The resolver's order (RFC 6724 puts IPv6 first).
+        (("::1", "127.0.0.1"), "ipv4", "127.0.0.1"),  # As FreeRDP's client chooses.
+        (("127.0.0.1", "::1"), "ipv6", "::1"),  # As FreeRDP's /ipv6 chooses.
+        (("127.0.0.2",), "ipv6", "127.0.0.2"),  # No address of that family: the first there is.
+        (("::1", "0.0.0.0"), "ipv4", "::1"),  # An address no host has is never preferred.
+    ],
+)
+def test_a_name_s_address_follows_the_family_preferred(
+    answers: tuple[str, ...], prefer: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", resolver_answering(*answers))
+    assert resolve("dual.invalid", 3389, 1.0, prefer)[1] == expected
+
+
+def test_every_driver_connects_to_the_family_preferred(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dual-stack name whose server listens on IPv4 only: probed in the resolver's order it
+    is refused on ::1; preferring IPv4 reaches the server, as FreeRDP's client would."""
+    monkeypatch.setattr(socket, "getaddrinfo", resolver_answering("::1", "127.0.0.1"))
+    with MockRdpServer("windows-nla") as server:
+        port = server.address[1]
+        target = f"dual.invalid:{port}"
+        options = {**FAST, "stop_after": "connection_initiation"}
+        first = rdpprobe.probe(target, **options)
+        found = [
+            rdpprobe.probe(target, prefer="ipv4", **options),
+            asyncio.run(rdpprobe.aprobe(target, prefer="ipv4", **options)),
+            *rdpprobe.probe_many([target], prefer="ipv4", **options),
+        ]
+    assert (first.signal, first.target.address) == (Signal.REFUSED, "::1")
+    assert [(r.signal, r.target.address) for r in found] == [(Signal.OK, "127.0.0.1")] * 3
+
+
+def test_prefer_takes_only_a_family_name() -> None:
+    with pytest.raises(ProbeUsageError, match="prefer must be 'ipv4' or 'ipv6', not 'ipv5'"):
+        rdpprobe.probe("127.0.0.1", prefer="ipv5")

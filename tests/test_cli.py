@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from rdpprobe.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
 from rdpprobe.mock.server import MockRdpServer
-from tests.test_api_validation import wait_for
+from tests.test_api_validation import resolver_answering, wait_for
 from tests.transport.listeners import closed_port
 
 FAST = ["--connect-timeout", "1", "--timeout", "2", "--deadline", "5"]
@@ -28,6 +29,19 @@ def test_the_report_writes_an_ipv6_target_in_brackets(capsys: pytest.CaptureFixt
     port = closed_port("::1")
     assert main(["check", f"[::1]:{port}", *FAST]) == EXIT_FAILURE
     assert capsys.readouterr().out.splitlines()[0] == f"rdpprobe check [::1]:{port}"
+
+
+def test_prefer_picks_the_family_of_a_dual_stack_name(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", resolver_answering("::1", "127.0.0.1"))
+    with MockRdpServer("windows-nla") as server:
+        argv = ["check", f"dual.invalid:{server.address[1]}", "--stop-after", "connection_initiation", "--json", *FAST]
+        assert main([*argv, "--prefer", "ipv4"]) == EXIT_OK
+        assert json.loads(capsys.readouterr().out)["target"]["address"] == "127.0.0.1"
+        assert main(argv) == EXIT_FAILURE  # The resolver's order: ::1 first, where nothing listens.
+    with pytest.raises(SystemExit) as refused:
+        main(["check", "127.0.0.1", "--prefer", "ipv5"])
+    assert refused.value.code == EXIT_USAGE
 
 
 def test_healthy_server_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:

@@ -373,7 +373,7 @@ class Engine:
 
     def _lookup(self, link: Link, timeout: float) -> None:
         if self._resolver is None:
-            self._resolver = Resolver()
+            self._resolver = Resolver(self.config.prefer)
             self.poller.add_reader(self._resolver.wake_reader)
         target = link.job.target
         self._resolver.submit(link, target.host, target.port, timeout)

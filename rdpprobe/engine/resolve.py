@@ -36,7 +36,8 @@ class Resolver:
     Only the pool's threads call ``_finished``; everything else runs on the engine's thread.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, prefer: str | None = None) -> None:
+        self._prefer = prefer  # ``ProbeConfig.prefer``: one family for the whole scan.
         self._pool: ThreadPoolExecutor | None = None
         self._done: deque[tuple[str, Lookup]] = deque()
         self._waiting: dict[str, list[Any]] = {}
@@ -61,7 +62,7 @@ class Resolver:
         self._waiting[host] = [token]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="rdpprobe-resolve")
-        future = self._pool.submit(resolve, host, port, timeout)
+        future = self._pool.submit(resolve, host, port, timeout, self._prefer)
         future.add_done_callback(lambda done: self._finished(host, done))
 
     def _finished(self, host: str, future: Future[tuple[socket.AddressFamily, str]]) -> None:

@@ -15,6 +15,12 @@ DEFAULT_COOKIE = "probe"
 MAX_COOKIE_LENGTH = 9
 
 
+#: Values of ``ProbeConfig.prefer``. FreeRDP's client takes a name's first IPv4 address
+#: unless told to prefer IPv6 (its ``/ipv6``); the system resolver puts IPv6 first on a
+#: host with a global IPv6 address.
+ADDRESS_FAMILIES = ("ipv4", "ipv6")
+
+
 @dataclass(frozen=True, slots=True)
 class Credentials:
     """A user name and password for an authentication check; the password is never shown."""
@@ -62,6 +68,9 @@ class ProbeConfig:
     enumerate_protocols: bool = False
     #: The name the user typed, checked against the certificate (defaults to the host).
     expected_name: str | None = None
+    #: The address family to connect to first when a name has addresses of both
+    #: (``ADDRESS_FAMILIES``); None: the resolver's order (RFC 6724 on most systems).
+    prefer: str | None = None
     #: Record a trace of every PDU (phase, direction, name, length) in the result.
     trace: bool = False
     client_name: str = "rdpprobe"

@@ -49,7 +49,7 @@ async def _connect(prober: Prober, target: Target, config: ProbeConfig) -> socke
     try:
         async with asyncio.timeout(config.timeouts.connect):
             family, address = await loop.run_in_executor(None, resolve, target.address or target.host, target.port,
-                                                         config.timeouts.connect)
+                                                         config.timeouts.connect, config.prefer)
     except (OSError, TimeoutError) as exc:
         prober.failed(observe(exc), time.monotonic())
         return None

@@ -43,7 +43,8 @@ def run(target: Target, config: ProbeConfig, keylog_path: str | None = None,
 def _connect(prober: Prober, target: Target, config: ProbeConfig) -> socket.socket | None:
     """The connected socket; None when the probe ended first (a failure, or a stop after dns)."""
     try:
-        family, address = resolve(target.address or target.host, target.port, config.timeouts.connect)
+        family, address = resolve(target.address or target.host, target.port, config.timeouts.connect,
+                                  config.prefer)
         prober.resolved(address, time.monotonic())
         if prober.finished:
             return None

@@ -164,7 +164,7 @@ def test_a_name_is_looked_up_once_for_all_its_ports(monkeypatch: pytest.MonkeyPa
     calls: list[str] = []
     answers = iter([OSError(errno.EMFILE, "Too many open files")])
 
-    def counted(host: str, port: int, timeout: float) -> tuple[socket.AddressFamily, str]:
+    def counted(host: str, port: int, timeout: float, prefer: str | None = None) -> tuple[socket.AddressFamily, str]:
         calls.append(host)
         failure = next(answers, None)
         if failure is not None:
@@ -182,7 +182,7 @@ def test_a_name_is_looked_up_once_for_all_its_ports(monkeypatch: pytest.MonkeyPa
 def test_a_name_that_does_not_resolve_is_asked_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
 
-    def unknown(host: str, port: int, timeout: float) -> tuple[socket.AddressFamily, str]:
+    def unknown(host: str, port: int, timeout: float, prefer: str | None = None) -> tuple[socket.AddressFamily, str]:
         calls.append(host)
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 

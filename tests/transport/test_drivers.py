@@ -184,7 +184,7 @@ def test_every_connection_of_a_probe_goes_to_the_address_its_name_first_resolved
     connections and the probe's own must all reach one server, so the name is looked up once."""
     looked_up: list[str] = []
 
-    def round_robin(host: str, port: int, timeout: float) -> tuple[socket.AddressFamily, str]:
+    def round_robin(host: str, port: int, timeout: float, prefer: str | None = None) -> tuple[socket.AddressFamily, str]:
         looked_up.append(host)
         return resolve(host if host != "rdp.example.test" else "127.0.0.1", port, timeout)
 

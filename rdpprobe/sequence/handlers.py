@@ -49,7 +49,17 @@ def _tls_facts(state: ProbeState, info: TlsInfo) -> TlsFacts:
 
 
 def transport_failed(state: ProbeState, observed: Observed) -> None:
-    """A reset, an alert or any other transport failure ends the probe in the current phase."""
+    """A reset, an alert or any other transport failure ends the probe in the current phase.
+
+    A reset while connecting is the exception. ``connect`` reports one only for a connection
+    the server accepted and then reset (a refusal is ECONNREFUSED); a loaded client sees it
+    when the reset lands before ``connect`` returns. So the TCP connection was made, and the
+    reset ends the phase after it, as it does when it lands a moment later.
+    """
+    if state.phase is Phase.TCP_CONNECT and observed.signal is Signal.RESET:
+        if state.stop_if_asked(Phase.TCP_CONNECT, "the tcp connection"):
+            return
+        initiation.enter(state)
     state.fail(
         observed.signal,
         observed.detail,

@@ -66,11 +66,16 @@ def _encoded_request(cookie_text: str | None, routing_token: bytes | None, reque
 
 
 def begin(state: ProbeState) -> None:
+    enter(state)
+    state.send(connection_request(state))
+    state.wait_for(Expect.CONNECTION_CONFIRM, on_connection_confirm)
+
+
+def enter(state: ProbeState) -> None:
+    """Start the connection initiation phase, with the protocols the request offers."""
     state.enter(Phase.CONNECTION_INITIATION)
     names = flag_names(SecurityProtocol, state.config.requested_protocols) or ("RDP",)
     state.learn(requested_protocols=names)
-    state.send(connection_request(state))
-    state.wait_for(Expect.CONNECTION_CONFIRM, on_connection_confirm)
 
 
 def on_connection_confirm(state: ProbeState, frame: bytes) -> None:

@@ -246,3 +246,31 @@ def test_a_target_deadline_later_than_the_overall_timeout_changes_nothing() -> N
     drain(prober)
     prober.handle_timer(TIMEOUTS.phase)
     assert prober.result.detail == f"no answer within {TIMEOUTS.phase:g}s"
+
+
+def _reset(prober: Prober, now: float) -> Prober:
+    prober.failed(Observed(Signal.RESET, "ECONNRESET"), now)
+    return prober
+
+
+def test_a_reset_that_lands_before_connect_returns_is_a_reset_after_connecting() -> None:
+    """Accepted, then reset: a loaded client may see the reset from connect() itself. The
+    result is the one it gets when the reset comes after connect() returned."""
+    config = ProbeConfig(timeouts=TIMEOUTS)
+    early = Prober(Target("server", 3389), config, now=0.0, started_at=START, rng=fixed_rng)
+    early.resolved("127.0.0.1", 0.0)
+    late = connected(config)
+    drain(late)
+    early_result, late_result = _reset(early, 0.1).result, _reset(late, 0.1).result
+    assert early_result.failed_phase is late_result.failed_phase is Phase.CONNECTION_INITIATION
+    assert early_result.signal is late_result.signal is Signal.RESET
+    assert early_result.verdict == late_result.verdict
+    assert early_result.facts == late_result.facts
+
+
+def test_a_reset_while_connecting_still_stops_after_tcp_connect_when_asked() -> None:
+    config = ProbeConfig(timeouts=TIMEOUTS, stop_after=Phase.TCP_CONNECT)
+    prober = Prober(Target("server", 3389), config, now=0.0, started_at=START, rng=fixed_rng)
+    prober.resolved("127.0.0.1", 0.0)
+    result = _reset(prober, 0.1).result
+    assert (result.ok, result.phase_reached, result.signal) == (True, Phase.TCP_CONNECT, Signal.OK)

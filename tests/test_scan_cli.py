@@ -13,7 +13,7 @@ import pytest
 from rdpprobe.cli import main
 from rdpprobe.mock import MockRdpServer
 from rdpprobe.scan import ProgressBar
-from tests.transport.listeners import closed_port
+from tests.transport.listeners import closed_port, closed_ports
 
 FAST = ["--connect-timeout", "1", "--timeout", "1", "--deadline", "3", "--no-progress"]
 
@@ -90,10 +90,12 @@ def _terminate_mid_scan(extra: list[str], results: Path | None = None) -> tuple[
     import time
 
     argv = ["scan", "-", "--depth", "quick", "--timeout", "30", "--deadline", "60", "--no-progress", *extra]
-    closed = [f"127.0.0.1:{closed_port()}" for _ in range(3)]
     with socket.socket() as silent:  # Listens and never answers: its probe waits out its timeout.
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
+        # Three different ports, none the silent one's: a repeat is probed once, and the
+        # three lines read below would then wait out the silent probe (the scan ended first).
+        closed = [f"127.0.0.1:{port}" for port in closed_ports(3)]
         targets = "\n".join([*closed, f"127.0.0.1:{silent.getsockname()[1]}"]) + "\n"
         with subprocess.Popen(
             [sys.executable, "-m", "rdpprobe", *argv], text=True,

@@ -87,6 +87,15 @@ def _handle(behaviour: Behaviour, conn: socket.socket) -> None:
 
 def closed_port(host: str = "127.0.0.1") -> int:
     """A loopback port on ``host`` with nothing listening (bound, then released)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    return closed_ports(1, host)[0]
+
+
+def closed_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` different loopback ports with nothing listening: all bound at once, then
+    released, since ports bound and released one by one may come back the same."""
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET))
+                   for _ in range(count)]
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]

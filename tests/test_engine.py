@@ -24,6 +24,7 @@ from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence.config import ProbeConfig, Timeouts
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
+from tests.transport.listeners import closed_port, closed_ports
 
 LOOPBACK = "127.0.0.1"
 SHORT = Timeouts(connect=1.0, phase=0.3, overall=2.0)
@@ -42,12 +43,6 @@ def _scan(targets: list[Target], config: ProbeConfig = QUICK, **options: object)
 
 def _target(port: int, host: str = LOOPBACK) -> Target:
     return Target(host, port, host if host[0].isdigit() else None)
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
 
 
 class _Server:
@@ -108,7 +103,7 @@ def silent() -> Iterator[_Server]:
 
 
 def test_refused_port_is_port_closed() -> None:
-    (result,) = _scan([_target(_closed_port())])
+    (result,) = _scan([_target(closed_port())])
     assert result.signal is Signal.REFUSED
     assert result.verdict.category == "port_closed"
 
@@ -136,7 +131,7 @@ def test_answering_listener_gives_the_selected_protocol() -> None:
 
 
 def test_every_target_gets_exactly_one_result(silent: _Server) -> None:
-    closed = _closed_port()
+    closed = closed_port()
     targets = [_target(closed if i % 3 else silent.port) for i in range(90)]
     results = _scan(targets, concurrency=40)
     assert len(results) == len(targets)
@@ -153,7 +148,7 @@ def test_blackholes_take_waves_of_the_timeout(silent: _Server) -> None:
 
 
 def test_host_names_are_resolved() -> None:
-    (result,) = _scan([_target(_closed_port(), "localhost")])
+    (result,) = _scan([_target(closed_port(), "localhost")])
     assert result.signal is Signal.REFUSED
     assert result.target.address in ("127.0.0.1", "::1")
 
@@ -172,7 +167,7 @@ def test_a_name_is_looked_up_once_for_all_its_ports(monkeypatch: pytest.MonkeyPa
         return socket.AF_INET, LOOPBACK
 
     monkeypatch.setattr(resolve_module, "resolve", counted)
-    ports = [_closed_port() for _ in range(3)]
+    ports = closed_ports(3)
     results = _scan([_target(port, "rdp.example.test") for port in ports], concurrency=3)
     assert sorted(result.target.port for result in results) == sorted(ports)
     assert {(result.signal, result.target.address) for result in results} == {(Signal.REFUSED, LOOPBACK)}
@@ -193,7 +188,7 @@ def test_a_name_that_does_not_resolve_is_asked_once(monkeypatch: pytest.MonkeyPa
 
 
 def test_address_filter_drops_excluded_names() -> None:
-    results = _scan([_target(_closed_port(), "localhost")], address_filter=lambda address, port: False)
+    results = _scan([_target(closed_port(), "localhost")], address_filter=lambda address, port: False)
     assert results == []
 
 
@@ -201,7 +196,7 @@ def test_a_crashing_probe_is_an_error_result_and_the_scan_goes_on() -> None:
     def explode(address: str, port: int) -> bool:
         raise RuntimeError("boom")
 
-    closed = _closed_port()
+    closed = closed_port()
     results = _scan([_target(closed, "localhost"), _target(closed)], address_filter=explode)
     by_host = {r.target.host: r for r in results}
     assert by_host["localhost"].signal is Signal.INTERNAL_ERROR
@@ -210,7 +205,7 @@ def test_a_crashing_probe_is_an_error_result_and_the_scan_goes_on() -> None:
 
 
 def test_rate_limits_new_connections() -> None:
-    closed = _closed_port()
+    closed = closed_port()
     started = time.monotonic()
     _scan([_target(closed)] * 30, rate=100.0)
     assert time.monotonic() - started >= 0.2
@@ -221,7 +216,7 @@ def test_an_infinite_or_zero_rate_is_no_limit(rate: float) -> None:
     """``--rate inf`` on the command line, ``rate=math.inf`` in a program: no token bucket,
     whose arithmetic would meet infinity times zero (NaN) on a clock that did not move.
     ``EngineOptions(rate=0)`` has always meant no limit too."""
-    closed = _closed_port()
+    closed = closed_port()
     results = _scan([_target(closed, f"127.0.0.{n}") for n in range(1, 31)], rate=rate)
     assert [r.signal for r in results] == [Signal.REFUSED] * 30
 
@@ -230,7 +225,7 @@ def test_a_slow_rate_does_not_hold_the_scan_open_after_the_last_target() -> None
     """At 0.05 connections/s the next token is 20 s away: the end of the input must be seen
     without waiting for it."""
     started = time.monotonic()
-    results = _scan([_target(_closed_port())], rate=0.05)
+    results = _scan([_target(closed_port())], rate=0.05)
     assert [r.signal for r in results] == [Signal.REFUSED]
     assert time.monotonic() - started < 10.0
 

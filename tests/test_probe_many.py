@@ -16,7 +16,7 @@ import rdpprobe
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.mock import MockRdpServer
 from rdpprobe.sequence.phases import Phase
-from tests.transport.listeners import closed_port
+from tests.transport.listeners import closed_port, closed_ports
 
 FAST = {"connect_timeout": 1, "timeout": 1, "deadline": 3}
 
@@ -51,8 +51,8 @@ def test_many_targets_classified_as_probe_classifies_each() -> None:
 
 
 def test_depth_ports_ranges_and_exclusions() -> None:
-    closed = [closed_port(), closed_port()]
     with MockRdpServer("windows-nla") as server:
+        closed = closed_ports(2)  # While the server holds its port: none is that one.
         port = server.address[1]
         results = list(rdpprobe.probe_many(["127.0.0.1-3", f"127.0.0.1:{port}"], ports=closed, exclude=["127.0.0.2"],
                                            depth="quick", **FAST))  # fmt: skip

@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import io
 import json
-import socket
 from datetime import datetime, timezone
 
 import jsonschema
@@ -22,14 +21,9 @@ from rdpprobe.sequence.config import Credentials, ProbeConfig, Timeouts
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
 from rdpprobe.targets import iter_targets
+from tests.transport.listeners import closed_port, closed_ports
 
 FAST = ProbeConfig(timeouts=Timeouts(2.0, 2.0, 5.0))
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize(("depth", "stop"), sorted(DEPTH_STOPS.items()))
@@ -66,7 +60,7 @@ class _FlushLog(io.StringIO):
 
 def test_each_result_is_flushed_before_the_engine_waits_again() -> None:
     stream = _FlushLog()
-    targets = [f"127.0.0.1:{_closed_port()}" for _ in range(3)]
+    targets = [f"127.0.0.1:{port}" for port in closed_ports(3)]  # Three: a repeat is probed once.
     run_scan(iter_targets(targets), depth_config(FAST, "quick"), JsonlWriter(stream), EngineOptions(concurrency=1))
     # One probe at a time: each turn finishes one result, and the turn ends with a flush.
     assert stream.lines_at_flush[:3] == [1, 2, 3]
@@ -77,7 +71,7 @@ def test_each_result_is_flushed_before_the_engine_waits_again() -> None:
 def test_output_lines_validate_against_the_schema(depth: str) -> None:
     schema = load_schema()
     with MockRdpServer("windows-nla") as nla, MockRdpServer("xrdp-like") as xrdp:
-        targets = [f"127.0.0.1:{nla.address[1]}", f"127.0.0.1:{xrdp.address[1]}", f"127.0.0.1:{_closed_port()}"]
+        targets = [f"127.0.0.1:{nla.address[1]}", f"127.0.0.1:{xrdp.address[1]}", f"127.0.0.1:{closed_port()}"]
         lines, report = _scan_lines(targets, depth)
     assert len(lines) == 3
     for line in lines:
@@ -131,7 +125,7 @@ def test_open_keeps_connected_targets_and_every_internal_error() -> None:
 
 def test_results_open_leaves_out_are_counted_not_written() -> None:
     stream = io.StringIO()
-    targets = [f"127.0.0.1:{_closed_port()}", f"127.0.0.2:{_closed_port()}"]
+    targets = [f"127.0.0.1:{closed_port()}", f"127.0.0.2:{closed_port()}"]
     with MockRdpServer("windows-tls") as server:
         report = run_scan(iter_targets([*targets, f"127.0.0.1:{server.address[1]}"]), depth_config(FAST, "quick"),
                           JsonlWriter(stream), EngineOptions(concurrency=3), keep=connected)

@@ -278,8 +278,8 @@ def test_addresses_no_host_has_are_left_out_and_said_so(capsys: pytest.CaptureFi
 
 
 def test_a_port_list_probes_each_target_on_each_port(capsys: pytest.CaptureFixture[str]) -> None:
-    closed = [closed_port(), closed_port()]
     with MockRdpServer("windows-nla") as server:
+        closed = closed_ports(2)  # While the server holds its port: none is that one.
         ports = f"{closed[0]},{server.address[1]},{closed[1]}"
         assert main(["scan", "127.0.0.1", f"127.0.0.2:{closed[0]}", "-p", ports, "--depth", "quick", "--no-summary", *FAST]) == 0
     lines = _jsonl(capsys.readouterr().out)

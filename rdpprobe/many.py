@@ -99,7 +99,7 @@ def _prepared(
 def _engine(options: dict[str, Any], depth: str | None, concurrency: Any, rate: Any, tls: str,
             address_filter: Callable[[str, int], bool]) -> Engine:
     """The engine to run, its options checked as ``probe`` checks them."""
-    from rdpprobe.engine import TLS_CHOICES, Engine, EngineOptions
+    from rdpprobe.engine import TLS_CHOICES, Engine, EngineOptions, check_rate
     from rdpprobe.scan import depth_config
 
     given = [name for name in CREDENTIAL_OPTIONS if options.get(name)]
@@ -107,8 +107,8 @@ def _engine(options: dict[str, Any], depth: str | None, concurrency: Any, rate: 
         raise ProbeUsageError(f"a scan never sends credentials ({given[0]} given); probe one server for that")
     if not (isinstance(concurrency, int) and not isinstance(concurrency, bool) and concurrency >= 1):
         raise ProbeUsageError(f"concurrency must be a whole number of at least 1, got {concurrency!r}")
-    if rate is not None and not (_is_number(rate) and rate > 0):  # NaN fails; infinity is no limit.
-        raise ProbeUsageError(f"rate must be a positive number of connections per second, got {rate!r}")
+    if rate is not None:
+        check_rate(rate, "rate")
     if tls not in TLS_CHOICES:
         raise ProbeUsageError(f"tls must be one of {', '.join(TLS_CHOICES)}, got {tls!r}")
     _, config, keylog = build(OPTIONS_TARGET, None, options)

@@ -22,7 +22,7 @@ from typing import TextIO
 
 from rdpprobe.api import DEFAULT_CONCURRENCY, OPTIONS_TARGET, build
 from rdpprobe.cli import EXIT_OK, UsageError, add_probe_options, discard_stdout, probe_options, register
-from rdpprobe.engine import TLS_CHOICES, EngineOptions
+from rdpprobe.engine import TLS_CHOICES, EngineOptions, check_rate
 from rdpprobe.output import FORMATS, console_for, make_writer, plural
 from rdpprobe.resume import Finished, read_finished
 from rdpprobe.sequence.phases import Phase
@@ -86,8 +86,8 @@ def _check_open(args: argparse.Namespace) -> None:
 def _check_numbers(args: argparse.Namespace) -> None:
     if args.concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, got {args.concurrency}")
-    if args.rate is not None and not args.rate > 0:  # Written so that NaN fails too.
-        raise UsageError(f"--rate must be positive, got {args.rate:g}")
+    if args.rate is not None:
+        check_rate(args.rate, "--rate")
     if not (args.targets or args.input_files):
         raise UsageError("no targets: give TARGET arguments, -iL FILE or - for stdin")
 

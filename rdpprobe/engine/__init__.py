@@ -7,6 +7,7 @@ each ``ProbeResult`` as soon as its target is done.
 """
 
 from rdpprobe.engine.core import Engine, EngineOptions, EngineStats
+from rdpprobe.engine.limits import check_rate
 from rdpprobe.engine.tlsflavor import TLS_CHOICES
 
-__all__ = ["TLS_CHOICES", "Engine", "EngineOptions", "EngineStats"]
+__all__ = ["TLS_CHOICES", "Engine", "EngineOptions", "EngineStats", "check_rate"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import resource
 
+from rdpprobe.errors import ProbeUsageError
 from rdpprobe.transport.errors import LOCAL_RESOURCE_ERRNOS
 
 #: Descriptors kept free for stdio, the output file, the poller, the wake-up pair, resolver
@@ -47,6 +48,16 @@ def raise_fd_limit() -> int:
 def cap_concurrency(requested: int, fd_limit: int) -> int:
     """``requested``, lowered so that every in-flight probe has a descriptor to spare."""
     return max(1, min(requested, fd_limit - RESERVED_FDS))
+
+
+def check_rate(rate: object, option: str) -> None:
+    """A connection rate as ``rdpprobe scan`` and ``probe_many`` take it: a positive number
+    of new connections per second, infinity for no limit. NaN, zero, a negative or anything
+    else is refused with a ``ProbeUsageError`` naming ``option``."""
+    if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0:
+        return
+    shown = f"{rate:g}" if isinstance(rate, float) else repr(rate)
+    raise ProbeUsageError(f"{option} must be positive, got {shown} (new connections per second; inf for no limit)")
 
 
 class TokenBucket:

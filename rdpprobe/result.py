@@ -197,6 +197,49 @@ class AuthOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class TlsVersionSupport:
+    """One TLS version as ``--audit`` tried it: accepted or not, and with which suites."""
+
+    version: str
+    """Spelled as ``TlsFacts.version``: ``SSLv3``, ``TLSv1``, ``TLSv1.1``, ``TLSv1.2``, ``TLSv1.3``."""
+    accepted: bool | None
+    """None: not tested (the TLS library cannot offer it, or the connections failed
+    for another reason than the server's refusal)."""
+    ciphers: tuple[str, ...] = ()
+    """IANA names of the suites the server accepted with this version, in the order it chose them."""
+
+
+@dataclass(frozen=True, slots=True)
+class TlsAuditFacts:
+    """The TLS versions, suites and groups a server accepts (``--audit``), each one from a
+    handshake inside X.224 negotiation that selected SSL ([MS-RDPBCGR] 5.4.5.1)."""
+
+    versions: tuple[TlsVersionSupport, ...] = ()
+    server_cipher_preference: bool | None = None
+    """True: the server chose the same suite from an offer and from its reverse."""
+    groups: tuple[str, ...] | None = None
+    """Key exchange groups accepted, where enumerated (None: not enumerated)."""
+    library: str | None = None
+    """The TLS library that made the offers (what it cannot offer stays untested)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RdpEncryptionAuditFacts:
+    """Standard RDP Security encryption methods a server accepts (``--audit``): one
+    connection per method, offering only it in Client Security Data ([MS-RDPBCGR]
+    2.2.1.3.3), with the server's choice read from Server Security Data (2.2.1.4.3)."""
+
+    methods_accepted: tuple[str, ...] = ()
+    """``EncryptionMethod`` names the server chose when offered alone."""
+    methods_refused: tuple[str, ...] = ()
+    """Offered alone, the server chose another method or refused the connection."""
+    methods_unknown: tuple[str, ...] = ()
+    """Not established: the connection failed for another reason, or was never made."""
+    levels: tuple[str, ...] = ()
+    """``EncryptionLevel`` names the server answered with."""
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """Everything learned on the way; every field stays None until the probe learns it."""
 
@@ -221,6 +264,10 @@ class Facts:
     capabilities: CapabilityFacts | None = None
     redirection: RedirectionFacts | None = None
     auth: AuthOutcome | None = None
+    tls_audit: TlsAuditFacts | None = None
+    """TLS versions and suites accepted, from ``--audit``; None: not enumerated."""
+    rdp_encryption_audit: RdpEncryptionAuditFacts | None = None
+    """Standard RDP Security encryption methods accepted, from ``--audit``; None: not enumerated."""
 
     def update(self, **changes: Any) -> Facts:
         """A copy with ``changes`` applied (``dataclasses.replace``)."""

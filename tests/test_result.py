@@ -18,10 +18,13 @@ from rdpprobe.result import (
     Facts,
     NtlmFacts,
     ProbeResult,
+    RdpEncryptionAuditFacts,
     RedirectionFacts,
     ServerCoreFacts,
     Target,
+    TlsAuditFacts,
     TlsFacts,
+    TlsVersionSupport,
     internal_error_result,
 )
 from rdpprobe.sequence.phases import Phase
@@ -111,6 +114,31 @@ def test_facts_json() -> None:
     assert facts["redirection"]["load_balance_info"] == b"tsv://MS Terminal Services Plugin.1".hex()
     assert facts["auth"]["status"] == "not_performed"
     assert "accepted_protocols" not in facts  # never learned: omitted
+
+
+def test_audit_facts_json() -> None:
+    """``--audit``'s enumerations in the JSON form; an untested version keeps no ``accepted``."""
+    tls = TlsAuditFacts(
+        versions=(TlsVersionSupport("TLSv1.2", True, ("TLS_RSA_WITH_AES_128_CBC_SHA",)),
+                  TlsVersionSupport("SSLv3", None)),
+        server_cipher_preference=False, groups=("x25519",), library="OpenSSL 3.0.0",
+    )
+    rdp = RdpEncryptionAuditFacts(("ENCRYPTION_METHOD_40BIT",), ("ENCRYPTION_METHOD_FIPS",), ("NONE",),
+                                  ("ENCRYPTION_LEVEL_LOW",))
+    facts = dataclasses.replace(_failed(), facts=Facts(tls_audit=tls, rdp_encryption_audit=rdp)).to_dict()["facts"]
+    assert json.loads(json.dumps(facts)) == {
+        "tls_audit": {
+            "versions": [
+                {"version": "TLSv1.2", "accepted": True, "ciphers": ["TLS_RSA_WITH_AES_128_CBC_SHA"]},
+                {"version": "SSLv3", "ciphers": []},
+            ],
+            "server_cipher_preference": False, "groups": ["x25519"], "library": "OpenSSL 3.0.0",
+        },
+        "rdp_encryption_audit": {
+            "methods_accepted": ["ENCRYPTION_METHOD_40BIT"], "methods_refused": ["ENCRYPTION_METHOD_FIPS"],
+            "methods_unknown": ["NONE"], "levels": ["ENCRYPTION_LEVEL_LOW"],
+        },
+    }
 
 
 def test_empty_facts_are_empty() -> None:

@@ -31,7 +31,9 @@ AUTH_NOT_REQUESTED = "not_requested"
 AUTH_SUCCEEDED = "succeeded"
 AUTH_FAILED = "failed"
 AUTH_NOT_PERFORMED = "not_performed"
-AUTH_STATUSES = frozenset({AUTH_NOT_REQUESTED, AUTH_SUCCEEDED, AUTH_FAILED, AUTH_NOT_PERFORMED})
+#: The probe kept the password to itself: the server proved nothing (see ``AuthOutcome``).
+AUTH_WITHHELD = "withheld"
+AUTH_STATUSES = frozenset({AUTH_NOT_REQUESTED, AUTH_SUCCEEDED, AUTH_FAILED, AUTH_NOT_PERFORMED, AUTH_WITHHELD})
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,21 @@ class CertificateFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class TrustFacts:
+    """Whether the server's certificate chain validates against a trust store (RFC 5280 6).
+
+    ``trusted`` is None when the check could not be made (no certificate seen, the store
+    unreadable, the intermediates the server sent not visible): unknown, never False.
+    """
+
+    trusted: bool | None = None
+    error: str | None = None
+    """Why the chain did not validate, or why it could not be checked."""
+    store: str | None = None
+    """What was trusted: ``system``, ``ca-file:PATH`` or ``ca-path:PATH``."""
+
+
+@dataclass(frozen=True, slots=True)
 class TlsFacts:
     """The external security layer as negotiated."""
 
@@ -116,6 +133,8 @@ class TlsFacts:
     cipher: str | None = None
     certificate: CertificateFacts | None = None
     findings: tuple[str, ...] = ()
+    trust: TrustFacts | None = None
+    """Chain validation of the certificate; None: not checked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +207,13 @@ class RedirectionFacts:
 class AuthOutcome:
     """Whether credentials were checked, and how it went.
 
-    A server that never selected CredSSP gets ``not_performed``, never ``succeeded``.
+    A server that never selected CredSSP gets ``not_performed``, never ``succeeded``; a full
+    logon to a server that proved nothing (no CredSSP key proof, no certificate trusted for
+    the name) gets ``withheld``: the password was not sent.
     """
 
     status: str = AUTH_NOT_REQUESTED
-    """One of ``not_requested``, ``succeeded``, ``failed``, ``not_performed``."""
+    """One of ``not_requested``, ``succeeded``, ``failed``, ``not_performed``, ``withheld``."""
     reason: str | None = None
 
 
@@ -268,6 +289,9 @@ class Facts:
     """TLS versions and suites accepted, from ``--audit``; None: not enumerated."""
     rdp_encryption_audit: RdpEncryptionAuditFacts | None = None
     """Standard RDP Security encryption methods accepted, from ``--audit``; None: not enumerated."""
+    possible_downgrade: str | None = None
+    """Set only from observed evidence: what the server selected or required before (an
+    earlier connection of the same probe) and the weaker protocol it selected now."""
 
     def update(self, **changes: Any) -> Facts:
         """A copy with ``changes`` applied (``dataclasses.replace``)."""

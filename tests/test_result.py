@@ -10,6 +10,8 @@ import pytest
 
 from rdpprobe.classify import Detail, classify
 from rdpprobe.result import (
+    AUTH_STATUSES,
+    AUTH_WITHHELD,
     AuthOutcome,
     CapabilityFacts,
     CertificateFacts,
@@ -25,6 +27,7 @@ from rdpprobe.result import (
     TlsAuditFacts,
     TlsFacts,
     TlsVersionSupport,
+    TrustFacts,
     internal_error_result,
 )
 from rdpprobe.sequence.phases import Phase
@@ -174,3 +177,17 @@ def test_types_are_frozen() -> None:
         facts.credssp_version = 6  # type: ignore[misc]
     assert facts.update(credssp_version=6).credssp_version == 6
     assert facts.credssp_version is None
+
+
+def test_trust_withheld_and_downgrade_facts_json() -> None:
+    """Chain trust, a withheld password and a possible downgrade in the JSON form; an
+    unknown ``trusted`` is omitted, never written as false."""
+    tls = TlsFacts("TLSv1.3", trust=TrustFacts(None, "no certificate", "system"))
+    facts = Facts(tls=tls, auth=AuthOutcome(AUTH_WITHHELD, "why"), possible_downgrade="SSL after HYBRID")
+    out = dataclasses.replace(_failed(), facts=facts).to_dict()["facts"]
+    assert json.loads(json.dumps(out)) == {
+        "tls": {"version": "TLSv1.3", "findings": [], "trust": {"error": "no certificate", "store": "system"}},
+        "auth": {"status": "withheld", "reason": "why"},
+        "possible_downgrade": "SSL after HYBRID",
+    }
+    assert AUTH_WITHHELD in AUTH_STATUSES

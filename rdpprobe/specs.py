@@ -253,11 +253,34 @@ def iter_specs(
     """Every spec of ``sources`` in input order, files and standard input read lazily."""
     for source in sources:
         if is_stdin(source):
-            yield from _stream_specs(sys.stdin, "<stdin>", default_port)
+            yield from _stream_specs(_stdin_lines(), "<stdin>", default_port)
         elif isinstance(source, TargetFile):
             yield from _file_specs(source.path, default_port)
         else:
             yield parse_spec(source, default_port)
+
+
+def _stdin_lines() -> Iterator[str]:
+    """Standard input's lines as they arrive, read from its descriptor unbuffered.
+
+    A scan reads them in a thread of its own (``engine.intake``), which may still be waiting
+    for a producer when the program ends; a read through ``sys.stdin``'s buffer would then
+    hold that buffer's lock, and the interpreter aborts on it as it shuts down. A raw read
+    holds no lock, and a line is taken as soon as the pipe holds it. A ``sys.stdin``
+    without a descriptor (a program's own stream) is read as it is.
+    """
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both.
+        yield from sys.stdin
+        return
+    raw = io.FileIO(fd, "rb", closefd=False)
+    encoding = getattr(sys.stdin, "encoding", None) or "utf-8"
+    text = io.TextIOWrapper(raw, encoding, errors="replace")
+    try:
+        yield from text
+    finally:
+        text.detach()  # Leaves the descriptor open: it is sys.stdin's.
 
 
 def _file_specs(path: str, default_port: int) -> Iterator[TargetSpec]:

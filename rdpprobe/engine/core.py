@@ -1,8 +1,12 @@
 """The scanner's engine: one thread, one poller, many probes at once.
 
 Rules of this module:
-- targets are pulled from the iterator only when a slot is free, and each result is handed
-  to ``emit`` as soon as its target is done: memory follows the concurrency, not the scan;
+- targets are read from the iterator by ``intake.Intake`` in a thread of its own, into a
+  bounded queue, so a producer that pauses (a pipe on standard input) never stalls the
+  loop: probes, timers and results go on while it is idle, and a new target wakes the
+  poller; a target is taken off that queue only when a slot is free, and each result is
+  handed to ``emit`` as soon as its target is done: memory follows the concurrency and the
+  queue's bound, not the scan;
 - a target holds one slot from its first connection to its final result, through every
   connection its plan makes (negotiation fallback, protocol enumeration), and the whole of
   it must end within the per-target deadline;
@@ -24,11 +28,12 @@ import os
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rdpprobe.addresses import canonical_literal
+from rdpprobe.engine.intake import INTAKE_FLOOR, Intake
 from rdpprobe.engine.limits import (
     TokenBucket,
     backoff_delay,
@@ -163,7 +168,9 @@ class Engine:
         self._done: deque[ProbeResult] = deque()
         self._active = 0
         self._cap = 1
-        self._targets: Iterator[Target] = iter(())
+        self._intake: Intake[Target] | None = None
+        self._flying: dict[Job, None] = {}
+        """The jobs in flight, oldest first (for ``in_flight``)."""
         self._lookahead: Target | None = None
         """The next target, read before a connection is spent on it (see ``_peek``)."""
         self._exhausted = False
@@ -213,7 +220,8 @@ class Engine:
         self.stats.fd_limit = raise_fd_limit()
         self._cap = cap_concurrency(self.options.concurrency, self.stats.fd_limit)
         self.stats.concurrency = self._cap
-        self._targets = iter(targets)
+        intake = self._intake = Intake(targets, max(INTAKE_FLOOR, self._cap))
+        self.poller.add_reader(intake.wake_reader)
         now = self._clock()
         if self.options.rate and self.options.rate < math.inf:  # 0 and infinity: no limit.
             self._bucket = TokenBucket(self.options.rate, now)
@@ -223,6 +231,15 @@ class Engine:
             self._shutdown()
         if self._target_error is not None:
             raise self._target_error
+
+    def in_flight(self) -> tuple[int, float | None]:
+        """Targets in flight and when (``clock``) the oldest of them started; safe to call from
+        another thread (a progress bar's), where it may lag a turn behind."""
+        try:
+            oldest = next(iter(self._flying), None)
+        except RuntimeError:  # The loop changed the jobs as they were read: ask again later.
+            return self._active, None
+        return self._active, None if oldest is None else oldest.deadline_at - self._deadline
 
     # -- called by links -----------------------------------------------------------------
 
@@ -278,7 +295,7 @@ class Engine:
             for fd, mask in events:
                 link = links.get(fd)
                 if link is None:
-                    self._resolved(now)
+                    self._woken(fd, now)
                     continue
                 try:
                     link.on_event(mask, now)
@@ -314,14 +331,24 @@ class Engine:
         return self._lookahead is not None
 
     def _read_target(self) -> Target | None:
-        try:
-            return next(self._targets)
-        except StopIteration:
+        """The next target the intake holds, never waiting for one; at the end of the input,
+        None and ``_exhausted`` (a bad target line ends the input, not the scan)."""
+        intake = self._intake
+        if intake is None:
+            return None
+        target = intake.take()
+        if target is None and intake.done:
             self._exhausted = True
-        except Exception as exc:  # noqa: BLE001 - a bad target line ends the input, not the scan
-            self._exhausted = True
-            self._target_error = exc
-        return None
+            self._target_error = intake.error
+        return target
+
+    def _woken(self, fd: int, now: float) -> None:
+        """A wake-up socket is readable: new targets came in, or names were resolved."""
+        intake = self._intake
+        if intake is not None and fd == intake.wake_reader.fileno():
+            intake.drain_wake()
+        else:
+            self._resolved(now)
 
     def _start(self, now: float) -> None:
         """Open connections for waiting jobs and new targets, at most ``cap`` per turn."""
@@ -350,10 +377,12 @@ class Engine:
         self._active += 1
         self.stats.targets += 1
         try:
-            return Job(target, plan(self.config), now + self._deadline)
+            job = Job(target, plan(self.config), now + self._deadline)
         except Exception as exc:  # noqa: BLE001
             self._complete_error(target, datetime.now(UTC), exc)
             return None
+        self._flying[job] = None
+        return job
 
     def _connect(self, job: Job, now: float) -> None:
         if job.deadline_at <= now and job.connections:
@@ -480,11 +509,15 @@ class Engine:
             return False
         job.done = True
         self._active -= 1
+        del self._flying[job]
         return True
 
     def _shutdown(self) -> None:
         for link in self._links.links():
             link.close()
+        if self._intake is not None:
+            self._intake.close()  # Never waits: the producer may be idle for good.
+        self._flying.clear()
         self.poller.close()
         if self._resolver is not None:
             self._resolver.close()

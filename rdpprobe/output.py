@@ -335,6 +335,8 @@ class Summary:
         from rich.table import Table
 
         console.print(headline or plural(self.total, "result"), markup=False, highlight=False, soft_wrap=True)
+        if not self.total:
+            return  # Two empty tables would say nothing; the headline has said it.
         for title, counts in (("verdict", self.by_category), ("ms code", self.by_ms_code)):
             table = Table()
             table.add_column(f"by {title}")

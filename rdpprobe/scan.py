@@ -64,17 +64,36 @@ class ScanReport:
     unwritten: int = 0
     """Results counted in the summary but not written (``run_scan``'s ``keep`` refused them)."""
 
+    @property
+    def probed(self) -> int:
+        """Targets whose result was handed out: written, or counted in ``unwritten``."""
+        return self.summary.total
+
+    @property
+    def abandoned(self) -> int:
+        """Targets started and given no result: in flight when the scan was interrupted (a
+        result finished in the turn the interruption came in, and not yet written, is one)."""
+        stats = self.stats
+        return max(0, stats.targets - self.summary.total - stats.excluded)
+
     def headline(self, notes: Sequence[str] = ()) -> str:
         """One line for people: how many targets, how fast, what went wrong locally, and the
         caller's ``notes``."""
-        stats, elapsed = self.stats, self.elapsed_s
-        rate = f" ({stats.results / elapsed:.0f}/s)" if elapsed > 0 else ""
-        parts = [f"{plural(stats.results, 'target')} probed in {elapsed:.2f} s{rate}", plural(stats.connections, "connection")]
+        stats, elapsed, probed = self.stats, self.elapsed_s, self.probed
+        rate = f" ({probed / elapsed:.0f}/s)" if elapsed > 0 else ""
+        parts = [f"{plural(probed, 'target')} probed in {elapsed:.2f} s{rate}", plural(stats.connections, "connection")]
         extras = ((stats.excluded, "excluded after resolution"), (stats.local_retries, "retried for local resources"))
         parts += [f"{count} {what}" for count, what in extras if count]
         if stats.internal_errors:
             parts.append(plural(stats.internal_errors, "internal error"))
         return ", ".join([*parts, *notes])
+
+    def interrupted(self) -> str:
+        """The headline's note for a scan cut short: what was in flight and got no result."""
+        abandoned = self.abandoned
+        if not abandoned:
+            return "interrupted"
+        return f"interrupted with {plural(abandoned, 'target')} in flight, abandoned without a result"
 
 
 class OutputError(RdpProbeError):

@@ -1,8 +1,9 @@
 """``rdpprobe scan``: many targets, JSON Lines out, a progress bar and a summary on stderr.
 
 Exit codes: 0 the scan completed (whatever the verdicts); 2 usage error (bad option, bad
-target line, unreadable file); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), with every
-result finished before the signal written out. Results go to stdout (or ``--output``);
+target line, unreadable file); 3 nothing to probe (empty input, every target excluded, a
+repeat or an address no host has, or an empty shard), said on stderr; 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM), with every result finished before the signal written out. Results go to stdout (or ``--output``);
 everything else, progress and summary included, goes to stderr.
 """
 
@@ -191,7 +192,8 @@ def _output(path: str | None, append: bool = False) -> Iterator[TextIO]:
 def _notes(left_out: LeftOut, report: ScanReport) -> list[str]:
     """The headline's word on addresses the targets held but no host has, and on results
     ``--open`` did not write."""
-    notes = []
+    notes = [f"{count} {what}" for count, what in ((left_out.excluded, "excluded"), (left_out.repeated, "repeated"))
+             if count]  # fmt: skip
     if left_out.non_unicast:
         count = plural(left_out.non_unicast, "non-unicast address", "non-unicast addresses")
         notes.append(f"{count} left out (--include-non-unicast probes them)")
@@ -200,6 +202,8 @@ def _notes(left_out: LeftOut, report: ScanReport) -> list[str]:
     return notes
 
 
+#: The exit status of a scan that had nothing to probe (said on stderr).
+EXIT_NO_TARGETS = 3
 #: The exit status of a scan ended by SIGTERM: 128 + the signal's number, as a shell reports it.
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
@@ -258,12 +262,31 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
         _write_results(args, targets, config, engine_options, progress, report)
     except (KeyboardInterrupt, SystemExit):
         if not args.no_summary:
-            _summarize(report, [*_notes(left_out, report), "interrupted"])
+            _summarize(report, [*_notes(left_out, report), report.interrupted()])
             _resume_hint(args)
         raise
     if not args.no_summary:
         _summarize(report, _notes(left_out, report))
-    return EXIT_OK
+    return EXIT_OK if report.stats.targets else _nothing_probed(args, left_out, len(finished))
+
+
+def _nothing_probed(args: argparse.Namespace, left_out: LeftOut, resumed: int) -> int:
+    """Say why a scan that completed probed nothing: ``EXIT_NO_TARGETS``, or ``EXIT_OK`` when
+    ``--resume`` found every target already done."""
+    if resumed and left_out.kept:
+        print(f"rdpprobe: nothing left to probe: every target has a result in {args.resume}", file=sys.stderr)
+        return EXIT_OK
+    if not left_out.given:
+        why = "no targets: the input held none"
+    elif not left_out.kept:
+        why = f"no targets after exclusions: 0 of {left_out.given} kept"
+        reasons = ((left_out.excluded, "excluded"), (left_out.repeated, "repeated"),
+                   (left_out.non_unicast, "non-unicast (--include-non-unicast probes them)"))  # fmt: skip
+        why += f" ({', '.join(f'{count} {what}' for count, what in reasons if count)})"
+    else:
+        why = f"no targets in shard {args.shard}: {plural(left_out.kept, 'target')} kept, none of them in this shard"
+    print(f"rdpprobe: {why}", file=sys.stderr)
+    return EXIT_NO_TARGETS
 
 
 def _write_results(args: argparse.Namespace, targets: Iterable[Target], config: object, options: EngineOptions,

@@ -161,11 +161,25 @@ _NON_UNICAST = {version: _intervals(non_unicast_spans(version)) for version in A
 
 @dataclass(slots=True)
 class LeftOut:
-    """What the planner left out of the targets besides exclusions and repeats: addresses no
-    host has (``addresses.NON_UNICAST_NETWORKS``), counted over the whole target set, before
-    sharding."""
+    """What the planner was given and left out, counted over the whole target set, before
+    sharding; each target left out is counted once, under the first reason that applies.
+
+    A scan reads its input in a thread of its own: the counts are final once the targets
+    have all been read."""
 
     non_unicast: int = 0
+    """Addresses no host has (``addresses.NON_UNICAST_NETWORKS``), unless they are kept."""
+    given: int = 0
+    """Targets the specs stand for (a host name is one), each port on its own."""
+    excluded: int = 0
+    """Targets an exclusion covered."""
+    repeated: int = 0
+    """Targets an earlier spec already gave (probed once)."""
+
+    @property
+    def kept(self) -> int:
+        """The targets left to probe, before sharding."""
+        return self.given - self.excluded - self.repeated - self.non_unicast
 
 
 def name_key(name: str) -> str:
@@ -176,11 +190,11 @@ def name_key(name: str) -> str:
 class _Planner:
     """Turns specs, in input order, into plans; remembers what earlier specs covered."""
 
-    def __init__(self, exclusions: Exclusions, dedupe: bool, left_out: LeftOut | None) -> None:
+    def __init__(self, exclusions: Exclusions, dedupe: bool, left_out: LeftOut, cut_non_unicast: bool) -> None:
         self._exclusions = exclusions
         self._dedupe = dedupe
         self._left_out = left_out
-        """Counts the non-unicast addresses cut out; None keeps them in."""
+        self._cut_out_non_unicast = cut_non_unicast
         self._ranges: dict[tuple[int, int], Intervals] = {}
         self._hosts: dict[tuple[int, int], Points] = {}
         self._names: set[tuple[str, int]] = set()
@@ -199,32 +213,35 @@ class _Planner:
 
     def _plan_name(self, spec: TargetSpec) -> _Plan | None:
         name = name_key(spec.name or "")
+        left_out = self._left_out
+        left_out.given += 1
         if self._exclusions.covers_name(name, spec.port):
+            left_out.excluded += 1
             return None
         if self._dedupe and (name, spec.port) in self._names:
+            left_out.repeated += 1
             return None
         if self._dedupe:
             self._names.add((name, spec.port))
         return _Plan.of(spec, [(0, 0)])
 
     def _uncovered(self, spec: TargetSpec, key: tuple[int, int]) -> Spans:
-        present: list[Intervals | Points] = [*self._exclusions.covering(*key)]
-        if self._dedupe:
-            present += [s for s in (self._ranges.get(key), self._hosts.get(key)) if s is not None]
-        if spec.size == 1:  # A set lookup, so a file of many single hosts stays linear.
-            hit = any(spec.first in covered for covered in present)
-            spans = [] if hit else [(spec.first, spec.last)]
-        else:
-            spans = [(spec.first, spec.last)]
-            for covered in present:
-                spans = subtract(spans, covered.overlapping)
+        left_out = self._left_out
+        left_out.given += spec.size
+        spans = _cut(spec, [(spec.first, spec.last)], self._exclusions.covering(*key))
+        left_out.excluded += spec.size - _span_size(spans)
+        if self._dedupe and spans:
+            before = _span_size(spans)
+            seen = [s for s in (self._ranges.get(key), self._hosts.get(key)) if s is not None]
+            spans = _cut(spec, spans, seen)
+            left_out.repeated += before - _span_size(spans)
         return self._cut_non_unicast(spec.version, spans)
 
     def _cut_non_unicast(self, version: int, spans: Spans) -> Spans:
         """``spans`` without the addresses no host has, counted; done last, so the count
         holds only addresses that nothing else left out."""
         left_out = self._left_out
-        if left_out is None or not spans:
+        if not self._cut_out_non_unicast or not spans:
             return spans
         non_unicast = _NON_UNICAST[version]
         first, last = spans[0]
@@ -242,15 +259,27 @@ def _span_size(spans: Spans) -> int:
     return sum(last - first + 1 for first, last in spans)
 
 
+def _cut(spec: TargetSpec, spans: Spans, covering: Sequence[Intervals | Points]) -> Spans:
+    """``spans`` (of ``spec``) less what ``covering`` holds."""
+    if not covering:
+        return spans
+    if spec.size == 1:  # A set lookup, so a file of many single hosts stays linear.
+        return [] if any(spec.first in covered for covered in covering) else spans
+    for covered in covering:
+        spans = subtract(spans, covered.overlapping)
+    return spans
+
+
 def _plans(
     sources: Iterable[Source],
     exclusions: Exclusions,
     dedupe: bool,
     ports: Sequence[int],
     left_out: LeftOut | None,
+    keep_non_unicast: bool,
 ) -> Iterator[_Plan]:
     """A plan per spec and port: a spec written without a port is one spec for each of ``ports``."""
-    planner = _Planner(exclusions, dedupe, left_out)
+    planner = _Planner(exclusions, dedupe, left_out if left_out is not None else LeftOut(), not keep_non_unicast)
     if len(ports) == 1:
         specs = iter_specs(sources, ports[0])
     else:
@@ -278,13 +307,6 @@ def check_ports(ports: Sequence[int], where: str = "--port") -> Sequence[int]:
     if bad is not None:
         raise TargetError(where, f"invalid port {bad!r}")
     return ports
-
-
-def _left_out(keep_non_unicast: bool, left_out: LeftOut | None) -> LeftOut | None:
-    """The planner's counter: None keeps non-unicast addresses in."""
-    if keep_non_unicast:
-        return None
-    return left_out if left_out is not None else LeftOut()
 
 
 def _exclusions(excludes: Iterable[Source] | Exclusions) -> Exclusions:
@@ -337,10 +359,11 @@ def iter_targets(
     Exclusions are read now; ``sources`` are read as the iterator is consumed, and a bad spec
     raises ``TargetError`` at that point. A spec written without a port stands for one
     target per port of ``ports``, port after port. Addresses no host has are left out
-    unless ``keep_non_unicast``, and counted in ``left_out`` as they are.
+    unless ``keep_non_unicast``; ``left_out`` counts the targets given and those left out
+    (excluded, repeated, non-unicast) as the sources are read.
     """
     index, count = _check_shard(shard)
-    plans = _plans(sources, _exclusions(excludes), dedupe, check_ports(ports), _left_out(keep_non_unicast, left_out))
+    plans = _plans(sources, _exclusions(excludes), dedupe, check_ports(ports), left_out, keep_non_unicast)
     ordered: Iterator[Target]
     if seed is None:
         ordered = itertools.chain.from_iterable(_expand(plan, None, 0) for plan in plans)
@@ -368,6 +391,6 @@ def count_targets(
     index, count = _check_shard(shard)
     if any(is_stdin(source) for source in sources):
         return None
-    plans = _plans(sources, _exclusions(excludes), dedupe, check_ports(ports), _left_out(keep_non_unicast, None))
+    plans = _plans(sources, _exclusions(excludes), dedupe, check_ports(ports), None, keep_non_unicast)
     total = sum(plan.size for plan in plans)
     return max(0, (total - index + count - 1) // count)

@@ -102,10 +102,16 @@ def test_the_headline_counts_targets_and_names_local_trouble_only_when_there_was
     from rdpprobe.output import Summary
     from rdpprobe.scan import ScanReport
 
-    calm = ScanReport(Summary(), EngineStats(results=1, connections=1), elapsed_s=0.5)
+    def written(count: int) -> Summary:
+        summary = Summary()
+        for _ in range(count):
+            summary.add({"verdict": {"category": "port_closed"}})
+        return summary
+
+    calm = ScanReport(written(1), EngineStats(targets=1, results=1, connections=1), elapsed_s=0.5)
     assert calm.headline() == "1 target probed in 0.50 s (2/s), 1 connection"
-    rough = EngineStats(results=40, connections=52, local_retries=3, internal_errors=1, excluded=2)
-    assert ScanReport(Summary(), rough, elapsed_s=2.0).headline() == (
+    rough = EngineStats(targets=42, results=40, connections=52, local_retries=3, internal_errors=1, excluded=2)
+    assert ScanReport(written(40), rough, elapsed_s=2.0).headline() == (
         "40 targets probed in 2.00 s (20/s), 52 connections, 2 excluded after resolution, "
         "3 retried for local resources, 1 internal error"
     )

@@ -559,3 +559,18 @@ def test_intervals_merge_and_subtract_like_sets(pairs: list[tuple[int, int]]) ->
     assert {v for v in range(130) if v in intervals} == members
     left = subtract([(0, 130)], intervals.overlapping)
     assert {v for a, b in left for v in range(a, b + 1)} == set(range(131)) - members
+
+
+def test_targets_given_excluded_and_repeated_are_counted() -> None:
+    left_out = LeftOut()
+    specs = ["10.0.0.0/30", "10.0.0.1", "host.example", "HOST.example.", "224.0.0.1", "other.example"]
+    got = list(iter_targets(specs, excludes=["10.0.0.2", "other.example"], ports=(1, 2), left_out=left_out))
+    assert len(got) == 8  # 10.0.0.0, .1 and .3, and host.example, on each port.
+    assert (left_out.given, left_out.excluded, left_out.repeated, left_out.non_unicast) == (18, 4, 4, 2)
+    assert left_out.kept == len(got)
+
+
+def test_an_input_left_empty_by_exclusions_says_how_much_was_given() -> None:
+    left_out = LeftOut()
+    assert list(iter_targets(["10.0.0.0/24"], excludes=["10.0.0.0/24"], left_out=left_out)) == []
+    assert (left_out.given, left_out.excluded, left_out.kept) == (256, 256, 0)

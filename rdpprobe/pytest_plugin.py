@@ -10,18 +10,22 @@ background thread and returns its ``(host, port)``; every server is stopped at t
 The scenario is a built-in name (``rdpprobe mock --list``), a ``Scenario`` or a TOML path.
 ``rdp_mock_servers`` gives the started ``MockRdpServer`` objects (records of what each
 connection went through).
+
+pytest loads this module at every start wherever rdpprobe is installed, so the mock server
+(asyncio, the certificate factory, the codecs) is imported only when a fixture is first used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from rdpprobe.mock.scenarios import Scenario
-from rdpprobe.mock.server import MockRdpServer
+if TYPE_CHECKING:
+    from rdpprobe.mock.scenarios import Scenario
+    from rdpprobe.mock.server import MockRdpServer
 
 MockServerFactory = Callable[..., tuple[str, int]]
 
@@ -38,6 +42,7 @@ def rdp_mock_servers() -> Iterator[list[MockRdpServer]]:
 @pytest.fixture
 def rdp_mock_server(rdp_mock_servers: list[MockRdpServer]) -> MockServerFactory:
     """Start a mock RDP server: ``rdp_mock_server(scenario, user=…, password=…) -> (host, port)``."""
+    from rdpprobe.mock.server import MockRdpServer
 
     def start(scenario: Scenario | str | Path = "windows-tls", **kwargs: Any) -> tuple[str, int]:
         server = MockRdpServer(scenario, **kwargs)

@@ -101,3 +101,30 @@ def test_a_full_logon_and_aprobe_load_what_they_need(rdp_mock_server: MockServer
     status, reached, quick_ok, modules = run_fresh(body, host=host, port=port, LATER_PHASES=LATER_PHASES)
     assert (status, reached, quick_ok) == ("succeeded", "capabilities_exchange", True)
     assert modules == sorted([*LATER_PHASES, "rdpprobe.wire.credssp_asn1", "rdpprobe.transport.aio"])
+
+
+_PLUGIN_PROBE = """
+import sys
+
+def mock_modules():
+    return sorted(n for n in sys.modules if n == "rdpprobe.mock" or n.startswith("rdpprobe.mock."))
+
+def test_plugin_loaded_without_the_mock():
+    assert "rdpprobe.pytest_plugin" in sys.modules
+    assert mock_modules() == []
+
+def test_the_fixture_brings_the_mock(rdp_mock_server):
+    assert "rdpprobe.mock.server" in mock_modules()
+"""
+
+
+def test_the_pytest_plugin_loads_the_mock_only_when_a_fixture_is_used(tmp_path: Any) -> None:
+    """Every pytest start loads the plugin (entry point ``pytest11``); the mock server waits
+    until a test asks for ``rdp_mock_server``."""
+    (tmp_path / "test_probe_plugin.py").write_text(_PLUGIN_PROBE, encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c",
+            str(tmp_path / "pytest.ini"), str(tmp_path / "test_probe_plugin.py")]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout

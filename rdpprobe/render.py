@@ -79,6 +79,10 @@ def _advisories(console: Console, result: ProbeResult) -> None:
             console.print(f"  fix: {step}")
 
 
+#: Shown for a fact the probe set out to learn and could not observe.
+UNKNOWN = "unknown"
+
+
 def _facts(console: Console, result: ProbeResult) -> None:
     facts = result.to_dict()["facts"]
     if not facts:
@@ -86,6 +90,8 @@ def _facts(console: Console, result: ProbeResult) -> None:
     console.print(Text("Facts", style="bold"))
     for key, value in _flatten(facts):
         console.print(f"  {key}: {value}")
+    if "unanswered_protocols" in facts and "nla_required" not in facts:
+        console.print(f"  nla_required: {UNKNOWN} (no enumeration connection showed it)")
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:

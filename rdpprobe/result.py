@@ -162,7 +162,8 @@ class ServerCoreFacts:
     client_requested_protocols: int | None = None
     """``clientRequestedProtocols`` as echoed by the server."""
     early_capability_flags: int | None = None
-    early_capability_flag_names: tuple[str, ...] = ()
+    early_capability_flag_names: tuple[str, ...] | None = None
+    """None when the server sent no earlyCapabilityFlags field (unknown, not "none set")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,8 +268,16 @@ class Facts:
     selected_protocol: str | None = None
     requested_protocols: tuple[str, ...] | None = None
     accepted_protocols: tuple[str, ...] | None = None
-    """Protocols the server accepted when enumerated over several connections."""
+    """Protocols the server accepted when enumerated over several connections; None when no
+    enumeration connection got an answer (nothing was observed)."""
+    refused_protocols: tuple[str, ...] | None = None
+    """Enumerated protocols the server refused: RDP_NEG_FAILURE, or it selected another."""
+    unanswered_protocols: tuple[str, ...] | None = None
+    """Enumerated protocols whose connection got no Connection Confirm (reset, closed): for
+    these the server's answer is unknown."""
     nla_required: bool | None = None
+    """True or False only from evidence: a refusal naming CredSSP, a protocol without it
+    selected, or an enumeration that saw it; None (unknown) otherwise."""
     neg_flags: int | None = None
     neg_flag_names: tuple[str, ...] | None = None
     neg_failure_code: int | None = None

@@ -44,6 +44,10 @@ ENUMERATION = (
     ("RDSAAD", int(SecurityProtocol.RDSAAD)),
 )
 CREDSSP_NAMES = frozenset({"HYBRID", "HYBRID_EX"})
+#: Protocols that carry no CredSSP: a server that accepts either does not require NLA.
+WITHOUT_CREDSSP = frozenset({"RDP", "SSL"})
+#: How an enumeration connection ended, per protocol offered.
+ACCEPTED, REFUSED, UNANSWERED = "accepted", "refused", "unanswered"
 
 
 def fallback_request(failure_code: int, requested: int) -> int | None:
@@ -59,11 +63,11 @@ def fallback_request(failure_code: int, requested: int) -> int | None:
 
 def plan(config: ProbeConfig) -> Plan:
     """Yield the config of each connection to make; return the final, merged result."""
-    accepted: list[str] | None = None
+    answers: dict[str, str] | None = None
     result: ProbeResult | None = None
     last: ProbeResult | None = None
     if config.enumerate_protocols:
-        accepted = []
+        answers = {}
         reusable = _reusable_step(config)
         for name, value in ENUMERATION:
             step = _enumeration_config(config, value)
@@ -72,17 +76,16 @@ def plan(config: ProbeConfig) -> Plan:
                 return _with_advisories(_deadline_passed(config, last))
             if _never_reached_rdp(probe):
                 return _with_advisories(probe)
-            if probe.facts.selected_protocol == name:
-                accepted.append(name)
+            answers[name] = _enumeration_answer(name, probe)
             if step == reusable:
                 result = probe  # The final connection would repeat this one exactly.
             last = probe
     if result is None:
         result = yield config
         if result is None:
-            return _with_protocol_facts(_deadline_passed(config, last), accepted)
+            return _with_protocol_facts(_deadline_passed(config, last), answers)
     result = yield from _follow_negotiation(config, result)
-    return _with_protocol_facts(result, accepted)
+    return _with_protocol_facts(result, answers)
 
 
 def advance(steps: Plan, result: ProbeResult | None) -> ProbeConfig | ProbeResult:
@@ -161,18 +164,57 @@ def _follow_negotiation(config: ProbeConfig, result: ProbeResult) -> Plan:
     return dataclasses.replace(second, facts=facts)
 
 
-def _with_protocol_facts(result: ProbeResult, accepted: list[str] | None) -> ProbeResult:
-    facts = result.facts
-    changes: dict[str, object] = {}
-    if accepted is not None:
-        changes["accepted_protocols"] = tuple(accepted)
-        offered_without = {"RDP", "SSL"} & set(accepted)
-        changes["nla_required"] = bool(CREDSSP_NAMES & set(accepted)) and not offered_without
-    elif facts.neg_failure_code == FailureCode.HYBRID_REQUIRED_BY_SERVER:
-        changes["nla_required"] = True
-    elif facts.selected_protocol in ("RDP", "SSL"):
+def _enumeration_answer(name: str, probe: ProbeResult) -> str:
+    """``ACCEPTED`` when the server selected ``name``; ``REFUSED`` when it answered with
+    RDP_NEG_FAILURE or selected another protocol ([MS-RDPBCGR] 2.2.1.2.1, 2.2.1.2.2);
+    ``UNANSWERED`` when the connection ended with no Connection Confirm (reset, closed)."""
+    selected = probe.facts.selected_protocol
+    if selected == name:
+        return ACCEPTED
+    if selected is not None or probe.facts.neg_failure_code is not None:
+        return REFUSED
+    return UNANSWERED
+
+
+def _enumerated_facts(answers: dict[str, str]) -> dict[str, object]:
+    """The protocol facts an enumeration observed; what got no answer stays unknown.
+
+    NLA is required only when a CredSSP protocol was accepted and both protocols without
+    it were refused; it is not required when either was accepted; otherwise it is unknown.
+    """
+    by_answer = {kind: tuple(n for n, a in answers.items() if a == kind)
+                 for kind in (ACCEPTED, REFUSED, UNANSWERED)}  # fmt: skip
+    accepted, refused = set(by_answer[ACCEPTED]), set(by_answer[REFUSED])
+    answered = bool(accepted or refused)
+    changes: dict[str, object] = {
+        "accepted_protocols": by_answer[ACCEPTED] if answered else None,
+        "refused_protocols": by_answer[REFUSED] if answered else None,
+        "unanswered_protocols": by_answer[UNANSWERED],
+    }
+    if WITHOUT_CREDSSP & accepted:
         changes["nla_required"] = False
+    elif CREDSSP_NAMES & accepted and WITHOUT_CREDSSP <= refused:
+        changes["nla_required"] = True
+    return changes
+
+
+def _with_protocol_facts(result: ProbeResult, answers: dict[str, str] | None) -> ProbeResult:
+    facts = result.facts
+    changes = _enumerated_facts(answers) if answers is not None else {}
+    nla = changes.get("nla_required", _nla_from_negotiation(facts))
+    if nla is not None:
+        changes["nla_required"] = nla
     return _with_advisories(result, facts.update(**changes) if changes else facts)
+
+
+def _nla_from_negotiation(facts: Facts) -> bool | None:
+    """What the probe's own negotiation says of NLA: required when the server refused with
+    HYBRID_REQUIRED_BY_SERVER, not required when it selected RDP or SSL; else unknown."""
+    if facts.neg_failure_code == FailureCode.HYBRID_REQUIRED_BY_SERVER:
+        return True
+    if facts.selected_protocol in WITHOUT_CREDSSP:
+        return False
+    return None
 
 
 def _with_advisories(result: ProbeResult, facts: Facts | None = None) -> ProbeResult:

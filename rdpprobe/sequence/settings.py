@@ -111,7 +111,7 @@ def _record_core(state: ProbeState, core: gcc_blocks.ServerCoreData) -> None:
             rdp_version_name=gcc_consts.rdp_version_name(core.version),
             client_requested_protocols=core.client_requested_protocols,
             early_capability_flags=flags,
-            early_capability_flag_names=flag_names(gcc_consts.ServerEarlyCapabilityFlags, flags or 0),
+            early_capability_flag_names=None if flags is None else flag_names(gcc_consts.ServerEarlyCapabilityFlags, flags),
         )
     )
     echoed = core.client_requested_protocols

@@ -151,3 +151,43 @@ def test_the_first_connection_cannot_be_skipped() -> None:
     next(steps)
     with pytest.raises(ProbeUsageError):
         out_of_time(steps)
+
+
+def _walk_with(config: ProbeConfig, selects: dict[int, str], unanswered: set[int]) -> ProbeResult:
+    """As ``_walk``, where the connections offering ``unanswered`` are reset after the CR."""
+    steps = plan(config)
+    step = next(steps)
+    for _ in range(20):
+        answer = _answer(step, selects)
+        if step.requested_protocols in unanswered:
+            answer = dataclasses.replace(answer, signal=Signal.RESET, facts=Facts())
+        try:
+            step = steps.send(answer)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+    raise AssertionError("the plan did not end")
+
+
+def test_a_server_that_resets_every_connection_has_unknown_protocol_facts() -> None:
+    config = depth_config(ProbeConfig(enumerate_protocols=True), "quick")
+    result = _walk_with(config, WINDOWS_SELECTS, {value for _, value in ENUMERATION})
+    assert result.facts.nla_required is None
+    assert result.facts.accepted_protocols is None
+    assert result.facts.refused_protocols is None
+    assert result.facts.unanswered_protocols == tuple(name for name, _ in ENUMERATION)
+
+
+def test_a_protocol_without_credssp_that_got_no_answer_leaves_nla_unknown() -> None:
+    config = depth_config(ProbeConfig(enumerate_protocols=True), "quick")
+    result = _walk_with(config, {HYBRID: "HYBRID", 0xB: "HYBRID_EX"}, {int(SecurityProtocol.RDP)})
+    assert result.facts.accepted_protocols == ("HYBRID", "HYBRID_EX")
+    assert result.facts.refused_protocols == ("SSL", "RDSTLS", "RDSAAD")
+    assert result.facts.unanswered_protocols == ("RDP",)
+    assert result.facts.nla_required is None  # RDP might have been accepted: unknown.
+
+
+def test_an_accepted_protocol_without_credssp_says_nla_is_not_required_whatever_else() -> None:
+    config = depth_config(ProbeConfig(enumerate_protocols=True), "quick")
+    result = _walk_with(config, WINDOWS_SELECTS, {0x1})
+    assert result.facts.unanswered_protocols == ("SSL",)
+    assert result.facts.nla_required is False

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypedDict, Unpack
 
 from rdpprobe.addresses import is_non_unicast_value
 from rdpprobe.errors import EncodeError, ProbeUsageError
@@ -45,12 +46,50 @@ OPTIONS_TARGET = "127.0.0.1"
 _NO_PORT = 0
 
 
-def probe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
+class ScanProbeOptions(TypedDict, total=False):
+    """The options of ``probe`` that a scan (``probe_many``) takes too: all but credentials.
+
+    Spelt out so that type checkers and IDEs know them; ``probe`` checks them again at run
+    time (``ProbeUsageError``) for callers without one.
+    """
+
+    protocols: int | str | Iterable[str] | None
+    """Names such as ``["SSL", "HYBRID"]``, or the requestedProtocols value."""
+    cookie: str | None
+    routing_token: bytes | None
+    connect_timeout: float
+    timeout: float
+    """Seconds per phase."""
+    deadline: float
+    """Seconds for the whole probe, every connection of it together."""
+    stop_after: str | Phase | None
+    legacy_tls: bool
+    follow_negotiation: bool
+    enumerate: bool
+    expected_name: str | None
+    keylog_path: str | None
+    prefer: str | None
+    """``"ipv4"`` or ``"ipv6"``."""
+    trace: bool
+    client_name: str
+    credssp_version: int
+
+
+class ProbeOptions(ScanProbeOptions, total=False):
+    """Every keyword option of ``probe`` and ``aprobe``: a scan's, and an authentication check."""
+
+    user: str | None
+    password: str | None
+    domain: str | None
+    full_logon: bool
+
+
+def probe(target: str, port: int | None = None, **options: Unpack[ProbeOptions]) -> ProbeResult:
     """Walk ``target`` ("host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address)
     through the connection sequence; ``port``, when given, must agree with one in ``target``.
 
-    Options: ``protocols`` (names such as ``["SSL", "HYBRID"]`` or an int), ``cookie``,
-    ``connect_timeout``, ``timeout`` (per phase), ``deadline`` (overall), ``stop_after``
+    Options (``ProbeOptions``, typed): ``protocols`` (names such as ``["SSL", "HYBRID"]`` or
+    an int), ``cookie``, ``connect_timeout``, ``timeout`` (per phase), ``deadline`` (overall), ``stop_after``
     (a phase name), ``user``/``password``/``domain`` (an authentication check),
     ``full_logon``, ``legacy_tls``, ``follow_negotiation``, ``enumerate``,
     ``expected_name``, ``keylog_path``, ``prefer`` (``"ipv4"`` or ``"ipv6"``: the family
@@ -70,7 +109,7 @@ def probe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
             return done
 
 
-async def aprobe(target: str, port: int | None = None, **options: Any) -> ProbeResult:
+async def aprobe(target: str, port: int | None = None, **options: Unpack[ProbeOptions]) -> ProbeResult:
     """The asyncio twin of ``probe``; same options, same result."""
     from rdpprobe.transport import aio  # Imported here: see ``probe``.
 
@@ -94,7 +133,7 @@ class _Walk:
     steps: Plan
 
     @classmethod
-    def start(cls, target: str, port: int | None, options: dict[str, Any]) -> _Walk:
+    def start(cls, target: str, port: int | None, options: Mapping[str, Any]) -> _Walk:
         """Check ``target`` and ``options`` (``ProbeUsageError``), then plan the connections."""
         tgt, config, keylog = build(target, port, options)
         steps = plan(config)
@@ -121,7 +160,7 @@ def target_deadline(config: ProbeConfig) -> float:
     return time.monotonic() + config.timeouts.overall
 
 
-def build(target: str, port: int | None, options: dict[str, Any]) -> tuple[Target, ProbeConfig, str | None]:
+def build(target: str, port: int | None, options: Mapping[str, Any]) -> tuple[Target, ProbeConfig, str | None]:
     """Validate the target and the options; raise ``ProbeUsageError`` naming the first bad one.
 
     Bad input is found here, before any connection, so that a probe that starts only meets

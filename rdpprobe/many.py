@@ -12,9 +12,9 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
-from rdpprobe.api import DEFAULT_CONCURRENCY, OPTIONS_TARGET, TARGET_WHERE, build
+from rdpprobe.api import DEFAULT_CONCURRENCY, OPTIONS_TARGET, TARGET_WHERE, ScanProbeOptions, build
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.result import ProbeResult, Target
 from rdpprobe.specs import DEFAULT_PORT, STDIN, TargetError, parse_ports, parse_spec
@@ -34,7 +34,19 @@ MAX_WAITING_TURNS = 64
 CONSUMER_CHECK_S = 0.1
 
 
-def probe_many(targets: str | Iterable[str], **arguments: Any) -> Generator[ProbeResult, None, None]:
+class ScanOptions(ScanProbeOptions, total=False):
+    """Every keyword argument of ``probe_many`` and ``aprobe_many``: the scan's own, and
+    ``probe``'s options except credentials (``ScanProbeOptions``)."""
+
+    ports: int | Sequence[int] | str
+    exclude: Iterable[str]
+    depth: str | None
+    concurrency: int
+    rate: float | None
+    tls: str
+
+
+def probe_many(targets: str | Iterable[str], **arguments: Unpack[ScanOptions]) -> Generator[ProbeResult, None, None]:
     """Probe many targets at once with the scanner's engine; yield each result as it is final.
 
     ``targets`` are written as ``rdpprobe scan`` takes them: hosts, ``host:port``, CIDR
@@ -55,7 +67,7 @@ def probe_many(targets: str | Iterable[str], **arguments: Any) -> Generator[Prob
     return _in_this_thread(*_prepared(targets, **arguments))
 
 
-def aprobe_many(targets: str | Iterable[str], **arguments: Any) -> AsyncGenerator[ProbeResult, None]:
+def aprobe_many(targets: str | Iterable[str], **arguments: Unpack[ScanOptions]) -> AsyncGenerator[ProbeResult, None]:
     """The asyncio twin of ``probe_many``, with its arguments: ``async for result in ...``.
 
     The engine runs in a thread of its own and goes on while the caller awaits; it waits

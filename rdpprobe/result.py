@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
+from rdpprobe.addresses import host_port
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
 
@@ -46,18 +47,27 @@ class Target:
     address: str | None = None
     """The IP address actually connected to, once resolved."""
 
+    def __str__(self) -> str:
+        """``host:port``, with an IPv6 address in brackets: ``[2001:db8::1]:3389``."""
+        return host_port(self.host, self.port)
+
 
 @dataclass(frozen=True, slots=True)
 class MsClientCode:
     """What the Microsoft client would show (taxonomy §3a, §3d)."""
 
     code: int
-    """``discReason`` as shown in the client's dialog, e.g. 0x204."""
+    """``discReason`` as a number, e.g. 0x204 (516); JSON's ``code_int``."""
     message: str
     confidence: str
     """``high``, ``medium`` or ``low``: how sure the mapping is (taxonomy §4.1 legend)."""
     extended: int | None = None
     """The extended disconnect reason, where the client shows one (Set Error Info value)."""
+
+    @property
+    def hex(self) -> str:
+        """The code as the client's dialog shows it, e.g. ``0x204``; JSON's ``code``."""
+        return f"0x{self.code:x}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,7 +397,7 @@ def _ms_client_to_dict(ms: MsClientCode | None) -> dict[str, Any] | None:
     if ms is None:
         return None
     return {
-        "code": f"0x{ms.code:x}",
+        "code": ms.hex,
         "code_int": ms.code,
         "message": ms.message,
         "confidence": ms.confidence,

@@ -106,6 +106,10 @@ class Detail:
     """The CredSSP version the probe announced; a close answering a version below 6 is C4."""
     after_authenticate: bool = False
     """The connection ended after the client sent NTLM AUTHENTICATE (C3: credentials rejected)."""
+    mcs_result: int | None = None
+    """T.125 Result of a refused Connect Response, Attach User or Channel Join (M1, M3)."""
+    authz_result: int | None = None
+    """[MS-RDPBCGR] 2.2.10.2 authorizationResult of a refused early user authorization (C6)."""
 
 
 _P = Phase
@@ -360,6 +364,24 @@ def _refine_ok(verdict: Verdict, phase: Phase | None, detail: Detail) -> Verdict
     return _append(verdict, f"up to {phase.value}; the probe stopped there as configured")
 
 
+def _refine_mcs(verdict: Verdict, phase: Phase | None, detail: Detail) -> Verdict:
+    """M1/M3: name the T.125 Result the server refused with."""
+    result = detail.mcs_result
+    if result is None:
+        return verdict
+    # Imported here: a probe gets an MCS result only after the MCS code has loaded.
+    from rdpprobe.wire.codes import name_of
+    from rdpprobe.wire.mcs import McsResult
+
+    return _append(verdict, f"MCS result {result} {name_of(McsResult, result)}")
+
+
+def _refine_authz(verdict: Verdict, phase: Phase | None, detail: Detail) -> Verdict:
+    """C6: the authorizationResult of [MS-RDPBCGR] 2.2.10.2."""
+    result = detail.authz_result
+    return verdict if result is None else _append(verdict, f"authorizationResult 0x{result:08x}")
+
+
 def _refine_decode(verdict: Verdict, phase: Phase | None, detail: Detail) -> Verdict:
     if phase is None:
         return verdict
@@ -383,6 +405,9 @@ REFINERS: dict[str, Refiner] = {
     "E2": _refine_ultimatum,
     "L1": _refine_license,
     "OK_partial": _refine_ok,
+    "M1": _refine_mcs,
+    "M3": _refine_mcs,
+    "C6": _refine_authz,
     "DECODE": _refine_decode,
 }
 

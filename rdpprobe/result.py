@@ -311,6 +311,11 @@ class Facts:
     possible_downgrade: str | None = None
     """Set only from observed evidence: what the server selected or required before (an
     earlier connection of the same probe) and the weaker protocol it selected now."""
+    mcs_result: int | None = None
+    """T.125 Result of the MCS confirm the server refused with (Connect Response, Attach
+    User or Channel Join, [MS-RDPBCGR] 2.2.1.4, 2.2.1.7, 2.2.1.9); 0 is rt-successful."""
+    authz_result: int | None = None
+    """[MS-RDPBCGR] 2.2.10.2 authorizationResult of a refused Early User Authorization."""
 
     def update(self, **changes: Any) -> Facts:
         """A copy with ``changes`` applied (``dataclasses.replace``)."""

@@ -9,6 +9,7 @@ Demand Active PDU (2.2.1.13.1): the logon screen would appear.
 
 from __future__ import annotations
 
+from rdpprobe.classify import Detail
 from rdpprobe.errors import DecodeError
 from rdpprobe.sequence import pdus, teardown
 from rdpprobe.sequence.phases import Phase
@@ -115,7 +116,7 @@ def _on_license(state: ProbeState, body: bytes) -> None:
     state.learn(licensing=outcome.name)
     if outcome.error_code is not None:
         detail = f"license error {outcome.name}"
-        state.fail(Signal.LICENSE_ERROR, detail, license_error_code=outcome.error_code)
+        state.fail(Signal.LICENSE_ERROR, detail, Detail(license_error_code=outcome.error_code))
     elif outcome.complete:
         state.enter(Phase.CAPABILITIES_EXCHANGE)
         state.stop_if_asked(Phase.LICENSING, "licensing")
@@ -140,5 +141,5 @@ def _on_share(state: ProbeState, body: bytes) -> None:
     elif isinstance(pdu, pdus.SetErrorInfo) and pdu.error_info:
         state.mcs.error_info = pdu.error_info
         name = pdus.error_info_name(pdu.error_info)
-        state.fail(Signal.SET_ERROR_INFO, f"errorInfo 0x{pdu.error_info:08x} {name}", error_info=pdu.error_info)
+        state.fail(Signal.SET_ERROR_INFO, f"errorInfo 0x{pdu.error_info:08x} {name}", Detail(error_info=pdu.error_info))
 

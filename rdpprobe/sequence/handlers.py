@@ -10,6 +10,8 @@ after NLA. Most scans stop at or before NLA and never pay for those imports.
 
 from __future__ import annotations
 
+import dataclasses
+
 from rdpprobe.result import TlsFacts
 from rdpprobe.sequence import initiation, nla
 from rdpprobe.sequence.actions import TlsInfo
@@ -60,19 +62,16 @@ def transport_failed(state: ProbeState, observed: Observed) -> None:
         if state.stop_if_asked(Phase.TCP_CONNECT, "the tcp connection"):
             return
         initiation.enter(state)
-    state.fail(
-        observed.signal,
-        observed.detail,
-        tls_alert=observed.tls_alert,
-        before_certificate=observed.before_certificate,
-        **nla.failure_context(state),
+    evidence = dataclasses.replace(
+        nla.failure_context(state), tls_alert=observed.tls_alert, before_certificate=observed.before_certificate
     )
+    state.fail(observed.signal, observed.detail, evidence)
 
 
 def peer_closed(state: ProbeState) -> None:
     """An orderly close (FIN) before the probe had what it needed."""
     detail = "the server closed the connection"
-    state.fail(Signal.EOF, detail, **nla.failure_context(state))
+    state.fail(Signal.EOF, detail, nla.failure_context(state))
 
 
 def deadline_passed(state: ProbeState, overall: bool) -> None:

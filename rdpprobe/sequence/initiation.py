@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from rdpprobe.classify import Detail
 from rdpprobe.errors import EncodeError
 from rdpprobe.sequence import nla, teardown
 from rdpprobe.sequence.config import MAX_COOKIE_LENGTH, ProbeConfig
@@ -91,7 +92,7 @@ def on_connection_confirm(state: ProbeState, frame: bytes) -> None:
     if isinstance(neg, nego.NegFailure):
         state.learn(neg_failure_code=neg.failure_code)
         name = name_of(nego.FailureCode, neg.failure_code)
-        state.fail(Signal.NEG_FAILURE, name, neg_failure_code=neg.failure_code)
+        state.fail(Signal.NEG_FAILURE, name, Detail(neg_failure_code=neg.failure_code))
         return
     if neg is None:
         selected = int(SecurityProtocol.RDP)

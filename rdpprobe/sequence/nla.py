@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rdpprobe.classify import Detail
 from rdpprobe.result import AUTH_FAILED, AUTH_NOT_PERFORMED, AUTH_SUCCEEDED, AuthOutcome, NtlmFacts
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.state import Expect, ProbeState
@@ -153,7 +154,8 @@ def on_early_authz(state: ProbeState, frame: bytes) -> None:
     result = int.from_bytes(frame, "little")
     if result != AUTHZ_SUCCESS:
         _set_auth(state, AUTH_FAILED, f"early user authorization denied (0x{result:08x})")
-        state.fail(Signal.AUTHZ_DENIED, f"authorizationResult 0x{result:08x}", authz_result=result)
+        state.learn(authz_result=result)
+        state.fail(Signal.AUTHZ_DENIED, f"authorizationResult 0x{result:08x}", Detail(authz_result=result))
         return
     begin_settings(state)
 
@@ -174,7 +176,7 @@ def _credssp_error(state: ProbeState, code: int) -> None:
     name = name_of(credssp.NtStatus, status)
     if state.config.credentials is not None:
         _set_auth(state, AUTH_FAILED, name)
-    state.fail(Signal.CREDSSP_ERROR, name, ntstatus=status)
+    state.fail(Signal.CREDSSP_ERROR, name, Detail(ntstatus=status))
 
 
 def _set_auth(state: ProbeState, status: str, reason: str) -> None:
@@ -187,18 +189,18 @@ def credentials_not_checked(state: ProbeState, reason: str) -> None:
         _set_auth(state, AUTH_NOT_PERFORMED, reason)
 
 
-def failure_context(state: ProbeState) -> dict[str, Any]:
+def failure_context(state: ProbeState) -> Detail:
     """Refinements for a transport failure during NLA (did AUTHENTICATE go out?)."""
     nla = state.nla
     if state.phase is not Phase.NLA or not isinstance(nla, NlaState):
-        return {}
+        return Detail()
     if nla.sent_authenticate:
         _set_auth(state, AUTH_FAILED, "the server closed the connection after NTLM AUTHENTICATE")
-    return {
-        "after_authenticate": nla.sent_authenticate,
-        "credssp_version": nla.server_version,
-        "client_credssp_version": nla.version,
-    }
+    return Detail(
+        after_authenticate=nla.sent_authenticate,
+        credssp_version=nla.server_version,
+        client_credssp_version=nla.version,
+    )
 
 
 def _ntlm_facts(info: ntlm.ChallengeInfo) -> NtlmFacts:

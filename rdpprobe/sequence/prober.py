@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
+from rdpprobe.classify import Detail
 from rdpprobe.sequence.verdicts import classify_outcome
 from rdpprobe.errors import DecodeError, ProbeUsageError
 from rdpprobe.result import ProbeResult, Target
@@ -184,7 +185,7 @@ class Prober:
         kind = foreign_protocol(bytes(self._buffer[:8]))
         if kind is None:
             return False
-        self._state.fail(Signal.NOT_RDP, f"peer answered like {kind}", not_rdp_kind=kind)
+        self._state.fail(Signal.NOT_RDP, f"peer answered like {kind}", Detail(not_rdp_kind=kind))
         return True
 
     def _build_result(self) -> ProbeResult:

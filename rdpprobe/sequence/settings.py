@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from rdpprobe.classify import Detail
 from rdpprobe.result import ChannelFacts, EncryptionFacts, ServerCoreFacts
 from rdpprobe.sequence import activation, teardown
 from rdpprobe.sequence.phases import Phase
@@ -79,7 +80,8 @@ def on_connect_response(state: ProbeState, frame: bytes) -> None:
     response, _conference, blocks = basic_settings.decode_connect_response(frame)
     if response.result != mcs.McsResult.RT_SUCCESSFUL:
         name = name_of(mcs.McsResult, response.result)
-        state.fail(Signal.MCS_REJECTED, f"connect response result {name}", mcs_result=response.result)
+        state.learn(mcs_result=response.result)
+        state.fail(Signal.MCS_REJECTED, f"connect response result {name}", Detail(mcs_result=response.result))
         return
     for block in blocks:
         _record_block(state, block)
@@ -155,7 +157,8 @@ def _confirmed(state: ProbeState, frame: bytes, kind: type[_Confirm], what: str)
         return None
     if pdu.result != mcs.McsResult.RT_SUCCESSFUL:
         name = name_of(mcs.McsResult, pdu.result)
-        state.fail(Signal.MCS_REJECTED, f"{what} refused: {name}", mcs_result=pdu.result)
+        state.learn(mcs_result=pdu.result)
+        state.fail(Signal.MCS_REJECTED, f"{what} refused: {name}", Detail(mcs_result=pdu.result))
         return None
     return pdu
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from rdpprobe.classify import Detail
 from rdpprobe.result import Facts, Target
 from rdpprobe.sequence.actions import Action, CloseConnection, SendBytes, StartTls
 from rdpprobe.sequence.config import ProbeConfig
@@ -46,8 +47,9 @@ class Outcome:
     signal: Signal
     failed: bool
     detail: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Refinements for the classifier: ``neg_failure_code``, ``ntstatus``, ``error_info`` …"""
+    evidence: Detail = Detail()
+    """Refinements for the classifier: ``neg_failure_code``, ``ntstatus``, ``error_info`` …;
+    typed, so that a refinement ``Detail`` has no field for is an error, not lost."""
 
 
 @dataclass(slots=True)
@@ -165,9 +167,10 @@ class ProbeState:
         """The probe went as far as it was asked or allowed to go."""
         self._finish(Outcome(Signal.OK, False, detail))
 
-    def fail(self, signal: Signal, detail: str | None = None, **extra: Any) -> None:
-        """The probe stopped on a failure observed in the current phase."""
-        self._finish(Outcome(signal, True, detail, extra))
+    def fail(self, signal: Signal, detail: str | None = None, evidence: Detail = Detail()) -> None:
+        """The probe stopped on a failure observed in the current phase; ``evidence`` is what
+        refines its verdict (an RDP_NEG_FAILURE code, an NTSTATUS, an MCS result …)."""
+        self._finish(Outcome(signal, True, detail, evidence))
 
     def _finish(self, outcome: Outcome) -> None:
         if self.outcome is None:

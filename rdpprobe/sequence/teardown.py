@@ -7,6 +7,7 @@ Disconnect Request instead.
 
 from __future__ import annotations
 
+from rdpprobe.classify import Detail
 from rdpprobe.sequence.state import ProbeState
 from rdpprobe.signals import Signal
 from rdpprobe.wire import mcs, x224
@@ -35,7 +36,7 @@ def disconnected(state: ProbeState, reason: int) -> None:
     """A Disconnect Provider Ultimatum: explained by an earlier Set Error Info, if one came."""
     error_info = state.mcs.error_info
     if error_info:
-        state.fail(Signal.SET_ERROR_INFO, f"errorInfo 0x{error_info:08x}", error_info=error_info, dpum_reason=reason)
+        state.fail(Signal.SET_ERROR_INFO, f"errorInfo 0x{error_info:08x}", Detail(error_info=error_info, dpum_reason=reason))
         return
     name = name_of(mcs.DisconnectReason, reason)
-    state.fail(Signal.DISCONNECT_ULTIMATUM, f"disconnect provider ultimatum ({name})", dpum_reason=reason)
+    state.fail(Signal.DISCONNECT_ULTIMATUM, f"disconnect provider ultimatum ({name})", Detail(dpum_reason=reason))

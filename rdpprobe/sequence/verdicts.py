@@ -9,14 +9,11 @@ from rdpprobe.result import Facts, Verdict
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.state import Outcome
 
-_DETAIL_FIELDS = frozenset(f.name for f in dataclasses.fields(Detail))
-
-
 def classify_outcome(phase: Phase | None, outcome: Outcome, facts: Facts) -> Verdict:
     """The verdict for ``outcome`` observed in ``phase``, refined by what the probe learned."""
-    refinements = {k: v for k, v in outcome.extra.items() if k in _DETAIL_FIELDS and v is not None}
-    if facts.legacy_no_negotiation:
-        refinements["legacy_no_negotiation"] = True
-    if facts.credssp_version is not None:
-        refinements.setdefault("credssp_version", facts.credssp_version)
-    return classify(phase, outcome.signal, Detail(**refinements))
+    detail = outcome.evidence
+    if facts.legacy_no_negotiation and not detail.legacy_no_negotiation:
+        detail = dataclasses.replace(detail, legacy_no_negotiation=True)
+    if facts.credssp_version is not None and detail.credssp_version is None:
+        detail = dataclasses.replace(detail, credssp_version=facts.credssp_version)
+    return classify(phase, outcome.signal, detail)

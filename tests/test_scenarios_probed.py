@@ -24,7 +24,7 @@ ROW_PHASES = {
     "S": {P.TLS},
     "C": {P.NLA},
     "M": {P.BASIC_SETTINGS_EXCHANGE, P.CHANNEL_CONNECTION},
-    "R": {P.SECURITY_COMMENCEMENT},
+    "R": {P.BASIC_SETTINGS_EXCHANGE, P.SECURITY_COMMENCEMENT},  # A bad random is refused at decode.
     "L": {P.LICENSING},
     "A": {P.LICENSING, P.CAPABILITIES_EXCHANGE},
 }
@@ -63,3 +63,12 @@ def test_ntlm_facts_carry_the_server_time(probed: dict[str, DemoRow]) -> None:
     ntlm = probed["windows-nla"].result.facts.ntlm
     assert ntlm is not None and ntlm.timestamp is not None
     assert ntlm.timestamp.endswith("+00:00")
+
+
+def test_a_short_server_random_is_refused_where_it_arrives(probed: dict[str, DemoRow]) -> None:
+    """[MS-RDPBCGR] 2.2.1.4.3: serverRandomLen MUST be 32; the Connect Response carrying
+    another length is refused there, with a verdict that says why."""
+    result = probed["short-server-random"].result
+    assert (result.failed_phase, result.signal) == (P.BASIC_SETTINGS_EXCHANGE, Signal.BAD_SERVER_SECURITY)
+    assert result.verdict.taxonomy_id == "R1"
+    assert result.detail is not None and "serverRandomLen: 16, must be 32" in result.detail

@@ -17,6 +17,7 @@ from rdpprobe.sequence import activation, teardown
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.state import Expect, ProbeState
 from rdpprobe.signals import Signal
+from rdpprobe.errors import InvalidField
 from rdpprobe.wire import basic_settings, gcc_blocks, gcc_consts, gcc_fields, mcs, nego
 from rdpprobe.wire.codes import flag_names, name_of
 
@@ -77,7 +78,13 @@ def begin(state: ProbeState) -> None:
 def on_connect_response(state: ProbeState, frame: bytes) -> None:
     if teardown.handled_as_teardown(state, frame):
         return
-    response, _conference, blocks = basic_settings.decode_connect_response(frame)
+    try:
+        response, _conference, blocks = basic_settings.decode_connect_response(frame)
+    except InvalidField as exc:
+        if exc.pdu != gcc_blocks.SERVER_SECURITY_PDU:
+            raise
+        state.fail(Signal.BAD_SERVER_SECURITY, str(exc))  # R1: the random is unusable.
+        return
     if response.result != mcs.McsResult.RT_SUCCESSFUL:
         name = name_of(mcs.McsResult, response.result)
         state.learn(mcs_result=response.result)

@@ -22,6 +22,7 @@ from rdpprobe.wire.gcc_consts import (
     CLIENT_NAME_SIZE,
     DIG_PRODUCT_ID_SIZE,
     IME_FILE_NAME_SIZE,
+    SERVER_RANDOM_SIZE,
     UD_HEADER_SIZE,
     ClientBlockType,
     ServerBlockType,
@@ -275,11 +276,22 @@ def _write_server_core(w: Writer, b: ServerCoreData) -> None:
     write_optional(w, _SERVER_CORE_OPTIONAL_FIELDS, b, b.extra)
 
 
+#: How a refused Server Security Data names itself (``InvalidField.pdu``).
+SERVER_SECURITY_PDU = "server security data"
+
+
 def _read_server_security(r: Reader) -> ServerSecurityData:
+    """[MS-RDPBCGR] 2.2.1.4.3: serverRandomLen MUST be 32 when the server encrypts (method
+    or level not 0); with neither, the random is absent (0 is accepted too)."""
     method, level = r.u32le(), r.u32le()
     if not r.remaining:
         return ServerSecurityData(method, level)
+    at = r.offset
     random_len, cert_len = r.u32le(), r.u32le()
+    if random_len != SERVER_RANDOM_SIZE and (random_len or method or level):
+        reason = (f"{random_len}, must be {SERVER_RANDOM_SIZE} with encryption method 0x{method:x} "
+                  f"and level {level} ([MS-RDPBCGR] 2.2.1.4.3)")  # fmt: skip
+        raise InvalidField(SERVER_SECURITY_PDU, "serverRandomLen", reason, at)
     return ServerSecurityData(method, level, r.take(random_len), r.take(cert_len))
 
 

@@ -177,17 +177,24 @@ def test_channel_join_rejected() -> None:
     assert joins and all(isinstance(j, mcs.ChannelJoinConfirm) and j.result == 3 for j in joins)
 
 
-@pytest.mark.parametrize("name", ["bad-proprietary-cert", "short-server-random"])
-def test_broken_server_security(name: str) -> None:
+def test_broken_server_security() -> None:
     from rdpprobe.wire import rdpcrypto, security
 
-    client = tls_session(name, requested=0)
+    client = tls_session("bad-proprietary-cert", requested=0)
     client.basic_settings()
     sec = client.server_security
     assert sec is not None
     cert = security.decode_server_certificate(sec.server_certificate)  # type: ignore[arg-type]
-    bad_signature = not rdpcrypto.verify_proprietary_certificate(cert)  # type: ignore[arg-type]
-    assert bad_signature or len(sec.server_random or b"") != 32
+    assert not rdpcrypto.verify_proprietary_certificate(cert)  # type: ignore[arg-type]
+
+
+def test_a_short_server_random_is_refused_at_decode() -> None:
+    """[MS-RDPBCGR] 2.2.1.4.3: serverRandomLen MUST be 32."""
+    from rdpprobe.errors import InvalidField
+
+    client = tls_session("short-server-random", requested=0)
+    with pytest.raises(InvalidField, match="serverRandomLen"):
+        client.basic_settings()
 
 
 def teardown_frames(name: str) -> tuple[WireClient, list[bytes]]:

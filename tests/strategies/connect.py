@@ -117,7 +117,7 @@ client_blocks = st.one_of(
 server_blocks = st.one_of(
     server_core_data(),
     st.builds(gb.ServerSecurityData, u32, u32),
-    st.builds(gb.ServerSecurityData, u32, u32, _blob(40), _blob(200)),
+    st.builds(gb.ServerSecurityData, u32, u32, st.binary(min_size=32, max_size=32), _blob(200)),  # 2.2.1.4.3
     st.builds(gb.ServerNetworkData, u16, st.lists(u16, max_size=7).map(tuple)),
     st.builds(gb.UnknownBlock, st.sampled_from([0x0C04, 0x0C08, 0x4321]), _blob(40)),
 )

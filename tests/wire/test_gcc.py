@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rdpprobe.errors import DecodeError
+from rdpprobe.errors import DecodeError, InvalidField
 from rdpprobe.wire import basic_settings as bs, gcc, gcc_blocks as gb, mcs
 from rdpprobe.wire.gcc_consts import rdp_version_name
 from tests.strategies.connect import client_blocks, conference_requests, conference_responses, server_blocks
@@ -156,3 +156,26 @@ def test_giant_counts_do_not_allocate() -> None:
         gb.decode_client_blocks(bytes.fromhex("03c00800ffffffff"))
     with pytest.raises(DecodeError):
         gb.decode_server_blocks(bytes.fromhex("020c1400000000000000000000000000ffffffff"))
+
+
+def _server_security_block(random: bytes, method: int = 2, level: int = 2) -> bytes:
+    """TS_UD_SC_SEC1 ([MS-RDPBCGR] 2.2.1.4.3) with a header, built field by field."""
+    body = (method.to_bytes(4, "little") + level.to_bytes(4, "little") + len(random).to_bytes(4, "little")
+            + len(_CR[0x99:]).to_bytes(4, "little") + random + _CR[0x99:])  # fmt: skip
+    return (0x0C02).to_bytes(2, "little") + (4 + len(body)).to_bytes(2, "little") + body
+
+
+def test_server_security_data_with_a_32_byte_random_decodes() -> None:
+    (block,) = gb.decode_server_blocks(_server_security_block(_CR[0x79:0x99]))
+    assert isinstance(block, gb.ServerSecurityData) and block.server_random == _CR[0x79:0x99]
+
+
+@pytest.mark.parametrize("size", [33, 31, 16, 0])
+def test_server_security_data_refuses_a_random_that_is_not_32_bytes(size: int) -> None:
+    """2.2.1.4.3: serverRandomLen MUST be 32 when the server encrypts; refused at decode,
+    not later in key derivation."""
+    with pytest.raises(InvalidField) as refused:
+        gb.decode_server_blocks(_server_security_block(bytes(range(size))))
+    assert refused.value.field == "serverRandomLen"
+    assert refused.value.pdu == gb.SERVER_SECURITY_PDU
+    assert f"{size}, must be 32" in str(refused.value)

@@ -301,6 +301,9 @@ class Facts:
     channels: ChannelFacts | None = None
     licensing: str | None = None
     """Licensing outcome, e.g. ``valid_client``."""
+    licensing_quirk: str | None = None
+    """A known deviation the server's licensing PDUs showed and the probe accepted:
+    ``wmsgsize_counts_security_header`` (IronRDP's wMsgSize, [MS-RDPBCGR] 2.2.1.12.1.1)."""
     capabilities: CapabilityFacts | None = None
     redirection: RedirectionFacts | None = None
     auth: AuthOutcome | None = None

@@ -114,6 +114,8 @@ def on_server_pdu(state: ProbeState, frame: bytes) -> None:
 def _on_license(state: ProbeState, body: bytes) -> None:
     outcome = pdus.license_outcome(body)
     state.learn(licensing=outcome.name)
+    if outcome.quirk is not None:
+        state.learn(licensing_quirk=outcome.quirk)
     if outcome.error_code is not None:
         detail = f"license error {outcome.name}"
         state.fail(Signal.LICENSE_ERROR, detail, Detail(license_error_code=outcome.error_code))

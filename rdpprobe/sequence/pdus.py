@@ -5,7 +5,7 @@ channel, and opening what the server sends ([MS-RDPBCGR] 2.2.8.1.1, 2.2.1.12-2.2
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rdpprobe.errors import DecodeError
 from rdpprobe.result import CapabilityFacts, RedirectionFacts
@@ -78,11 +78,18 @@ class LicenseOutcome:
     name: str
     error_code: int | None
     complete: bool
+    quirk: str | None = None
+    """A known deviation in the message's encoding (``licensing.size_quirk``)."""
 
 
 def license_outcome(body: bytes) -> LicenseOutcome:
     """What a licensing message means for the probe ([MS-RDPBCGR] 2.2.1.12)."""
-    msg = licensing.decode_license_pdu(body)
+    outcome = _license_outcome(licensing.decode_license_pdu(body))
+    quirk = licensing.size_quirk(body)
+    return outcome if quirk is None else replace(outcome, quirk=quirk)
+
+
+def _license_outcome(msg: licensing.LicenseMessage) -> LicenseOutcome:
     if licensing.is_valid_client(msg):
         return LicenseOutcome("valid_client", None, True)
     if isinstance(msg, licensing.LicenseError):

@@ -7,7 +7,9 @@ STATUS_VALID_CLIENT and ST_NO_TRANSITION), tell a real licensing exchange (LICEN
 PLATFORM_CHALLENGE, NEW_LICENSE) from an error, and let the mock server emit each of them.
 
 Rules of this module:
-- wMsgSize must equal the message length (decode consumes exactly);
+- wMsgSize must equal the message length (decode consumes exactly), with one known quirk
+  accepted: IronRDP's encoder counts the 4-byte basic security header in wMsgSize too
+  (``size_quirk`` names it, so that a probe can record it);
 - blob types, error codes and state transitions are open code spaces kept raw;
 - message types this module does not parse come back as ``UnknownLicenseMessage``.
 """
@@ -77,6 +79,11 @@ PREAMBLE_VERSION_3_0 = 0x03  # [MS-RDPBCGR] 2.2.1.12.1.1 RDP 5.0 and later
 PREAMBLE_VERSION_MASK = 0x0F  # [MS-RDPBCGR] 2.2.1.12.1.1 low nibble of flags
 EXTENDED_ERROR_MSG_SUPPORTED = 0x80  # [MS-RDPBCGR] 2.2.1.12.1.1 flags
 PREAMBLE_SIZE = 1 + 1 + 2  # bMsgType + flags + wMsgSize
+BASIC_SECURITY_HEADER_SIZE = 4  # [MS-RDPBCGR] 2.2.8.1.1.2.1 flags + flagsHi
+#: wMsgSize counts the basic security header before the preamble as well as the preamble
+#: and the message: IronRDP writes it so (its license error and server license request
+#: vectors); 2.2.1.12.1.1, Windows and FreeRDP count the preamble and the message only.
+QUIRK_SIZE_COUNTS_SECURITY_HEADER = "wmsgsize_counts_security_header"
 ERROR_ALERT = 0xFF  # [MS-RDPBCGR] 2.2.1.12.1.1
 STATUS_VALID_CLIENT = 0x00000007  # [MS-RDPBCGR] 2.2.1.12.1.3
 ST_NO_TRANSITION = 0x00000002  # [MS-RDPBCGR] 2.2.1.12.1.3
@@ -304,6 +311,8 @@ def read_license_pdu(r: Reader) -> LicenseMessage:
     msg_type, flags, size = r.u8(), r.u8(), r.u16le()
     if size < PREAMBLE_SIZE:
         raise InvalidField(_LIC, "wMsgSize", f"{size} < {PREAMBLE_SIZE}", start + 2)
+    if _counts_security_header(size, PREAMBLE_SIZE + r.remaining):
+        size -= BASIC_SECURITY_HEADER_SIZE  # The known quirk (see ``size_quirk``).
     body = r.sub(size - PREAMBLE_SIZE, _LIC)
     msg = _read_body(body, msg_type, flags)
     body.expect_end()
@@ -325,6 +334,19 @@ def decode_license_pdu(data: bytes) -> LicenseMessage:
     msg = read_license_pdu(r)
     r.expect_end()
     return msg
+
+
+def _counts_security_header(size: int, available: int) -> bool:
+    return size == available + BASIC_SECURITY_HEADER_SIZE
+
+
+def size_quirk(data: bytes) -> str | None:
+    """The known quirk in the wMsgSize of the licensing message ``data`` (preamble first),
+    or None when wMsgSize is as [MS-RDPBCGR] 2.2.1.12.1.1 says (or unreadable)."""
+    if len(data) < PREAMBLE_SIZE:
+        return None
+    size = int.from_bytes(data[2:PREAMBLE_SIZE], "little")
+    return QUIRK_SIZE_COUNTS_SECURITY_HEADER if _counts_security_header(size, len(data)) else None
 
 
 def encode_license_pdu(msg: LicenseMessage) -> bytes:

@@ -250,13 +250,24 @@ def _is_bare_neg_req(data: bytes) -> bool:
     return len(data) in sizes and data[0] == TYPE_RDP_NEG_REQ
 
 
+_CR_PDU = "x224 connection request"
+_NEG_REQ_PDU = "rdp_neg_req"
+
+
 def _split_token(data: bytes) -> tuple[bytes | None, bytes]:
-    """Split the leading cookie/token line (without CRLF) from the rest of the variable part."""
+    """Split the leading cookie/token line (without CRLF) from the rest of the variable part.
+
+    A part that starts with the RDP_NEG_REQ type byte and has no CRLF is a request that is
+    truncated or followed by stray bytes (a token never starts with that byte: see
+    ``_check_request``), so its reader says which, not "missing crlf terminator".
+    """
     if not data or _is_bare_neg_req(data):
         return None, data
     end = data.find(CRLF)
     if end < 0:
-        raise InvalidField("x224 connection request", "routing token", "missing crlf terminator")
+        if data[0] == TYPE_RDP_NEG_REQ:
+            return None, data
+        raise InvalidField(_CR_PDU, "routing token", "missing crlf terminator")
     return data[:end], data[end + len(CRLF) :]
 
 
@@ -268,11 +279,24 @@ def read_request_variable(data: bytes) -> tuple[bytes | None, bytes | None, NegR
         cookie = line[len(COOKIE_PREFIX) :]
     else:
         token = line
-    r = Reader(rest, "x224 connection request")
-    neg = read_neg_req(r) if r.remaining else None
-    corr = read_correlation_info(r) if r.remaining else None
-    r.expect_end()
+    r = Reader(rest, _CR_PDU)
+    neg = _read_request_neg(r, len(data) - len(rest)) if r.remaining else None
+    corr = None
+    if r.remaining and r.peek_u8() == TYPE_RDP_CORRELATION_INFO:
+        if r.remaining < CORRELATION_INFO_SIZE:
+            raise NotEnoughData("rdp_neg_correlation_info", CORRELATION_INFO_SIZE, r.remaining, r.offset)
+        corr = read_correlation_info(r)
+    if r.remaining:
+        after = "rdp_neg_correlation_info" if corr is not None else _NEG_REQ_PDU
+        raise InvalidField(_CR_PDU, "variable part", f"{r.remaining} trailing bytes after the {after}", r.offset)
     return cookie, token, neg, corr
+
+
+def _read_request_neg(r: Reader, offset: int) -> NegReq:
+    """The RDP_NEG_REQ ([MS-RDPBCGR] 2.2.1.1.1), named as such when it is cut short."""
+    if r.remaining < NEG_SIZE:
+        raise NotEnoughData(_NEG_REQ_PDU, NEG_SIZE, r.remaining, offset)
+    return read_neg_req(r)
 
 
 def write_request_variable(w: Writer, req: ConnectionRequest) -> None:
@@ -329,9 +353,11 @@ def encode_connection_request(req: ConnectionRequest) -> bytes:
 
 def decode_connection_request(frame: bytes) -> ConnectionRequest:
     """A whole TPKT + X.224 CR frame; must be consumed exactly."""
-    r = Reader(decode_tpkt(frame), "x224 connection request")
+    r = Reader(decode_tpkt(frame), _CR_PDU)
     req = read_connection_request(r)
-    r.expect_end()
+    if r.remaining:
+        raise InvalidField(_CR_PDU, "tpkt length", f"{r.remaining} trailing bytes after the x224 tpdu "
+                           "its length indicator covers", r.offset)  # fmt: skip
     return req
 
 

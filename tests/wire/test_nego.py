@@ -121,3 +121,47 @@ def test_arbitrary_bytes_raise_only_decode_errors(data: bytes) -> None:
                 fn(prefix + data)
             except DecodeError:
                 pass
+
+
+def _cr_frame(variable: bytes) -> bytes:
+    """TPKT + X.224 CR ([MS-RDPBCGR] 2.2.1.1) with ``variable`` after the fixed header."""
+    tpdu = bytes((6 + len(variable), 0xE0, 0, 0, 0, 0, 0)) + variable
+    return bytes((3, 0)) + (4 + len(tpdu)).to_bytes(2, "big") + tpdu
+
+
+NEG_REQ_HYBRID = bytes.fromhex("0100080003000000")
+
+
+@pytest.mark.parametrize(("variable", "words"), [
+    (NEG_REQ_HYBRID[:6], "rdp_neg_req: not enough data: need 8 bytes, have 6"),
+    (NEG_REQ_HYBRID[:1], "rdp_neg_req: not enough data: need 8 bytes, have 1"),
+    (NEG_REQ_HYBRID + b"\x00\x00", "2 trailing bytes after the rdp_neg_req"),
+    (b"Cookie: mstshash=a\r\n" + NEG_REQ_HYBRID[:5], "rdp_neg_req: not enough data: need 8 bytes, have 5"),
+    (NEG_REQ_HYBRID + bytes.fromhex("0600240000"), "rdp_neg_correlation_info: not enough data: need 36 bytes, have 5"),
+    (b"Cookie: mstshash=a", "missing crlf terminator"),  # A cookie line that is not ended.
+])  # fmt: skip
+def test_a_malformed_connection_request_is_refused_naming_what_is_wrong(variable: bytes, words: str) -> None:
+    frame = _cr_frame(variable)
+    with pytest.raises(DecodeError) as refused:
+        nego.decode_connection_request(frame)
+    assert words in str(refused.value)
+    if "crlf" not in words:
+        assert "crlf" not in str(refused.value)
+
+
+def test_bytes_after_the_tpdu_its_length_indicator_covers_are_named() -> None:
+    frame = _cr_frame(NEG_REQ_HYBRID)
+    padded = frame[:2] + (len(frame) + 3).to_bytes(2, "big") + frame[4:] + b"\x00\x00\x00"
+    with pytest.raises(DecodeError, match="3 trailing bytes after the x224 tpdu its length indicator covers"):
+        nego.decode_connection_request(padded)
+
+
+def test_the_mock_notes_what_is_wrong_with_a_truncated_request() -> None:
+    from rdpprobe.mock import MockPair
+
+    pair = MockPair("windows-tls")
+    pair.send(_cr_frame(NEG_REQ_HYBRID[:6]))
+    pair.receive()
+    notes = pair.record.notes
+    assert any("rdp_neg_req: not enough data: need 8 bytes, have 6" in note for note in notes), notes
+    assert not any("crlf" in note for note in notes)

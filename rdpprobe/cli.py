@@ -1,7 +1,8 @@
 """The ``rdpprobe`` command line: the only place that sets up logging and terminal output.
 
 Exit codes: 0 the command did what was asked (for ``check``: no failure, and credentials,
-when given, verified); 1 ``check`` classified a failure; 2 usage error.
+when given, verified); 1 ``check`` classified a failure; 2 usage error; 130 interrupted
+(Ctrl-C; ``check`` prints the phase ladder as far as it got).
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from rdpprobe.errors import ProbeUsageError
 from rdpprobe.result import AUTH_SUCCEEDED
 from rdpprobe.sequence.config import ADDRESS_FAMILIES
 from rdpprobe.sequence.phases import Phase
+from rdpprobe.sequence.prober import ProbeInterrupted
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it.
 PASSWORD_ENV = "RDPPROBE_PASSWORD"
 
 
@@ -147,7 +150,10 @@ def run_check(args: argparse.Namespace) -> int:
     options.update(_credential_options(args))
     if args.keylog is not None:
         options["keylog_path"] = args.keylog
-    result = probe(args.target, args.port, **options)
+    try:
+        result = probe(args.target, args.port, **options)
+    except ProbeInterrupted as exc:
+        return _interrupted(args, exc)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:  # rich loads here, only for the human report: --json and scans never need it.
@@ -158,6 +164,15 @@ def run_check(args: argparse.Namespace) -> int:
     auth = result.facts.auth
     verified = args.user is None or (auth is not None and auth.status == AUTH_SUCCEEDED)
     return EXIT_OK if result.ok and verified else EXIT_FAILURE
+
+
+def _interrupted(args: argparse.Namespace, exc: ProbeInterrupted) -> int:
+    """Ctrl-C during ``check``: the ladder so far (on stderr with --json), exit 130."""
+    from rdpprobe.output import console_for
+    from rdpprobe.render import render_interrupted
+
+    render_interrupted(console_for(sys.stderr if args.json else sys.stdout), exc.so_far)
+    return EXIT_INTERRUPTED
 
 
 def _setup_logging(verbosity: int) -> None:
@@ -206,7 +221,7 @@ def _dispatch(argv: list[str]) -> int:
     except (UsageError, ProbeUsageError) as exc:
         return report_usage_error(str(exc))
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 _HANDLERS: dict[str | None, Callable[[argparse.Namespace], int]] = {"check": run_check}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -9,21 +10,19 @@ from rich.table import Table
 from rich.text import Text
 
 from rdpprobe.addresses import host_port
-from rdpprobe.result import ProbeResult
+from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence.phases import Phase
+from rdpprobe.sequence.prober import SoFar
 
 OK_MARK = "✓"
 FAIL_MARK = "✗"
 SKIP_MARK = "–"
+INTERRUPTED_MARK = "…"
 
 
 def render_result(console: Console, result: ProbeResult) -> None:
     """Print ``result`` as the ``rdpprobe check`` report."""
-    target = result.target
-    where = host_port(target.host, target.port)
-    if target.address and target.address != target.host:
-        where += f" ({target.address})"
-    console.print(Text(f"rdpprobe check {where}", style="bold"))
+    _heading(console, result.target)
     console.print(_ladder(result))
     _verdict(console, result)
     _advisories(console, result)
@@ -31,15 +30,46 @@ def render_result(console: Console, result: ProbeResult) -> None:
     _remediation(console, result)
 
 
+def render_interrupted(console: Console, so_far: SoFar) -> None:
+    """Print the ladder of a probe cut short (Ctrl-C): the phases passed, the one it was in."""
+    _heading(console, so_far.target)
+    timings = dict(so_far.timings)
+    if so_far.current is not None:
+        timings[so_far.current] = so_far.current_s
+    console.print(_ladder_of(timings, lambda phase: _row_so_far(so_far, phase)))
+    during = f" during {so_far.current.value}" if so_far.current is not None else ""
+    console.print(Text(f"interrupted (Ctrl-C){during}: no verdict", style="bold yellow"))
+
+
+def _heading(console: Console, target: Target) -> None:
+    where = host_port(target.host, target.port)
+    if target.address and target.address != target.host:
+        where += f" ({target.address})"
+    console.print(Text(f"rdpprobe check {where}", style="bold"))
+
+
 def _ladder(result: ProbeResult) -> Table:
+    return _ladder_of(dict(result.timings), lambda phase: _row(result, phase))
+
+
+def _ladder_of(timings: dict[Phase, float], row: Callable[[Phase], tuple[str, str, str]]) -> Table:
     table = Table(show_header=False, box=None, pad_edge=False)
-    timings = dict(result.timings)
     for phase in Phase:
-        mark, style, note = _row(result, phase)
+        mark, style, note = row(phase)
         seconds = timings.get(phase)
         took = f"{seconds * 1000:.0f} ms" if seconds is not None else ""
         table.add_row(Text(mark, style=style), phase.value, took, note)
     return table
+
+
+def _row_so_far(so_far: SoFar, phase: Phase) -> tuple[str, str, str]:
+    if phase in so_far.skipped:
+        return SKIP_MARK, "dim", "skipped"
+    if phase is so_far.current:
+        return INTERRUPTED_MARK, "bold yellow", "interrupted"
+    if any(done is phase for done, _ in so_far.timings):
+        return OK_MARK, "green", ""
+    return " ", "dim", ""
 
 
 def _row(result: ProbeResult, phase: Phase) -> tuple[str, str, str]:

@@ -180,3 +180,4 @@ def test_the_intake_ends_with_the_error_its_source_raised() -> None:
         assert intake.done and isinstance(intake.error, ValueError)
     finally:
         intake.close()
+

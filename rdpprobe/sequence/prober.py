@@ -15,13 +15,14 @@ Rules of this module:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
 from rdpprobe.classify import Detail
 from rdpprobe.sequence.verdicts import classify_outcome
 from rdpprobe.errors import DecodeError, ProbeUsageError
-from rdpprobe.result import ProbeResult, Target
+from rdpprobe.result import Facts, ProbeResult, Target
 from rdpprobe.sequence import handlers
 from rdpprobe.sequence.actions import Action, Finished, StartTls, TlsInfo
 from rdpprobe.sequence.config import ProbeConfig
@@ -32,6 +33,29 @@ from rdpprobe.signals import Observed, Signal
 
 #: Upper bound on frames handled per ``receive_data`` call (a flood cannot spin forever).
 MAX_FRAMES_PER_CALL = 256
+
+
+@dataclass(frozen=True, slots=True)
+class SoFar:
+    """How far a probe had got when it was cut short (Ctrl-C): the phases it completed with
+    their durations, the one under way and for how long. Being interrupted is nothing the
+    server did, so there is no signal and no verdict; the facts are those learned so far."""
+
+    target: Target
+    timings: tuple[tuple[Phase, float], ...]
+    current: Phase | None
+    current_s: float
+    skipped: tuple[Phase, ...]
+    facts: Facts
+
+
+class ProbeInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a probe; ``so_far`` says how far it had got. A ``KeyboardInterrupt``,
+    so that whatever handles those handles this one."""
+
+    def __init__(self, so_far: SoFar) -> None:
+        super().__init__()
+        self.so_far = so_far
 
 
 class Prober:
@@ -144,6 +168,19 @@ class Prober:
                 raise ProbeUsageError("the probe has not finished")
             self._result = self._build_result()
         return self._result
+
+    def so_far(self, now: float) -> SoFar:
+        """How far the probe has got, for a driver that was interrupted (see ``SoFar``)."""
+        state = self._state
+        current = None if state.finished else state.phase
+        return SoFar(
+            target=state.target,
+            timings=tuple(state.timings),
+            current=current,
+            current_s=max(0.0, now - state.phase_started) if current is not None else 0.0,
+            skipped=tuple(state.skipped),
+            facts=state.facts,
+        )
 
     # -- internals -----------------------------------------------------------------------
 

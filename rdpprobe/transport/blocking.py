@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence.actions import CloseConnection, Finished, SendBytes, StartTls
 from rdpprobe.sequence.config import ProbeConfig
-from rdpprobe.sequence.prober import Prober
+from rdpprobe.sequence.prober import Prober, ProbeInterrupted
 from rdpprobe.transport.conduit import Conduit
 from rdpprobe.transport.errors import observe
 from rdpprobe.transport.resolve import resolve
@@ -26,7 +26,8 @@ MAX_TURNS = 100_000
 def run(target: Target, config: ProbeConfig, keylog_path: str | None = None,
         deadline_at: float | None = None) -> ProbeResult:
     """Probe ``target`` once (one TCP connection) and return the classified result; the
-    connection ends by ``deadline_at`` (``time.monotonic``) when given, the target's deadline."""
+    connection ends by ``deadline_at`` (``time.monotonic``) when given, the target's deadline.
+    Ctrl-C raises ``ProbeInterrupted`` with how far the probe had got."""
     prober = Prober(target, config, now=time.monotonic(), started_at=datetime.now(timezone.utc), rng=os.urandom,
                     deadline_at=deadline_at)
     sock: socket.socket | None = None
@@ -35,6 +36,10 @@ def run(target: Target, config: ProbeConfig, keylog_path: str | None = None,
         if sock is not None:
             return _drive(prober, sock, Conduit(config.legacy_tls, keylog_path))
         return prober.result
+    except ProbeInterrupted:
+        raise
+    except KeyboardInterrupt as exc:
+        raise ProbeInterrupted(prober.so_far(time.monotonic())) from exc
     finally:
         if sock is not None:
             sock.close()

@@ -63,6 +63,16 @@ class ScanReport:
     elapsed_s: float = 0.0
     unwritten: int = 0
     """Results counted in the summary but not written (``run_scan``'s ``keep`` refused them)."""
+    engine_in_flight: Callable[[], tuple[int, float | None]] | None = dataclasses.field(default=None, repr=False)
+    """The running engine's ``in_flight``, set by ``run_scan``."""
+
+    def in_flight(self) -> tuple[int, float | None]:
+        """Targets in flight now and how long (seconds) the oldest of them has run; safe to
+        call from another thread (a progress bar's); ``(0, None)`` before the scan starts."""
+        if self.engine_in_flight is None:
+            return 0, None
+        count, oldest = self.engine_in_flight()
+        return count, None if oldest is None else max(0.0, time.monotonic() - oldest)
 
     @property
     def probed(self) -> int:
@@ -147,9 +157,10 @@ def run_scan(
     finished by then are written out first. Raises ``OutputError`` when the writer's stream
     fails, after closing every connection.
     """
-    engine = Engine(config, options)
+    engine = Engine(config, options, clock=time.monotonic)  # ScanReport.in_flight reads this clock.
     report = report if report is not None else ScanReport()
     report.stats = engine.stats
+    report.engine_in_flight = engine.in_flight
     summary = report.summary
     write, flush, close = _writing(writer.write), _writing(writer.flush), _writing(writer.close)
 
@@ -191,24 +202,42 @@ def _lean_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-class ProgressBar:
-    """A ``rich`` progress bar with rate and ETA on a terminal stream; silent otherwise."""
+def in_flight_text(count: int, oldest_s: float | None) -> str:
+    """The progress bar's word on targets in flight: ``3 in flight, oldest 12 s``."""
+    if not count:
+        return ""
+    oldest = f", oldest {oldest_s:.0f} s" if oldest_s is not None else ""
+    return f"{count} in flight{oldest}"
 
-    def __init__(self, total: int | None, stream: TextIO | None = None) -> None:
+
+class ProgressBar:
+    """A ``rich`` progress bar with rate and ETA on a terminal stream; silent otherwise.
+
+    ``in_flight`` (``ScanReport.in_flight``), when given, adds the targets in flight and the
+    age of the oldest, redrawn as time passes: "100 %, ETA 0:00:01" while a silent target
+    waits out its timeout then reads as what it is."""
+
+    def __init__(self, total: int | None, stream: TextIO | None = None,
+                 in_flight: Callable[[], tuple[int, float | None]] | None = None) -> None:  # fmt: skip
         stream = sys.stderr if stream is None else stream  # Read now: a program may have replaced it.
         self.enabled = stream.isatty()
         self._progress: Any = None
         self._task: Any = None
         if self.enabled:
-            self._start(total, stream)
+            self._start(total, stream, in_flight)
 
-    def _start(self, total: int | None, stream: TextIO) -> None:
+    def _start(self, total: int | None, stream: TextIO, in_flight: Callable[[], tuple[int, float | None]] | None) -> None:
         from rich.console import Console
         from rich import progress as rp
+        from rich.text import Text
+
+        class InFlight(rp.ProgressColumn):
+            def render(self, task: Any) -> Text:
+                return Text(in_flight_text(*in_flight()) if in_flight is not None else "")
 
         columns = (
             rp.TextColumn("scanning"), rp.BarColumn(), rp.MofNCompleteColumn(),
-            rp.TaskProgressColumn(), rp.TextColumn("{task.fields[rate]}/s"), rp.TimeRemainingColumn(),
+            rp.TaskProgressColumn(), rp.TextColumn("{task.fields[rate]}/s"), rp.TimeRemainingColumn(), InFlight(),
         )  # fmt: skip
         self._progress = rp.Progress(*columns, console=Console(file=stream), transient=True)
         self._task = self._progress.add_task("scan", total=total, rate="0")
@@ -221,6 +250,11 @@ class ProgressBar:
         task = self._progress.tasks[0]
         speed = task.speed or 0.0
         self._progress.update(self._task, rate=f"{speed:.0f}")
+
+    def refresh(self) -> None:
+        """Redraw now (rich also redraws on its own, several times a second)."""
+        if self._progress is not None:
+            self._progress.refresh()
 
     def close(self) -> None:
         if self._progress is not None:

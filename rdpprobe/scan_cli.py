@@ -256,8 +256,10 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
         concurrency=args.concurrency, rate=args.rate, deadline=args.deadline, tls=args.tls,
         keylog_path=keylog, address_filter=lambda address, port: not excludes.covers(address, port),
     )  # fmt: skip
-    progress = ProgressBar(_total(args, sources, excludes, shard, ports, len(finished))) if not args.no_progress else None
     report = ScanReport()
+    progress = None
+    if not args.no_progress:
+        progress = ProgressBar(_total(args, sources, excludes, shard, ports, len(finished)), in_flight=report.in_flight)
     try:
         _write_results(args, targets, config, engine_options, progress, report)
     except (KeyboardInterrupt, SystemExit):

@@ -117,3 +117,42 @@ def test_the_summary_counts_excluded_and_repeated_targets(capsys: pytest.Capture
     out, err = capsys.readouterr()
     assert len(_jsonl(out)) == 1
     assert "1 target probed in" in err and "1 excluded, 1 repeated" in err
+
+
+def test_the_progress_bar_shows_the_targets_in_flight_and_the_oldest_age() -> None:
+    from rdpprobe.scan import ProgressBar, in_flight_text
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    bar = ProgressBar(3, stream, in_flight=lambda: (2, 12.4))
+    try:
+        bar.refresh()
+        assert "2 in flight, oldest 12 s" in stream.getvalue()
+    finally:
+        bar.close()
+    assert in_flight_text(0, None) == ""
+
+
+def test_a_scan_reports_what_is_in_flight_while_it_runs() -> None:
+    """A silent target in flight when a closed one has finished: one in flight, aged."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        [closed] = closed_ports(1)
+        # The silent one first: it is in flight before the closed one can finish.
+        targets = iter_targets([f"127.0.0.1:{silent.getsockname()[1]}", f"127.0.0.1:{closed}"])
+        report, seen = ScanReport(), []
+
+        class Watching(_InterruptedWriter):
+            def write(self, result: Any, timestamp: datetime | None = None) -> None:
+                seen.append(report.in_flight())
+                raise KeyboardInterrupt  # Enough seen: end the scan here.
+
+        assert report.in_flight() == (0, None)
+        with pytest.raises(KeyboardInterrupt):
+            run_scan(targets, depth_config(ProbeConfig(), "quick"), Watching(), report=report)
+    [(count, oldest)] = seen
+    assert count == 1 and oldest is not None and oldest >= 0.0

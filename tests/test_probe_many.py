@@ -66,7 +66,10 @@ def test_depth_ports_ranges_and_exclusions() -> None:
 
 def test_leaving_the_loop_early_closes_every_connection() -> None:
     with contextlib.ExitStack() as stack:
-        ports = [closed_port(), *_silent_listeners(stack, 30)]
+        # The closed port after 19 silent ones: targets start in input order, so its result
+        # comes with those 19 in flight, however the input reached the engine.
+        silent = _silent_listeners(stack, 30)
+        ports = [*silent[:19], closed_port(), *silent[19:]]
         before = _open_descriptors()
         results = rdpprobe.probe_many("127.0.0.1", ports=ports, concurrency=20, timeout=20, deadline=30)
         assert next(results).signal.value == "refused"
@@ -164,7 +167,10 @@ def test_leaving_aprobe_many_early_closes_every_connection() -> None:
         raise AssertionError("no result")
 
     with contextlib.ExitStack() as stack:
-        ports = [closed_port(), *_silent_listeners(stack, 30)]
+        # The closed port after 19 silent ones: targets start in input order, so its result
+        # comes with those 19 in flight, however the input reached the engine.
+        silent = _silent_listeners(stack, 30)
+        ports = [*silent[:19], closed_port(), *silent[19:]]
         before = _open_descriptors()
         assert asyncio.run(first(ports)).signal.value == "refused"
         give_up = time.monotonic() + 3  # The engine's thread notices within its poll's second.

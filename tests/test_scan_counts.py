@@ -40,7 +40,8 @@ def test_ctrl_c_counts_what_was_written_and_says_what_was_in_flight(tmp_path: Pa
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         closed = [f"127.0.0.1:{port}" for port in closed_ports(3)]
-        targets = "\n".join([*closed, f"127.0.0.1:{silent.getsockname()[1]}"]) + "\n"
+        # The silent one first: targets start in input order, so it is in flight before the others end.
+        targets = "\n".join([f"127.0.0.1:{silent.getsockname()[1]}", *closed]) + "\n"
         argv = ["scan", "-", "--depth", "quick", "--timeout", "30", "--deadline", "60", "--no-progress", "-o", str(results)]
         with subprocess.Popen([sys.executable, "-m", "rdpprobe", *argv], text=True, stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:  # fmt: skip

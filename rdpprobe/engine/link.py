@@ -11,6 +11,7 @@ Rules of this module:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
@@ -130,7 +131,7 @@ class Link:
             if kind is SendBytes:
                 self._send(action.data, now)  # type: ignore[union-attr]
             elif kind is StartTls:
-                self._start_tls(action.server_name, now)  # type: ignore[union-attr]
+                self._start_tls(action.server_name, action.received, now)  # type: ignore[union-attr]
             elif kind is CloseConnection:
                 self.close()
             else:
@@ -194,6 +195,9 @@ class Link:
                 self.prober.failed(local_observe(exc), now)
                 return
             self._incoming(engine.view[:size].tobytes(), now)
+            # What this read asked for (a StartTls above all) is done before the next read,
+            # as the other drivers do: an end of stream read next then reaches the TLS pump.
+            self.drain(now)
             if self.closed or not size or not engine.poller.edge_triggered or (size < RECV_SIZE and not hangup):
                 return
         engine.read_again(self)
@@ -219,7 +223,14 @@ class Link:
     def _send(self, data: bytes, now: float) -> None:
         tls = self.tls
         if tls is not None:
-            tls.write(data)
+            flavor = self.engine.tls
+            try:
+                tls.write(data)
+            except flavor.errors as exc:
+                # The peer closed the TLS stream under us (a FIN after a whole record): the
+                # blocking driver meets the same error in ``sendall`` and reports it alike.
+                self.prober.failed(flavor.observe(exc), now)
+                return
             data = tls.data_to_send()
         self._write_raw(data, now)
 
@@ -240,9 +251,21 @@ class Link:
         if bool(self.pending) != was_pending:
             self.engine.poller.want_write(self.sock, bool(self.pending))
 
-    def _start_tls(self, server_name: str | None, now: float) -> None:
+    def _send_quietly(self, data: bytes) -> None:
+        """Flush our own TLS alert; the handshake failed, so a failing send adds nothing (as
+        the blocking driver's ``_send_quietly``)."""
+        sock = self.sock
+        if data and not self.closed and sock is not None:
+            with contextlib.suppress(OSError):
+                sock.send(self.pending + data)
+            self.pending = b""
+
+    def _start_tls(self, server_name: str | None, received: bytes, now: float) -> None:
+        """Begin TLS; ``received`` is what came after the Connection Confirm in its read."""
         name = None if server_name == self.job.address else sni_name(server_name)
-        self.tls = self.engine.tls.make_pump(name)
+        tls = self.tls = self.engine.tls.make_pump(name)
+        if received:
+            tls.feed(received)  # The start of the server's TLS stream (or its alert, or garbage).
         self.handshaking = True
         self._handshake_step(now)
 
@@ -254,7 +277,7 @@ class Link:
             done = tls.handshake()
         except flavor.errors as exc:
             self.handshaking = False
-            self._write_raw(tls.data_to_send(), now)
+            self._send_quietly(tls.data_to_send())
             self.prober.failed(handshake_failure(tls, flavor.observe(exc)), now)
             return
         out = tls.data_to_send()
@@ -262,7 +285,8 @@ class Link:
             self._write_raw(out, now)
         if done:
             self.handshaking = False
-            self.prober.tls_established(tls.info(), now)
+            if not self.prober.finished:  # A reset can meet our Finished on its way out.
+                self.prober.tls_established(tls.info(), now)
             tls.trim()
 
 

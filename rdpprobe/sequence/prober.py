@@ -115,6 +115,8 @@ class Prober:
     def tls_established(self, info: TlsInfo, now: float) -> None:
         """The TLS handshake the prober asked for completed. Drain ``next_action()``."""
         self._tick(now)
+        if self._state.finished:
+            return  # The connection failed while the handshake finished (a reset met our Finished).
         if self._state.expect is not Expect.TLS_HANDSHAKE:
             raise ProbeUsageError("tls_established without a pending StartTls")
         self._guard(lambda: handlers.tls_done(self._state, info))

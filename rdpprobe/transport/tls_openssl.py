@@ -184,7 +184,9 @@ def observe_failure(exc: BaseException) -> Observed:
     """What a pyOpenSSL exception (or an OS error under it) means for the prober."""
     if isinstance(exc, SSL.SysCallError):
         return _observe_syscall(exc)
-    if isinstance(exc, SSL.ZeroReturnError):
+    if isinstance(exc, SSL.ZeroReturnError) or (isinstance(exc, SSL.Error) and _no_reason(exc)):
+        # An error with nothing queued is how OpenSSL fails a write once the peer's end of
+        # stream was fed in (``bio_shutdown``): the stdlib raises ``SSLEOFError`` there.
         return Observed(Signal.TLS_EOF, "unexpected eof during the tls handshake")
     if isinstance(exc, SSL.Error):
         return _observe_reason(_reason_code(exc))
@@ -205,6 +207,11 @@ def _observe_reason(reason: str) -> Observed:
     if reason in EOF_REASONS:
         return Observed(Signal.TLS_EOF, "unexpected eof during the tls handshake")
     return Observed(Signal.TLS_ERROR, reason.lower())
+
+
+def _no_reason(exc: SSL.Error) -> bool:
+    """True when OpenSSL queued no error at all (``Error([])``)."""
+    return not exc.args or exc.args[0] == []
 
 
 def _reason_code(exc: SSL.Error) -> str:

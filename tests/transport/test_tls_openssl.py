@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 from OpenSSL import SSL, crypto
 from OpenSSL._util import lib
 
 from rdpprobe.mock.certs import certificate_variant
-from rdpprobe.transport.tls_openssl import OpenSslPump, openssl_context
+from rdpprobe.signals import Signal
+from rdpprobe.transport.errors import observe
+from rdpprobe.transport.tls_openssl import OpenSslPump, observe_failure, openssl_context
 
 #: TLS record type and handshake type of a ClientHello (RFC 8446 5.1, 4).
 HANDSHAKE_RECORD, CLIENT_HELLO = 0x16, 0x01
@@ -90,3 +94,9 @@ def test_handshake_reaches_a_server_that_allows_one_group(group: str, version: i
     info = pump.info()
     assert info.version == ("TLSv1.3" if version == SSL.TLS1_3_VERSION else "TLSv1.2")
     assert info.certificate == certificate_variant("self-signed").cert_der
+
+
+def test_an_error_with_nothing_queued_is_the_peers_end_of_stream() -> None:
+    """OpenSSL fails a write after ``bio_shutdown`` with an empty queue; ssl says SSLEOFError."""
+    assert observe_failure(SSL.Error([])).signal is Signal.TLS_EOF
+    assert observe_failure(SSL.Error([])) == observe(ssl.SSLEOFError())

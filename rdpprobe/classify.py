@@ -143,6 +143,7 @@ DEFAULT_ROUTES: dict[Signal, str] = {
     _S.DISCONNECT_ULTIMATUM: "E2",
     _S.REDIRECTED: "E3",
     _S.DECODE_ERROR: "DECODE",
+    _S.FLOOD: "FLOOD",
     _S.INTERNAL_ERROR: "INTERNAL",
 }
 
@@ -409,6 +410,7 @@ REFINERS: dict[str, Refiner] = {
     "M3": _refine_mcs,
     "C6": _refine_authz,
     "DECODE": _refine_decode,
+    "FLOOD": _refine_decode,
 }
 
 

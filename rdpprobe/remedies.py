@@ -298,6 +298,12 @@ ADVICE: dict[str, Advice] = {
          "a client decoding bug"),
         ("report it with a trace",),
     ),
+    "FLOOD": Advice(
+        ("a hostile or broken server streams PDUs before the session is activated",
+         "something other than an RDP server relays or injects traffic on this port"),
+        ("capture the connection and report it; a real RDP server sends a handful of PDUs "
+         "before the Demand Active",),
+    ),
     "OK": Advice((), ()),
     "INTERNAL": Advice(
         ("a bug in rdpprobe, not a property of the server",),

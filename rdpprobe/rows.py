@@ -214,6 +214,10 @@ ROWS: tuple[Row, ...] = (
     Row("DECODE", "A1", "protocol_error",
         "The server sent data the probe could not decode",
         None, _TRANSPORT),
+    Row("FLOOD", "A1", "protocol_error",
+        "The server sent far more than the connection sequence needs (a flood of PDUs or "
+        "bytes the probe did not ask for); the probe stopped reading rather than buffer it",
+        None, _TRANSPORT),
     Row("OK", "OK", "ok",
         "The server completed the connection sequence to the Demand Active: a client would "
         "get a session"),

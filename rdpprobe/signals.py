@@ -37,6 +37,7 @@ class Signal(enum.Enum):
     DISCONNECT_ULTIMATUM = "disconnect_ultimatum"  # E2: MCS Disconnect Provider Ultimatum.
     REDIRECTED = "redirected"  # E3: Server Redirection PDU.
     DECODE_ERROR = "decode_error"  # The peer sent bytes that do not decode.
+    FLOOD = "flood"  # The peer sent more than the probe's stated input bound (see ``sequence.prober``).
     INTERNAL_ERROR = "internal_error"  # A bug in rdpprobe; the scan goes on.
 
     __hash__ = object.__hash__  # As Phase's: identity, in C (the verdict cache hashes it).

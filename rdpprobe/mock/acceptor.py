@@ -139,7 +139,8 @@ class Acceptor:
             return []
         if f.action is Action.GARBAGE:
             self.state = State.SILENT
-            return [Send(transportfaults.garbage(f, f.phase.value.encode()))]
+            send = Send(transportfaults.garbage(f, f.phase.value.encode()))
+            return [send] * max(1, int(f.param("repeat")))
         if f.action is Action.BANNER:
             steps = transportfaults.banner(str(f.param("kind")))
             self.state = State.CLOSED if isinstance(steps[-1], Close) else State.SILENT

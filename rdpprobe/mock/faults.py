@@ -59,7 +59,7 @@ class Action(enum.Enum):
     CLOSE = "close"  # Close with FIN instead of answering (X1, C1, M1).
     DELAY = "delay"  # Answer after ``seconds``.
     TRICKLE = "trickle"  # Answer ``chunk`` bytes every ``interval`` seconds (slowloris).
-    GARBAGE = "garbage"  # Answer ``size`` pseudo-random bytes (or ``hex``) instead (X4).
+    GARBAGE = "garbage"  # Answer ``size`` pseudo-random bytes (or ``hex``), ``repeat`` times, instead (X4, a flood).
     BANNER = "banner"  # Speak another protocol: ssh, http, tls, vnc (X4).
     NEG_FAILURE = "neg_failure"  # RDP_NEG_FAILURE with ``code`` (N1-N6).
     LEGACY_CC = "legacy_cc"  # CC without rdpNegData (X5).
@@ -118,7 +118,7 @@ _DEFAULTS: dict[Action, dict[str, _Scalar]] = {
     Action.RESET: {"after_bytes": -1},
     Action.CLOSE: {"after_bytes": -1},
     Action.TRICKLE: {"chunk": 1, "interval": 0.05},
-    Action.GARBAGE: {"size": 64, "hex": ""},
+    Action.GARBAGE: {"size": 64, "hex": "", "repeat": 1},
     Action.TLS_ABORT: {"mode": "alert", "alert": 80},
     Action.CREDSSP_VERSION: {"version": 2, "require": 0},
     Action.AUTHZ_DENIED: {"result": 5},

@@ -31,8 +31,14 @@ from rdpprobe.sequence.phases import CONNECT_PHASES, Phase
 from rdpprobe.sequence.state import Expect, ProbeState
 from rdpprobe.signals import Observed, Signal
 
-#: Upper bound on frames handled per ``receive_data`` call (a flood cannot spin forever).
-MAX_FRAMES_PER_CALL = 256
+#: Input the prober holds and has not consumed, at most: one incomplete PDU (every format
+#: caps its length at 64 KiB: TPKT 65535, fast-path 32767, TSRequest ``MAX_TS_REQUEST_LEN``)
+#: plus one 64 KiB read that completes it. More is a flood (``Signal.FLOOD``), never buffered.
+MAX_BUFFERED_INPUT = 128 * 1024
+#: Frames one connection may hand to the handlers. The sequence up to the Demand Active takes
+#: a few dozen; a server that sends more is flooding (fast-path updates after Client Info,
+#: ignored PDUs) and the probe ends there, whatever TCP segments the frames came in.
+MAX_FRAMES_PER_CONNECTION = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +67,7 @@ class ProbeInterrupted(KeyboardInterrupt):
 class Prober:
     """Walks one connection through the sequence; see the module rules."""
 
-    __slots__ = ("_state", "_started_at", "_deadline", "_buffer", "_result", "_finished_emitted")
+    __slots__ = ("_state", "_started_at", "_deadline", "_buffer", "_frames", "_result", "_finished_emitted")
 
     def __init__(
         self,
@@ -80,6 +86,8 @@ class Prober:
         if deadline_at is not None and deadline_at < self._deadline:
             self._deadline = deadline_at  # The target's deadline, shared by all its connections.
         self._buffer = bytearray()
+        self._frames = 0
+        """Frames handled so far on this connection (``MAX_FRAMES_PER_CONNECTION``)."""
         self._result: ProbeResult | None = None
         self._finished_emitted = False
         self._state.enter(Phase.DNS)
@@ -128,6 +136,9 @@ class Prober:
             return
         if not data:
             handlers.peer_closed(self._state)
+            return
+        if len(self._buffer) + len(data) > MAX_BUFFERED_INPUT:
+            self._flood(f"more than {MAX_BUFFERED_INPUT // 1024} KiB of input the probe had not consumed")
             return
         self._buffer += data
         self._guard(self._drain_frames)
@@ -204,8 +215,9 @@ class Prober:
             self._state.fail(Signal.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
 
     def _drain_frames(self) -> None:
+        """Hand every complete frame in the buffer to its handler, up to the frame bound."""
         state = self._state
-        for _ in range(MAX_FRAMES_PER_CALL):
+        while True:
             if state.finished or not self._buffer or state.expect is Expect.TLS_HANDSHAKE:
                 return
             if state.expect is Expect.CONNECTION_CONFIRM and self._reject_foreign():
@@ -216,9 +228,18 @@ class Prober:
             handler = state.handler
             if handler is None:  # Only a finished probe has none, and that returned above.
                 return
+            if self._frames >= MAX_FRAMES_PER_CONNECTION:
+                self._flood(f"more than {MAX_FRAMES_PER_CONNECTION} pdus on one connection")
+                return
+            self._frames += 1
             frame = bytes(self._buffer[:size])
             del self._buffer[:size]
             handler(state, frame)
+
+    def _flood(self, detail: str) -> None:
+        """The peer pushed past the input bound: classified, and nothing more is kept."""
+        self._buffer = bytearray()
+        self._state.fail(Signal.FLOOD, f"the server sent {detail}")
 
     def _reject_foreign(self) -> bool:
         kind = foreign_protocol(bytes(self._buffer[:8]))

@@ -77,7 +77,13 @@ def on_challenge(state: ProbeState, frame: bytes) -> None:
 
 def _send_authenticate(state: ProbeState, challenge: bytes) -> None:
     creds = state.config.credentials
-    assert creds is not None and state.tls_certificate is not None
+    assert creds is not None  # on_challenge returned without credentials
+    if state.tls_certificate is None:
+        # [MS-CSSP] 3.1.5: pubKeyAuth binds the exchange to the server's TLS key; without a
+        # certificate there is no key for the server to prove, so nothing more goes out.
+        _set_auth(state, AUTH_NOT_PERFORMED, "the server presented no tls certificate to bind credssp to")
+        state.fail(Signal.PUBKEY_MISMATCH, "credssp: no server certificate, so no public key to bind to")
+        return
     nla: NlaState = state.nla
     authenticate, nla.session = ntlm.build_authenticate(
         challenge, creds.user, creds.password, creds.domain, state.config.client_name.upper(),

@@ -26,7 +26,8 @@ def handled_as_teardown(state: ProbeState, frame: bytes) -> bool:
         return True
     if len(frame) > MCS_OFFSET and frame[MCS_OFFSET] >> mcs.CHOICE_SHIFT == mcs.DomainPduType.DISCONNECT_PROVIDER_ULTIMATUM:
         pdu = mcs.decode_mcs_frame(frame)
-        assert isinstance(pdu, mcs.DisconnectProviderUltimatum)
+        if not isinstance(pdu, mcs.DisconnectProviderUltimatum):
+            return False  # The byte at MCS_OFFSET was not the PDU's first (a longer X.224 header).
         disconnected(state, pdu.reason)
         return True
     return False

@@ -42,12 +42,13 @@ EKU_SERVER_AUTH = ExtendedKeyUsageOID.SERVER_AUTH.dotted_string  # 1.3.6.1.5.5.7
 EKU_REMOTE_DESKTOP_AUTH = "1.3.6.1.4.1.311.54.1.2"  # Remote Desktop Authentication (taxonomy S3)
 RDP_ACCEPTED_EKUS = frozenset({EKU_SERVER_AUTH, EKU_REMOTE_DESKTOP_AUTH})
 
-#: cryptography warns, once per process, of a serial number that is not positive (RFC 5280
-#: 4.1.2.2 wants one), which some servers' self-signed certificates carry and clients accept.
-#: The probe reports certificates; it does not lint them on the scan's stderr. Only that
-#: warning, only when it comes from this module, is silenced.
-SERIAL_WARNING = "Parsed a serial number which wasn't positive"
-warnings.filterwarnings("ignore", message=SERIAL_WARNING, module=r"rdpprobe\.certinfo")
+#: cryptography warns of values RFC 5280 forbids but servers' certificates carry and clients
+#: accept: a serial number that is not positive (4.1.2.2), a name attribute of the wrong
+#: length (a three-letter country, an empty common name; Appendix A). The probe reports
+#: certificates; it does not lint them on the scan's stderr. Only cryptography's warnings
+#: (``UserWarning`` and its subclass ``CryptographyDeprecationWarning``), only those it
+#: attributes to this module's reads of a certificate, are silenced.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"rdpprobe\.certinfo")
 
 _WEAK_HASH_FINDINGS = {"sha1": SHA1_SIGNATURE, "md5": MD5_SIGNATURE}
 _WILDCARD_LABEL = "*"

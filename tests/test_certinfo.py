@@ -195,13 +195,42 @@ def test_a_serial_number_that_is_not_positive_is_reported_quietly(tmp_path: Path
     encoded = serial.to_bytes((serial.bit_length() + 8) // 8, "big")  # DER: a leading 0 if needed
     field = bytes([0x02, len(encoded)]) + encoded
     assert der.count(field) == 1
-    path = tmp_path / "negative.der"
-    path.write_bytes(der.replace(field, bytes([0x02, len(encoded), 0x80]) + encoded[1:]))
-    code = (
-        "import sys, datetime; from rdpprobe.certinfo import analyze_certificate; "
-        f"facts = analyze_certificate(open({str(path)!r}, 'rb').read(), None, datetime.datetime.now()); "
-        "print(facts.parse_error, facts.serial)"
-    )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    run = _quiet_facts(tmp_path, der.replace(field, bytes([0x02, len(encoded), 0x80]) + encoded[1:]), "serial")
     assert run.stderr == ""
     assert run.stdout.startswith("None -")
+
+
+def _quiet_facts(tmp_path: Path, der: bytes, field: str) -> subprocess.CompletedProcess[str]:
+    """``analyze_certificate`` on ``der`` in a process of its own (the tests turn every
+    warning into an error): it prints the parse error and ``field`` of the facts."""
+    path = tmp_path / "certificate.der"
+    path.write_bytes(der)
+    code = (
+        "import datetime; from rdpprobe.certinfo import analyze_certificate; "
+        f"facts = analyze_certificate(open({str(path)!r}, 'rb').read(), None, datetime.datetime.now()); "
+        f"print(facts.parse_error, facts.{field})"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+
+
+def test_a_name_attribute_of_the_wrong_length_is_reported_quietly(tmp_path: Path) -> None:
+    """A three-letter country (RFC 5280 Appendix A wants two): cryptography's UserWarning
+    reached a scan's stderr from certinfo. The subject comes out as the server sent it."""
+    import warnings
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import NameOID
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "USA", _validate=False),
+                          x509.NameAttribute(NameOID.COMMON_NAME, "rdp.example.test")])
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(5).not_valid_before(NOW).not_valid_after(NOW + timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    run = _quiet_facts(tmp_path, cert.public_bytes(Encoding.DER), "subject")
+    assert run.stderr == ""
+    assert run.stdout.strip() == "None CN=rdp.example.test,C=USA"

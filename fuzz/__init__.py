@@ -1,0 +1,1 @@
+"""Coverage-guided fuzz targets for rdpprobe (atheris); see README, "Fuzzing"."""

@@ -127,6 +127,7 @@ class NlaServer:
             dns_computer=self.a.persona.computer_name.lower(),
             dns_domain=self.a.persona.domain_name.lower(),
             timestamp=datetime_to_filetime(datetime.fromtimestamp(self.a.clock(), timezone.utc)),
+            version=self.a.persona.os_version,
         )
         self.messages = [token, challenge]
         self.step = NlaStep.AUTHENTICATE

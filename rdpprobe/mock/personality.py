@@ -13,6 +13,7 @@ import enum
 from dataclasses import dataclass
 
 from rdpprobe.wire.gcc_consts import EncryptionLevel, EncryptionMethod
+from rdpprobe.wire.ntlm import DEFAULT_VERSION, NtlmVersion
 from rdpprobe.wire.nego import FailureCode, NegFailure, NegRsp, NegRspFlags, SecurityProtocol
 from rdpprobe.wire.x224 import SERVER_SRC_REF
 
@@ -34,6 +35,10 @@ ENCRYPTION_LEVEL_FIPS = int(EncryptionLevel.ENCRYPTION_LEVEL_FIPS)
 # Observed: FreeRDP servers answer with SRC-REF 0 and flags EXTENDED|DYNVC_GFX (real-servers §2).
 FREERDP_SRC_REF = 0x0000
 WINDOWS_RSP_FLAGS = 0x1F  # Windows 10, requestedProtocols 3 (taxonomy §1.5, FreeRDP #9323).
+# Windows Server 2008 R2 SP1 before the 2018 CredSSP updates: CredSSP version 2 (taxonomy
+# §2.3, FreeRDP PR #3250), NTLM VERSION 6.1.7601, and no restricted admin flags (2.2.1.2.1).
+WINDOWS_2008R2_VERSION = NtlmVersion(6, 1, 7601)
+WINDOWS_2008R2_CREDSSP = 2
 
 
 class NoNegStyle(enum.Enum):
@@ -71,6 +76,8 @@ class Personality:
     encryption_level: int = ENCRYPTION_LEVEL_CLIENT_COMPATIBLE
     computer_name: str = "MOCKRDP"
     domain_name: str = "MOCKRDP"
+    os_version: NtlmVersion = DEFAULT_VERSION
+    """The VERSION the NTLM CHALLENGE carries ([MS-NLMP] 2.2.2.10)."""
 
 
 def choose(p: Personality, requested: int | None) -> NegRsp | NegFailure | None:
@@ -121,6 +128,9 @@ PERSONALITIES: dict[str, Personality] = {
         Personality("windows-rdp-security", 0, True, rsp_flags=WINDOWS_RSP_FLAGS),
         Personality("windows-rdp-fips", 0, True, rsp_flags=WINDOWS_RSP_FLAGS,
                     encryption_method=ENCRYPTION_METHOD_FIPS, encryption_level=ENCRYPTION_LEVEL_FIPS),
+        Personality("windows-2008r2-nla", SSL | HYBRID, False, require_nla=True,
+                    credssp_version=WINDOWS_2008R2_CREDSSP, os_version=WINDOWS_2008R2_VERSION,
+                    rdp_version=RDP_VERSION_5_TO_8, computer_name="WIN2008R2"),
         Personality("windows-negotiate", SSL | HYBRID | HYBRID_EX, True, rsp_flags=WINDOWS_RSP_FLAGS),
         Personality("xrdp-like", SSL, True, fallback_rdp=True, credssp_version=0, rdp_version=RDP_VERSION_5_TO_8,
                     computer_name="XRDP"),

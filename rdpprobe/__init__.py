@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rdpprobe.scan import OutputError
     from rdpprobe.specs import TargetError
     from rdpprobe.many import aprobe_many, probe_many
-    from rdpprobe.result import ProbeResult, Verdict
+    from rdpprobe.result import Finding, ProbeResult, Verdict
     from rdpprobe.sequence.phases import Phase
     from rdpprobe.signals import Signal
 
@@ -34,7 +34,7 @@ _EXCEPTIONS = {
 }  # fmt: skip
 
 __all__ = [
-    "DecodeError", "EncodeError", "InvalidField", "NotEnoughData", "OutputError", "Phase",
+    "DecodeError", "EncodeError", "Finding", "InvalidField", "NotEnoughData", "OutputError", "Phase",
     "ProbeOptions", "ProbeResult", "ProbeUsageError", "RdpProbeError", "ScanOptions",
     "ScenarioError", "Signal", "TargetError", "UnexpectedType", "UnknownScenario",
     "UnsupportedVersion", "Verdict", "__version__", "aprobe", "aprobe_many", "probe", "probe_many",
@@ -43,6 +43,7 @@ __all__ = [
 # The public names load on first access (PEP 562): ``import rdpprobe.cli`` or
 # ``import rdpprobe.scan_cli`` then pays only for what the command runs.
 _LAZY = {
+    "Finding": "rdpprobe.result",
     "Phase": "rdpprobe.sequence.phases",
     "ProbeResult": "rdpprobe.result",
     "Signal": "rdpprobe.signals",

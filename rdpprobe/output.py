@@ -17,11 +17,12 @@ import json
 import os
 import stat
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from rdpprobe.addresses import host_port, ip_literal
+from rdpprobe.findings import severity_rank
 
 if TYPE_CHECKING:  # rich loads only when a table is drawn: a JSON Lines scan never needs it.
     from rich.console import Console
@@ -76,7 +77,31 @@ _CSV_PATHS: dict[str, tuple[str, ...]] = {
     "cert_findings": ("facts", "tls", "certificate", "findings"),
     "encryption_method": ("facts", "encryption", "method"),
 }
-CSV_COLUMNS = tuple(_CSV_PATHS)
+
+
+def _finding_list(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The record's findings (objects with ``id`` and ``severity``); none when absent."""
+    found = record.get("findings")
+    return [f for f in found if isinstance(f, Mapping)] if isinstance(found, list) else []
+
+
+def finding_ids(record: Mapping[str, Any]) -> list[str]:
+    """The ids of a record's findings, most severe first (their order in the record)."""
+    return [str(f.get("id")) for f in _finding_list(record)]
+
+
+def worst_severity(record: Mapping[str, Any]) -> str | None:
+    """The most severe severity among a record's findings; None without findings."""
+    severities = [str(f.get("severity")) for f in _finding_list(record)]
+    return min(severities, key=severity_rank, default=None)
+
+
+#: Columns computed from the record rather than read at one path, after those of ``_CSV_PATHS``.
+_CSV_DERIVED: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "findings": finding_ids,
+    "max_severity": worst_severity,
+}
+CSV_COLUMNS = (*_CSV_PATHS, *_CSV_DERIVED)
 
 
 def _as_dict(result: Any) -> Mapping[str, Any]:
@@ -197,7 +222,8 @@ def _csv_cell(value: Any) -> str:
 def csv_row(result: Any, timestamp: datetime | None = None) -> list[str]:
     """The ``CSV_COLUMNS`` of one result, as text."""
     record = envelope(result, _now_or(timestamp))
-    return [_csv_cell(_dig(record, path)) for path in _CSV_PATHS.values()]
+    row = [_csv_cell(_dig(record, path)) for path in _CSV_PATHS.values()]
+    return row + [_csv_cell(derive(record)) for derive in _CSV_DERIVED.values()]
 
 
 class CsvWriter:
@@ -317,18 +343,43 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 
 
 class Summary:
-    """Counts of results by verdict category and by Microsoft client code."""
+    """Counts of results by verdict category and by Microsoft client code; of targets by
+    finding, and of findings by severity."""
 
     def __init__(self) -> None:
         self.total = 0
         self.by_category: Counter[str] = Counter()
         self.by_ms_code: Counter[str] = Counter()
+        self.by_finding: Counter[str] = Counter()
+        self.by_severity: Counter[str] = Counter()
+        self.worst: str | None = None
+        """The most severe severity of any finding seen; None while there is none."""
+        self._severity_of: dict[str, str] = {}
 
     def add(self, result: Any) -> None:
         record = _as_dict(result)
         self.total += 1
         self.by_category[str(_dig(record, ("verdict", "category")) or _NONE_LABEL)] += 1
         self.by_ms_code[str(_dig(record, ("verdict", "ms_client", "code")) or _NONE_LABEL)] += 1
+        found = _finding_list(record)
+        for finding in found:
+            self.by_severity[str(finding.get("severity"))] += 1
+            self._severity_of.setdefault(str(finding.get("id")), str(finding.get("severity")))
+        self.by_finding.update(set(finding_ids(record)))  # A target counts once per finding.
+        worst = worst_severity(record)
+        if worst is not None and (self.worst is None or severity_rank(worst) < severity_rank(self.worst)):
+            self.worst = worst
+
+    def _groupings(self) -> list[tuple[str, list[tuple[str, int]]]]:
+        """(title, rows) of each table: findings only when a target had any."""
+        groups = [("verdict", self.by_category.most_common()), ("ms code", self.by_ms_code.most_common())]
+        if self.by_finding:
+            order = sorted(self.by_finding.items(),
+                           key=lambda item: (-item[1], severity_rank(self._severity_of[item[0]]), item[0]))
+            groups.append(("finding (targets)", [(f"{fid} ({self._severity_of[fid]})", n) for fid, n in order]))
+            ranked = sorted(self.by_severity.items(), key=lambda item: severity_rank(item[0]))
+            groups.append(("severity (findings)", ranked))
+        return groups
 
     def render(self, console: Console, headline: str | None = None) -> None:
         """``headline`` (default: the number of results), then a table per grouping."""
@@ -337,10 +388,10 @@ class Summary:
         console.print(headline or plural(self.total, "result"), markup=False, highlight=False, soft_wrap=True)
         if not self.total:
             return  # Two empty tables would say nothing; the headline has said it.
-        for title, counts in (("verdict", self.by_category), ("ms code", self.by_ms_code)):
+        for title, rows in self._groupings():
             table = Table()
             table.add_column(f"by {title}")
             table.add_column("count", justify="right")
-            for key, count in counts.most_common():
+            for key, count in rows:
                 table.add_row(_plain_text(key), str(count))
             console.print(table)

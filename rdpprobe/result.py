@@ -326,6 +326,22 @@ class Facts:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """One security finding from the catalogue in ``rdpprobe.findings``, with its evidence."""
+
+    id: str
+    """Stable id, e.g. ``nla-not-required``."""
+    severity: str
+    """``critical``, ``high``, ``medium``, ``low`` or ``info``."""
+    title: str
+    evidence: tuple[str, ...]
+    """The observed facts that triggered it, as ``fact = value``."""
+    fix: str
+    references: tuple[str, ...]
+    """Specification sections, Microsoft documentation, CVE ids."""
+
+
+@dataclass(frozen=True, slots=True)
 class ProbeResult:
     """The outcome of one probe against one target."""
 
@@ -347,6 +363,8 @@ class ProbeResult:
     """Findings that did not stop the probe but that a client would meet: a certificate a
     Microsoft client warns about (S3), a legacy server (X5), TLS 1.0 only (S1), a refused
     first negotiation the probe recovered from (N1/N2/N5)."""
+    findings: tuple[Finding, ...] = ()
+    """Security findings from what the probe observed (``rdpprobe.findings``), most severe first."""
     trace: tuple[Any, ...] | None = None
     """Debug-only record of the exchange; omitted from ``to_dict`` unless asked for."""
 
@@ -375,6 +393,7 @@ class ProbeResult:
             "skipped_phases": [phase._value_ for phase in self.skipped_phases],
             "facts": _plain(self.facts),
             "advisories": [verdict_to_dict(v) for v in self.advisories],
+            "findings": [_plain(f) for f in self.findings],
             "error": self.error,
         }
         if include_trace:

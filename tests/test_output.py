@@ -206,7 +206,7 @@ def test_csv_header_and_fixed_columns_read_defensively() -> None:
         "cert_sha256": "ab" * 32, "netbios_computer": "DC01", "dns_domain": "corp.example",
         "product_version": "10.0.20348", "detail": "'=HYPERLINK(\"x\") STATUS_LOGON_FAILURE",
         "taxonomy_id": "C2", "accepted_protocols": "SSL;HYBRID", "cert_not_after": "2027-01-31T00:00:00+00:00",
-        "cert_findings": "self_signed;name_mismatch", "encryption_method": "",
+        "cert_findings": "self_signed;name_mismatch", "encryption_method": "", "findings": "", "max_severity": "",
     }  # fmt: skip
     assert rows[1]["ms_code"] == "" and rows[1]["tls_version"] == "" and rows[1]["port"] == "3390"
     assert rows[2]["category"] == "" and rows[2]["hostname"] == "x"

@@ -37,7 +37,7 @@ STARTED = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 TARGET = Target("rdp.example.test", 3389, "192.0.2.10")
 TOP_KEYS = {
     "target", "started_at", "phase_reached", "failed_phase", "signal", "detail", "verdict",
-    "timings", "skipped_phases", "facts", "advisories", "error",
+    "timings", "skipped_phases", "facts", "advisories", "findings", "error",
 }
 VERDICT_KEYS = {
     "category", "ms_client", "freerdp", "freerdp_code", "causes", "remediation", "taxonomy_id",

@@ -20,6 +20,7 @@ from collections.abc import Generator
 
 from rdpprobe.classify import advisories
 from rdpprobe.errors import ProbeUsageError
+from rdpprobe.findings import findings
 from rdpprobe.result import Facts, ProbeResult
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.phases import Phase
@@ -218,9 +219,11 @@ def _nla_from_negotiation(facts: Facts) -> bool | None:
 
 
 def _with_advisories(result: ProbeResult, facts: Facts | None = None) -> ProbeResult:
-    """``result`` with ``facts`` and the findings that did not stop the probe (``classify.advisories``)."""
+    """``result`` with ``facts``, the findings that did not stop the probe
+    (``classify.advisories``) and the security findings (``rdpprobe.findings``)."""
     facts = result.facts if facts is None else facts
     found = advisories(facts)
-    if facts is result.facts and found == result.advisories:
+    graded = findings(facts, result.started_at)
+    if facts is result.facts and found == result.advisories and graded == result.findings:
         return result  # Most results: nothing to add, so no copy.
-    return dataclasses.replace(result, facts=facts, advisories=found)
+    return dataclasses.replace(result, facts=facts, advisories=found, findings=graded)

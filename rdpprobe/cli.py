@@ -1,8 +1,9 @@
 """The ``rdpprobe`` command line: the only place that sets up logging and terminal output.
 
 Exit codes: 0 the command did what was asked (for ``check``: no failure, and credentials,
-when given, verified); 1 ``check`` classified a failure; 2 usage error; 130 interrupted
-(Ctrl-C; ``check`` prints the phase ladder as far as it got).
+when given, verified); 1 ``check`` classified a failure; 2 usage error; 4 ``--fail-on
+SEVERITY`` was given and a finding at or above it was found (``check`` and ``scan``); 130
+interrupted (Ctrl-C; ``check`` prints the phase ladder as far as it got).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from rdpprobe.api import (
     seconds,
 )
 from rdpprobe.errors import ProbeUsageError
+from rdpprobe.findings import SEVERITIES, at_or_above
 from rdpprobe.result import AUTH_SUCCEEDED
 from rdpprobe.sequence.config import ADDRESS_FAMILIES
 from rdpprobe.sequence.phases import Phase
@@ -37,6 +39,7 @@ from rdpprobe.sequence.prober import ProbeInterrupted
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_FINDINGS = 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it.
 PASSWORD_ENV = "RDPPROBE_PASSWORD"
 
@@ -70,6 +73,8 @@ def add_probe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-legacy-tls", action="store_true", help="refuse TLS 1.0/1.1 and weak ciphers")
     p.add_argument("--no-follow", action="store_true", help="do not reconnect after RDP_NEG_FAILURE")
     p.add_argument("--enumerate", action="store_true", help="connect once per protocol to list those accepted")
+    p.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
+                   help=f"exit {EXIT_FINDINGS} when a finding this severe or more is found ({', '.join(SEVERITIES)})")
     p.add_argument("--prefer", choices=ADDRESS_FAMILIES,
                    help="for a name with both, connect to its first address of this family (FreeRDP prefers ipv4; "
                         "default: the resolver's order)")
@@ -161,6 +166,8 @@ def run_check(args: argparse.Namespace) -> int:
         from rdpprobe.render import render_result
 
         render_result(console_for(sys.stdout), result)
+    if args.fail_on is not None and at_or_above(result.findings, args.fail_on):
+        return EXIT_FINDINGS
     auth = result.facts.auth
     verified = args.user is None or (auth is not None and auth.status == AUTH_SUCCEEDED)
     return EXIT_OK if result.ok and verified else EXIT_FAILURE

@@ -18,6 +18,8 @@ OK_MARK = "✓"
 FAIL_MARK = "✗"
 SKIP_MARK = "–"
 INTERRUPTED_MARK = "…"
+#: How each severity is drawn in the report.
+SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
 def render_result(console: Console, result: ProbeResult) -> None:
@@ -26,6 +28,7 @@ def render_result(console: Console, result: ProbeResult) -> None:
     console.print(_ladder(result))
     _verdict(console, result)
     _advisories(console, result)
+    _findings(console, result)
     _facts(console, result)
     _remediation(console, result)
 
@@ -107,6 +110,26 @@ def _advisories(console: Console, result: ProbeResult) -> None:
         console.print(Text(f"Note: {advisory.summary}{code}", style="yellow"))
         for step in advisory.remediation:
             console.print(f"  fix: {step}")
+
+
+def _findings(console: Console, result: ProbeResult) -> None:
+    """The security findings, most severe first (as ``result.findings`` holds them), each
+    with its evidence and fix. None found is not a pass: only what was seen is judged."""
+    console.print(Text("Findings", style="bold"))
+    if not result.findings:
+        console.print("  none from what the probe observed (what it could not observe is unknown)")
+        return
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)  # The indent, then the severity: the text wraps beside them.
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for finding in result.findings:
+        severity = Text(finding.severity.upper(), style=SEVERITY_STYLES.get(finding.severity, ""))
+        grid.add_row("", severity, Text(f"{finding.id}: {finding.title}"))
+        for fact in finding.evidence:
+            grid.add_row("", "", Text(f"seen: {fact}"))
+        grid.add_row("", "", Text(f"fix: {finding.fix}"))
+    console.print(grid)
 
 
 #: Shown for a fact the probe set out to learn and could not observe.

@@ -2,9 +2,11 @@
 
 Exit codes: 0 the scan completed (whatever the verdicts); 2 usage error (bad option, bad
 target line, unreadable file); 3 nothing to probe (empty input, every target excluded, a
-repeat or an address no host has, or an empty shard), said on stderr; 130 interrupted
-(Ctrl-C), 143 terminated (SIGTERM), with every result finished before the signal written out. Results go to stdout (or ``--output``);
-everything else, progress and summary included, goes to stderr.
+repeat or an address no host has, or an empty shard), said on stderr; 4 the scan completed
+and, with ``--fail-on SEVERITY``, some target had a finding at or above it; 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM), with every result finished before the signal written
+out. Results go to stdout (or ``--output``); everything else, progress and summary
+included, goes to stderr.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from types import FrameType
 from typing import TextIO
 
 from rdpprobe.api import DEFAULT_CONCURRENCY, OPTIONS_TARGET, build
-from rdpprobe.cli import EXIT_OK, UsageError, add_probe_options, discard_stdout, probe_options, register
+from rdpprobe.cli import EXIT_FINDINGS, EXIT_OK, UsageError, add_probe_options, discard_stdout, probe_options, register
 from rdpprobe.engine import TLS_CHOICES, EngineOptions, check_rate
+from rdpprobe.findings import severity_rank
 from rdpprobe.output import FORMATS, console_for, make_writer, plural
 from rdpprobe.resume import Finished, read_finished
 from rdpprobe.sequence.phases import Phase
@@ -269,7 +272,9 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
         raise
     if not args.no_summary:
         _summarize(report, _notes(left_out, report))
-    return EXIT_OK if report.stats.targets else _nothing_probed(args, left_out, len(finished))
+    if not report.stats.targets:
+        return _nothing_probed(args, left_out, len(finished))
+    return _exit_status(args, report)
 
 
 def _nothing_probed(args: argparse.Namespace, left_out: LeftOut, resumed: int) -> int:
@@ -289,6 +294,14 @@ def _nothing_probed(args: argparse.Namespace, left_out: LeftOut, resumed: int) -
         why = f"no targets in shard {args.shard}: {plural(left_out.kept, 'target')} kept, none of them in this shard"
     print(f"rdpprobe: {why}", file=sys.stderr)
     return EXIT_NO_TARGETS
+
+
+def _exit_status(args: argparse.Namespace, report: ScanReport) -> int:
+    """``EXIT_FINDINGS`` when ``--fail-on`` is given and a finding reached it, else ``EXIT_OK``."""
+    worst = report.summary.worst
+    if args.fail_on is not None and worst is not None and severity_rank(worst) <= severity_rank(args.fail_on):
+        return EXIT_FINDINGS
+    return EXIT_OK
 
 
 def _write_results(args: argparse.Namespace, targets: Iterable[Target], config: object, options: EngineOptions,

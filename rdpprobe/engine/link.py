@@ -108,7 +108,13 @@ class Link:
         poller = self.engine.poller
         if self.connecting:
             self._finish_connect(now)
-        elif mask & poller.READ:
+            # The event that says "connected" can also carry the peer's first bytes or its FIN
+            # (a server that closes at once): with an edge-triggered poller it is the only
+            # event for them. The Connection Request goes out first, as in the other drivers.
+            self.drain(now)
+            if self.closed:
+                return
+        if mask & poller.READ:
             self._read(now, bool(mask & poller.HANGUP))
         if self.pending and not self.closed and mask & poller.WRITE:
             self._write_raw(b"", now)

@@ -24,6 +24,7 @@ import pytest
 
 import rdpprobe
 from rdpprobe.engine import Engine, EngineOptions
+from rdpprobe.engine import poller as poller_module
 from rdpprobe.mock import MockRdpServer
 from rdpprobe.result import ProbeResult, Target
 from rdpprobe.sequence.config import ProbeConfig, Timeouts
@@ -171,3 +172,26 @@ def test_a_cut_at_every_pause_of_the_conversation_is_classified(
                 result = DRIVERS[name](port)
                 assert result.signal is not Signal.INTERNAL_ERROR, (offset, name, result.detail)
                 assert result.failed_phase is not None, (offset, name)
+
+
+def _half_close_at_once(conn: socket.socket) -> None:
+    """Accept and send a FIN at once, then read what the client sends (no RST for it)."""
+    conn.shutdown(socket.SHUT_WR)
+    listeners.stay_silent(conn)
+
+
+def test_a_fin_that_comes_with_the_connect_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The edge that says "connected" also carries the FIN when the engine is slow to look
+    (a busy scan): it is the only event for it, so the link reads there. Before, the engine
+    dropped it and reported a silent server (X3) where the others report X1."""
+    original = poller_module.EpollPoller.poll
+
+    def late(self: poller_module.EpollPoller, timeout: float | None) -> list[tuple[int, int]]:
+        time.sleep(SEGMENT_GAP_S)  # the connection completes and the FIN lands meanwhile
+        return original(self, timeout)
+
+    monkeypatch.setattr(poller_module.EpollPoller, "poll", late)
+    with listeners.listener(_half_close_at_once) as port:
+        for name in ("engine-openssl", "probe"):
+            result = DRIVERS[name](port)
+            assert (result.signal, result.verdict.taxonomy_id) == (Signal.EOF, "X1"), name

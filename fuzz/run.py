@@ -1,7 +1,7 @@
 """Run every fuzz target, one after another: ``python -m fuzz.run --seconds N``.
 
-Each target runs as its own process (``python fuzz/<target>.py``) for ``--seconds`` (or
-``--runs`` executions) on its corpus under ``fuzz/corpus/``, seeded first when missing; a
+Each target runs as its own process (``python fuzz/<target>.py``) for ``--seconds`` or
+``--runs`` executions, whichever comes first, on its corpus under ``fuzz/corpus/``, seeded first when missing; a
 broken invariant leaves a ``crash-*`` file under ``fuzz/crashes/<target>/`` and makes the
 run fail. The summary gives, per target, the executions, the coverage (libFuzzer's ``cov``
 edges and ``ft`` features) and the peak RSS it reported.
@@ -50,7 +50,7 @@ def run_target(target: str, seconds: int | None, runs: int | None, extra: list[s
     if runs is not None:
         command.append(f"-runs={runs}")
     command.append(str(corpus(target)))
-    limit = (seconds or 0) + GRACE_S if runs is None else None
+    limit = seconds + GRACE_S if seconds is not None else None
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=limit, check=False)
     log = done.stdout + done.stderr
     statuses = _STATUS.findall(log)
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("targets", nargs="*", default=list(TARGETS), help=f"any of {', '.join(TARGETS)} (all)")
     parser.add_argument("--seconds", type=int, help="fuzzing time per target")
-    parser.add_argument("--runs", type=int, help="executions per target (instead of --seconds)")
+    parser.add_argument("--runs", type=int, help="executions per target (with --seconds: whichever comes first)")
     parser.add_argument("--adopt", action="store_true", help="copy crash files into tests/regressions/ and stop")
     parser.add_argument("--libfuzzer", action="append", default=[], metavar="FLAG",
                         help="a libFuzzer flag for every target, e.g. --libfuzzer=-jobs=2")
@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"adopted {path.relative_to(ROOT)}")
         return 0
     unknown = sorted(set(args.targets) - set(TARGETS))
-    if unknown or (args.seconds is None) == (args.runs is None):
-        parser.error(f"unknown targets: {', '.join(unknown)}" if unknown else "give one of --seconds or --runs")
+    if unknown or (args.seconds is None and args.runs is None):
+        parser.error(f"unknown targets: {', '.join(unknown)}" if unknown else "give --seconds, --runs or both")
     failed = False
     print(f"{'target':<14} {'executions':>11} {'cov':>6} {'ft':>7} {'rss MB':>7}  result")
     for target in args.targets:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any, TypedDict, Unpack
@@ -93,7 +94,10 @@ def probe(target: str, port: int | None = None, **options: Unpack[ProbeOptions])
     (a phase name), ``user``/``password``/``domain`` (an authentication check),
     ``full_logon``, ``legacy_tls``, ``follow_negotiation``, ``enumerate``,
     ``expected_name``, ``keylog_path``, ``prefer`` (``"ipv4"`` or ``"ipv6"``: the family
-    to connect to when a name has addresses of both). The password is never logged or shown.
+    to connect to when a name has addresses of both), ``ca_file``/``ca_path`` (trust anchors
+    for the certificate chain check; default the system store), ``warn_days`` (report a
+    certificate expiring within so many days, default 30).
+    The password is never logged or shown.
 
     Bad input (a malformed target, an impossible or contradictory option) raises
     ``ProbeUsageError`` naming the problem before any connection is made.
@@ -188,7 +192,7 @@ def build(target: str, port: int | None, options: Mapping[str, Any]) -> tuple[Ta
 
 _PLAIN_OPTIONS = frozenset({
     "cookie", "routing_token", "full_logon", "legacy_tls", "follow_negotiation", "expected_name",
-    "trace", "client_name", "credssp_version", "prefer",
+    "trace", "client_name", "credssp_version", "prefer", "ca_file", "ca_path", "warn_days",
 })
 
 
@@ -202,6 +206,8 @@ def _check_config(config: ProbeConfig) -> None:
         check_expected_name(config.expected_name, "expected_name")
     if config.prefer is not None and config.prefer not in ADDRESS_FAMILIES:
         raise ProbeUsageError(f"prefer must be {' or '.join(map(repr, ADDRESS_FAMILIES))}, not {config.prefer!r}")
+    check_warn_days(config.warn_days, "warn_days")
+    check_trust_store(config.ca_file, config.ca_path, "ca_file", "ca_path")
     _check_stop_reaches_options(config)
     _check_connection_request(config)
 
@@ -345,6 +351,34 @@ def check_user(user: Any, name: str) -> str:
     if not Credentials.parse(user, "").user.strip():
         raise ProbeUsageError(f"{name} {user!r} has an empty user name")
     return user
+
+
+def check_warn_days(days: Any, option: str) -> float:
+    """``days`` when it is a number of days, zero or more (``math.inf``: always warn)."""
+    if isinstance(days, bool) or not isinstance(days, (int, float)) or days != days or days < 0:
+        raise ProbeUsageError(f"{option} must be a number of days, zero or more, got {days!r}")
+    return float(days)
+
+
+def check_trust_store(ca_file: Any, ca_path: Any, file_option: str, path_option: str) -> None:
+    """Refuse trust anchors that cannot be read, before any connection is made.
+
+    Only a store that was named is read here (and kept for the probes, ``trust.load_store``
+    caches it): the system store is read at the first certificate to check.
+    """
+    for value, option in ((ca_file, file_option), (ca_path, path_option)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ProbeUsageError(f"{option} must be a path, got {value!r}")
+    if ca_path is not None and not os.path.isdir(ca_path):
+        raise ProbeUsageError(f"{path_option}: {ca_path} is not a directory")
+    if ca_file is None and ca_path is None:
+        return
+    from rdpprobe import trust  # Imported only for a named store (``cryptography``).
+
+    loaded = trust.load_store(ca_file, ca_path)
+    if loaded.store is None:
+        where = file_option if ca_file is not None else path_option
+        raise ProbeUsageError(f"{where}: {loaded.error}")
 
 
 def check_expected_name(name: Any, option: str) -> str:

@@ -6,14 +6,16 @@ bytes give a ``CertificateFacts`` with ``parse_error`` set.
 
 Findings (stable strings, used by ``classify.classify_certificate``):
 ``self_signed``, ``expired``, ``not_yet_valid``, ``name_mismatch``, ``weak_key``,
-``sha1_signature``, ``md5_signature``, ``no_server_auth_eku``.
+``sha1_signature``, ``md5_signature``, ``no_server_auth_eku``, ``expiring_soon`` (valid
+now, but ``not_after`` is at most ``warn_days`` away); ``untrusted_chain`` is added by the
+chain check (``rdpprobe.trust``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
@@ -21,6 +23,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from rdpprobe.addresses import IPAddress, ip_literal
 from rdpprobe.result import CertificateFacts
+from rdpprobe.sequence.config import DEFAULT_WARN_DAYS
 
 # ---- finding names --------------------------------------------------------------------------
 SELF_SIGNED = "self_signed"
@@ -31,6 +34,8 @@ WEAK_KEY = "weak_key"
 SHA1_SIGNATURE = "sha1_signature"
 MD5_SIGNATURE = "md5_signature"
 NO_SERVER_AUTH_EKU = "no_server_auth_eku"
+EXPIRING_SOON = "expiring_soon"
+UNTRUSTED_CHAIN = "untrusted_chain"
 
 # ---- thresholds -----------------------------------------------------------------------------
 MIN_RSA_BITS = 2048  # Below this the key is weak (NIST SP 800-131A; OpenSSL SECLEVEL 2).
@@ -54,7 +59,8 @@ _WEAK_HASH_FINDINGS = {"sha1": SHA1_SIGNATURE, "md5": MD5_SIGNATURE}
 _WILDCARD_LABEL = "*"
 
 
-def analyze_certificate(der: bytes, expected_name: str | None, now: datetime) -> CertificateFacts:
+def analyze_certificate(der: bytes, expected_name: str | None, now: datetime,
+                        warn_days: float = DEFAULT_WARN_DAYS) -> CertificateFacts:
     """Facts and findings for a DER certificate; a naive ``now`` is taken as UTC.
 
     ``expected_name`` is the name or address the user connected to; None skips the name check.
@@ -62,7 +68,7 @@ def analyze_certificate(der: bytes, expected_name: str | None, now: datetime) ->
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     try:
-        return _analyze(x509.load_der_x509_certificate(der), der, expected_name, now)
+        return _analyze(x509.load_der_x509_certificate(der), der, expected_name, now, warn_days)
     except Exception as exc:  # noqa: BLE001 - any parse failure is a reportable fact
         return CertificateFacts(
             sha256=hashlib.sha256(der).hexdigest() if isinstance(der, bytes) else None,
@@ -70,7 +76,8 @@ def analyze_certificate(der: bytes, expected_name: str | None, now: datetime) ->
         )
 
 
-def _analyze(cert: x509.Certificate, der: bytes, expected_name: str | None, now: datetime) -> CertificateFacts:
+def _analyze(cert: x509.Certificate, der: bytes, expected_name: str | None, now: datetime,
+             warn_days: float) -> CertificateFacts:
     """One pass over the certificate: each field is read once (each read builds new objects)."""
     subject = cert.subject
     subject_text, issuer_text = subject.rfc4514_string(), cert.issuer.rfc4514_string()
@@ -83,6 +90,7 @@ def _analyze(cert: x509.Certificate, der: bytes, expected_name: str | None, now:
         (SELF_SIGNED, _same_name(cert, subject, subject_text, issuer_text)),
         (EXPIRED, now > not_after),
         (NOT_YET_VALID, now < not_before),
+        (EXPIRING_SOON, not_before <= now <= not_after <= now + timedelta(days=warn_days)),
         (NAME_MISMATCH, expected_name is not None and not _names_match(san_dns, san_ip, common_name, expected_name)),
         (WEAK_KEY, _is_weak_key(key_type, key_size)),
         (NO_SERVER_AUTH_EKU, ekus is not None and not RDP_ACCEPTED_EKUS.intersection(ekus)),

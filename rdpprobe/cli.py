@@ -22,6 +22,8 @@ from typing import Any
 from rdpprobe import __version__
 from rdpprobe.api import (
     check_expected_name,
+    check_trust_store,
+    check_warn_days,
     check_stop_reaches_certificate,
     check_stop_reaches_credentials,
     check_stop_reaches_logon,
@@ -32,7 +34,7 @@ from rdpprobe.api import (
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.findings import SEVERITIES, at_or_above
 from rdpprobe.result import AUTH_SUCCEEDED
-from rdpprobe.sequence.config import ADDRESS_FAMILIES
+from rdpprobe.sequence.config import ADDRESS_FAMILIES, DEFAULT_WARN_DAYS
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.prober import ProbeInterrupted
 
@@ -75,6 +77,11 @@ def add_probe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--enumerate", action="store_true", help="connect once per protocol to list those accepted")
     p.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
                    help=f"exit {EXIT_FINDINGS} when a finding this severe or more is found ({', '.join(SEVERITIES)})")
+    p.add_argument("--ca-file", metavar="FILE", help="trust these CA certificates (PEM) for the chain check "
+                                                     "(default: the system store)")
+    p.add_argument("--ca-path", metavar="DIR", help="trust the CA certificates of this directory (PEM files)")
+    p.add_argument("--warn-days", type=float, default=DEFAULT_WARN_DAYS, metavar="DAYS",
+                   help="report a certificate that expires within DAYS (default %(default)g)")
     p.add_argument("--prefer", choices=ADDRESS_FAMILIES,
                    help="for a name with both, connect to its first address of this family (FreeRDP prefers ipv4; "
                         "default: the resolver's order)")
@@ -104,9 +111,11 @@ def probe_options(args: argparse.Namespace) -> dict[str, Any]:
         "follow_negotiation": not args.no_follow,
         "enumerate": args.enumerate,
     })
-    for key in ("protocols", "cookie", "stop_after", "prefer"):
+    for key in ("protocols", "cookie", "stop_after", "prefer", "ca_file", "ca_path"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
+    options["warn_days"] = check_warn_days(args.warn_days, "--warn-days")
+    check_trust_store(args.ca_file, args.ca_path, "--ca-file", "--ca-path")
     return options
 
 

@@ -341,6 +341,10 @@ CERT_FINDING_ADVICE: dict[str, tuple[str, str]] = {
     ),
     "sha1_signature": ("the certificate is signed with SHA-1", "reissue it with SHA-256"),
     "md5_signature": ("the certificate is signed with MD5", "reissue it with SHA-256"),
+    "untrusted_chain": (
+        "the certificate's chain does not lead to a CA in the trust store",
+        "deploy a certificate from a CA the clients trust, or distribute the issuing CA",
+    ),
     "no_server_auth_eku": (
         "the certificate lacks the Server Authentication / Remote Desktop Authentication EKU",
         "issue it from a template with Server Authentication",

@@ -50,3 +50,20 @@ def test_core_layers_do_no_io(layer: str) -> None:
     for path in modules(layer):
         bad = {name for name in imports(path) if name.split(".")[0] in SANS_IO_FORBIDDEN}
         assert not bad, f"{path.relative_to(PACKAGE)} imports {sorted(bad)}"
+
+
+#: Top-level modules the sequence imports on first use (at TLS): they may not reach the
+#: drivers, the engine, the mock or the front ends. ``trust`` reads the trust store and asks
+#: ``ssl`` only where the system keeps it (``ssl.get_default_verify_paths``); it opens no
+#: connection, so ``ssl`` is allowed there and nothing else of the I/O modules.
+CERTIFICATE_MODULES = {"certinfo.py": (), "trust.py": ("ssl",)}
+CERTIFICATE_FORBIDDEN = ("rdpprobe.transport", "rdpprobe.engine", "rdpprobe.mock", "rdpprobe.scan",
+                         "rdpprobe.cli", "rdpprobe.api", "rdpprobe.many")
+
+
+@pytest.mark.parametrize("name", sorted(CERTIFICATE_MODULES))
+def test_certificate_modules_stay_below_the_drivers(name: str) -> None:
+    found = imports(PACKAGE / name)
+    bad = {n for n in found if n.startswith(CERTIFICATE_FORBIDDEN)}
+    io = {n for n in found if n.split(".")[0] in SANS_IO_FORBIDDEN} - set(CERTIFICATE_MODULES[name])
+    assert not bad and not io, f"{name} imports {sorted(bad | io)}"

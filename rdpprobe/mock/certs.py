@@ -40,6 +40,14 @@ BACKDATE = timedelta(days=1)  # Valid from yesterday, so clock skew never matter
 DEFAULT_SANS = ("localhost", "127.0.0.1", "::1")
 WRONG_NAME = "wrong-name.rdpprobe.invalid"
 TEST_CA_NAME = "rdpprobe test CA"
+PRIVATE_CA_NAME = "rdpprobe private CA"
+INTERMEDIATE_CA_NAME = "rdpprobe intermediate CA"
+#: Days left on the ``expiring-soon`` variant: inside the default --warn-days (30).
+EXPIRING_SOON_DAYS = 10
+_CA_KEY_USAGE = x509.KeyUsage(
+    digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
+    key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+)
 
 _EC_CURVES: dict[int, type[ec.EllipticCurve]] = {
     192: ec.SECP192R1,
@@ -77,6 +85,9 @@ class Issuer:
     key: PrivateKey
     certificate: x509.Certificate
     cert_pem: bytes
+    chain_pem: bytes = b""
+    """The certificates above this one up to (not including) the root, PEM: what a server
+    whose certificate this issuer signed sends after its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +99,15 @@ class CertBundle:
     cert_der: bytes
     key: PrivateKey
     certificate: x509.Certificate
+    chain_pem: bytes = b""
+    """The intermediate certificates a server sends after ``cert_pem`` (PEM, may be empty)."""
 
     def write(self, directory: Path, stem: str = "cert") -> tuple[Path, Path]:
-        """Write ``<stem>.pem`` and ``<stem>.key`` (PEM) and return their paths."""
+        """Write ``<stem>.pem`` (the certificate, then its intermediates) and ``<stem>.key``
+        (PEM) and return their paths."""
         cert_path = directory / f"{stem}.pem"
         key_path = directory / f"{stem}.key"
-        cert_path.write_bytes(self.cert_pem)
+        cert_path.write_bytes(self.cert_pem + self.chain_pem)
         key_path.write_bytes(self.key_pem)
         key_path.chmod(0o600)
         return cert_path, key_path
@@ -108,16 +122,26 @@ def make_key(key_type: str = "rsa", key_size: int | None = None) -> PrivateKey:
     raise ValueError(f"unsupported key type: {key_type!r}")
 
 
-def make_ca(common_name: str = TEST_CA_NAME, key_size: int = DEFAULT_RSA_BITS) -> Issuer:
-    """A self-signed RSA certificate authority."""
+def make_ca(common_name: str = TEST_CA_NAME, key_size: int = DEFAULT_RSA_BITS,
+            issuer: Issuer | None = None, path_length: int | None = 0) -> Issuer:
+    """An RSA certificate authority: a self-signed root, or an intermediate of ``issuer``.
+
+    It carries what RFC 5280 4.2.1.3 and 4.2.1.9 require of a CA (basicConstraints cA,
+    keyUsage keyCertSign, both critical) and key identifiers (4.2.1.1, 4.2.1.2).
+    ``path_length`` 0 lets it sign leaves only; an intermediate's parent needs 1 or None.
+    """
     key = make_key("rsa", key_size)
     name = _name(common_name)
     now = datetime.now(timezone.utc)
-    builder = _base_builder(name, name, key, now - BACKDATE, now + DEFAULT_VALIDITY)
-    builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-    certificate = builder.sign(key, hashes.SHA256())
+    signer_name, signer_key = (issuer.name, issuer.key) if issuer else (name, key)
+    builder = _base_builder(name, signer_name, key, now - BACKDATE, now + DEFAULT_VALIDITY)
+    builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+    builder = builder.add_extension(_CA_KEY_USAGE, critical=True)
+    builder = _add_key_identifiers(builder, key, signer_key)
+    certificate = builder.sign(signer_key, hashes.SHA256())
     pem = certificate.public_bytes(serialization.Encoding.PEM)
-    return Issuer(name=name, key=key, certificate=certificate, cert_pem=pem)
+    chain = b"" if issuer is None else pem + issuer.chain_pem
+    return Issuer(name=name, key=key, certificate=certificate, cert_pem=pem, chain_pem=chain)
 
 
 def make_certificate(
@@ -143,15 +167,20 @@ def make_certificate(
     start = not_before or now - BACKDATE
     builder = _base_builder(subject, signer_name, key, start, not_after or start + DEFAULT_VALIDITY)
     builder = _add_leaf_extensions(builder, sans, ekus)
+    if issuer is not None:
+        builder = _add_key_identifiers(builder, key, signer_key)
     certificate = _sign(builder, signer_key, hash_name)
-    return _bundle(certificate, key)
+    return _bundle(certificate, key, issuer.chain_pem if issuer else b"")
 
 
 def certificate_variant(name: str) -> CertBundle:
     """A named certificate for tests; each differs from ``ca-signed`` in one respect.
 
     Names: ``self-signed``, ``expired``, ``not-yet-valid``, ``wrong-name``, ``weak-key``
-    (RSA 1024), ``sha1``, ``ca-signed``. Results are cached per process.
+    (RSA 1024), ``sha1``, ``ca-signed``, ``expiring-soon`` (``EXPIRING_SOON_DAYS`` left),
+    ``private-ca`` (signed by a CA of its own that no store holds: an untrusted chain),
+    ``intermediate-signed`` (signed by an intermediate of the test CA, sent with it).
+    Results are cached per process.
     """
     if name not in VARIANTS:
         raise ValueError(f"unknown certificate variant: {name!r}; known: {sorted(VARIANTS)}")
@@ -172,7 +201,12 @@ def _variant_args(name: str, ca: Issuer) -> dict[str, object]:
         "weak-key": {"issuer": ca, "key_size": WEAK_RSA_BITS},
         "sha1": {"issuer": ca, "hash_name": "sha1"},
         "ca-signed": {"issuer": ca},
+        "expiring-soon": {"issuer": ca, "not_after": now + timedelta(days=EXPIRING_SOON_DAYS)},
     }
+    if name == "private-ca":  # Its CA is made only when asked for: a key costs ~0.1 s.
+        return {"issuer": make_ca(PRIVATE_CA_NAME)}
+    if name == "intermediate-signed":
+        return {"issuer": variant_intermediate()}
     return table[name]
 
 
@@ -184,13 +218,22 @@ VARIANTS = (
     "weak-key",
     "sha1",
     "ca-signed",
+    "expiring-soon",
+    "private-ca",
+    "intermediate-signed",
 )
 
 
 @lru_cache(maxsize=None)
 def variant_ca() -> Issuer:
-    """The process-wide CA that signs the named variants."""
-    return make_ca()
+    """The process-wide CA that signs the named variants (and ``variant_intermediate``)."""
+    return make_ca(path_length=1)
+
+
+@lru_cache(maxsize=None)
+def variant_intermediate() -> Issuer:
+    """The process-wide intermediate CA, under ``variant_ca``, of ``intermediate-signed``."""
+    return make_ca(INTERMEDIATE_CA_NAME, issuer=variant_ca())
 
 
 @lru_cache(maxsize=None)
@@ -243,7 +286,15 @@ def _general_names(sans: tuple[str, ...]) -> list[x509.GeneralName]:
     return names
 
 
-def _bundle(certificate: x509.Certificate, key: PrivateKey) -> CertBundle:
+def _add_key_identifiers(builder: x509.CertificateBuilder, key: PrivateKey,
+                         signer_key: PrivateKey) -> x509.CertificateBuilder:
+    """subjectKeyIdentifier and authorityKeyIdentifier (RFC 5280 4.2.1.1-4.2.1.2)."""
+    builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+    authority = x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key())
+    return builder.add_extension(authority, critical=False)
+
+
+def _bundle(certificate: x509.Certificate, key: PrivateKey, chain_pem: bytes = b"") -> CertBundle:
     return CertBundle(
         cert_pem=certificate.public_bytes(serialization.Encoding.PEM),
         key_pem=key.private_bytes(
@@ -254,6 +305,7 @@ def _bundle(certificate: x509.Certificate, key: PrivateKey) -> CertBundle:
         cert_der=certificate.public_bytes(serialization.Encoding.DER),
         key=key,
         certificate=certificate,
+        chain_pem=chain_pem,
     )
 
 

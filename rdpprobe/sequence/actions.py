@@ -49,6 +49,9 @@ class TlsInfo:
     cipher: str | None
     certificate: bytes | None
     """The server certificate, DER."""
+    chain: tuple[bytes, ...] | None = None
+    """The certificates the server sent after its own (intermediates, RFC 8446 4.4.2), DER;
+    None when the TLS library could not show them."""
 
 
 Action = Union[SendBytes, StartTls, CloseConnection, Finished]

@@ -15,6 +15,9 @@ DEFAULT_COOKIE = "probe"
 MAX_COOKIE_LENGTH = 9
 
 
+#: ``--warn-days``' default: a certificate with fewer days left is reported (as certinfo's).
+DEFAULT_WARN_DAYS = 30
+
 #: Values of ``ProbeConfig.prefer``. FreeRDP's client takes a name's first IPv4 address
 #: unless told to prefer IPv6 (its ``/ipv6``); the system resolver puts IPv6 first on a
 #: host with a global IPv6 address.
@@ -68,6 +71,12 @@ class ProbeConfig:
     enumerate_protocols: bool = False
     #: The name the user typed, checked against the certificate (defaults to the host).
     expected_name: str | None = None
+    #: Trust anchors for the certificate chain check: a PEM file and/or a directory of them;
+    #: both None: the system store (``rdpprobe.trust``).
+    ca_file: str | None = None
+    ca_path: str | None = None
+    #: A certificate valid for at most this many more days is reported ``expiring_soon``.
+    warn_days: float = DEFAULT_WARN_DAYS
     #: The address family to connect to first when a name has addresses of both
     #: (``ADDRESS_FAMILIES``); None: the resolver's order (RFC 6724 on most systems).
     prefer: str | None = None

@@ -4,7 +4,7 @@ Each phase group has its own module (``initiation``, ``nla``, ``settings``, ``ac
 this one routes the driver's events (TCP up, TLS up, close, failure, deadline) to them.
 
 What only a later phase needs is imported where the probe enters that phase: ``certinfo``
-(``cryptography.x509``) at TLS, ``settings`` (MCS, licensing, RDP security and their crypto)
+and ``trust`` (``cryptography.x509``; the trust store is read at the first chain check) at TLS, ``settings`` (MCS, licensing, RDP security and their crypto)
 after NLA. Most scans stop at or before NLA and never pay for those imports.
 """
 
@@ -40,14 +40,19 @@ def tls_done(state: ProbeState, info: TlsInfo) -> None:
 
 
 def _tls_facts(state: ProbeState, info: TlsInfo) -> TlsFacts:
-    from rdpprobe import certinfo  # Imported on first use: see the module docstring.
+    """Version, cipher, the certificate's facts and its chain's trust ([MS-RDPBCGR] 5.4.5.1)."""
+    from rdpprobe import certinfo, trust  # Imported on first use: see the module docstring.
 
+    config = state.config
+    expected = config.expected_name or state.target.host
+    chain = trust.check_chain(info.certificate, info.chain, expected, state.started_at, config.ca_file, config.ca_path)
     cert = None
     if info.certificate is not None:
-        expected = state.config.expected_name or state.target.host
-        cert = certinfo.analyze_certificate(info.certificate, expected, state.started_at)
+        cert = certinfo.analyze_certificate(info.certificate, expected, state.started_at, config.warn_days)
+        if chain.trusted is False:
+            cert = dataclasses.replace(cert, findings=cert.findings + (certinfo.UNTRUSTED_CHAIN,))
     findings = cert.findings if cert is not None else ()
-    return TlsFacts(info.version, info.cipher, cert, findings)
+    return TlsFacts(info.version, info.cipher, cert, findings, chain)
 
 
 def transport_failed(state: ProbeState, observed: Observed) -> None:

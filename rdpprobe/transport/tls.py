@@ -23,6 +23,8 @@ RECORD_HEADER_SIZE = 5
 OP_LEGACY_SERVER_CONNECT = getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)
 #: Plaintext read size; bounded so a hostile server cannot make one read allocate more.
 READ_CHUNK = 65536
+#: ``_ssl.ENCODING_DER``: the format argument of a certificate's ``public_bytes``.
+ENCODING_DER = 2
 
 
 def client_context(legacy: bool = True, keylog_path: str | None = None) -> ssl.SSLContext:
@@ -120,4 +122,25 @@ class TlsPump:
 
     def info(self) -> TlsInfo:
         cipher = self._obj.cipher()
-        return TlsInfo(self._obj.version(), cipher[0] if cipher else None, self._obj.getpeercert(True))
+        leaf = self._obj.getpeercert(True)
+        return TlsInfo(self._obj.version(), cipher[0] if cipher else None, leaf, sent_chain(self._obj))
+
+
+def sent_chain(obj: ssl.SSLObject) -> tuple[bytes, ...] | None:
+    """The certificates the server sent after its own, DER; None where ``ssl`` cannot say.
+
+    ``SSLObject.get_unverified_chain`` is public from Python 3.13; from 3.10 the same call
+    (``SSL_get_peer_cert_chain``) is on the private ``_sslobj``, returning certificates
+    with ``public_bytes``.
+    """
+    public = getattr(obj, "get_unverified_chain", None)
+    if public is not None:
+        return tuple(bytes(der) for der in public()[1:])
+    private = getattr(getattr(obj, "_sslobj", None), "get_unverified_chain", None)
+    if private is None:
+        return None
+    try:
+        chain = private() or []
+        return tuple(cert.public_bytes(ENCODING_DER) for cert in chain[1:])
+    except (AttributeError, TypeError, ValueError, ssl.SSLError):
+        return None

@@ -177,7 +177,15 @@ class OpenSslPump(TlsPump):
         conn = self._conn
         cert = conn.get_peer_certificate()
         der = crypto.dump_certificate(crypto.FILETYPE_ASN1, cert) if cert is not None else None
-        return TlsInfo(conn.get_protocol_version_name(), conn.get_cipher_name(), der)
+        return TlsInfo(conn.get_protocol_version_name(), conn.get_cipher_name(), der, _sent_chain(conn))
+
+
+def _sent_chain(conn: SSL.Connection) -> tuple[bytes, ...] | None:
+    """The certificates the server sent after its own, DER (``SSL_get_peer_cert_chain``)."""
+    chain = conn.get_peer_cert_chain()
+    if chain is None:
+        return None
+    return tuple(crypto.dump_certificate(crypto.FILETYPE_ASN1, cert) for cert in chain[1:])
 
 
 def observe_failure(exc: BaseException) -> Observed:

@@ -74,7 +74,7 @@ def _assert_nla_facts(result: ProbeResult) -> None:
     assert ntlm.dns_computer and ntlm.dns_computer.upper().startswith(ntlm.netbios_computer)
     assert facts.tls is not None and facts.tls.certificate is not None
     # Generated certificate: self-signed, CN = host name, probed by address.
-    assert facts.tls.certificate.findings == ("self_signed", "name_mismatch")
+    assert facts.tls.certificate.findings == ("self_signed", "name_mismatch", "untrusted_chain")
 
 
 def test_nla_without_credentials(shadow_nla: harness.Daemon) -> None:

@@ -92,13 +92,13 @@ def test_rdp_mode_reaches_demand_active(rdp_mode: tuple[str, ProbeResult]) -> No
 # security_layer=tls: certificates
 # ---------------------------------------------------------------------------
 
-# Certificate -> findings when probed as 127.0.0.1. Every variant but "self-signed" is
-# signed by the test CA, which rdpprobe does not know; trust is not a finding (the probe
-# never verifies a chain), so a CA-signed certificate with the right name is clean.
+# Certificate -> findings when probed as 127.0.0.1 with the test CA trusted (--ca-file).
+# Every variant but "self-signed" is signed by that CA, so a CA-signed certificate with the
+# right name is clean; a self-signed or expired one has no valid chain (untrusted_chain).
 CERTIFICATES = {
     "ca-signed": (),
-    "self-signed": ("self_signed",),
-    "expired": ("expired",),
+    "self-signed": ("self_signed", "untrusted_chain"),
+    "expired": ("expired", "untrusted_chain"),
     "wrong-name": ("name_mismatch",),  # CN and SAN wrong-name.rdpprobe.invalid
     "dns-name-only": ("name_mismatch",),  # SAN localhost only: no IP SAN for 127.0.0.1
 }
@@ -115,13 +115,14 @@ def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("xrdp-certs")
     for name in CERTIFICATES:
         _bundle(name).write(directory, name)
+    (directory / "ca.pem").write_bytes(variant_ca().cert_pem)
     return directory
 
 
 @pytest.mark.parametrize("cert", sorted(CERTIFICATES))
 def test_tls_certificate_findings(cert: str, cert_dir: Path) -> None:
     with harness.xrdp_server("tls", cert=cert_dir / f"{cert}.pem", key=cert_dir / f"{cert}.key") as server:
-        result = probe(server, stop_after="tls")
+        result = probe(server, stop_after="tls", ca_file=str(cert_dir / "ca.pem"))
     assert (result.phase_reached, result.failed_phase, result.signal) == (Phase.TLS, None, Signal.OK)
     assert (result.verdict.category, result.verdict.taxonomy_id) == ("ok", "OK")
     tls = result.facts.tls
@@ -148,7 +149,7 @@ def test_tls_expected_name_overrides_address(cert_dir: Path) -> None:
     # still mismatches, the DNS-only one now matches.
     for cert, expected in (("wrong-name", ("name_mismatch",)), ("dns-name-only", ())):
         with harness.xrdp_server("tls", cert=cert_dir / f"{cert}.pem", key=cert_dir / f"{cert}.key") as server:
-            result = probe(server, stop_after="tls", expected_name="localhost")
+            result = probe(server, stop_after="tls", expected_name="localhost", ca_file=str(cert_dir / "ca.pem"))
         assert result.facts.tls is not None and result.facts.tls.certificate is not None
         assert result.facts.tls.certificate.findings == expected, cert
 
@@ -210,7 +211,7 @@ def test_negotiate_selects_tls(negotiate_server: harness.Daemon) -> None:
     assert result.facts.nla_required is False
     assert result.facts.tls is not None and result.facts.tls.certificate is not None
     # The harness's default certificate: self-signed, CN localhost, SAN 127.0.0.1 and ::1.
-    assert result.facts.tls.certificate.findings == ("self_signed",)
+    assert result.facts.tls.certificate.findings == ("self_signed", "untrusted_chain")
 
 
 def test_negotiate_rdp_only_client_gets_standard_security(negotiate_server: harness.Daemon) -> None:
@@ -227,7 +228,7 @@ def test_negotiate_ipv6_loopback() -> None:
     assert (result.phase_reached, result.signal) == (Phase.TLS, Signal.OK)
     assert result.target.address == "::1"
     assert result.facts.tls is not None and result.facts.tls.certificate is not None
-    assert result.facts.tls.certificate.findings == ("self_signed",)  # SAN has ::1
+    assert result.facts.tls.certificate.findings == ("self_signed", "untrusted_chain")  # SAN has ::1
 
 
 # ---------------------------------------------------------------------------

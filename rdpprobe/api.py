@@ -96,8 +96,14 @@ def probe(target: str, port: int | None = None, **options: Unpack[ProbeOptions])
     ``expected_name``, ``keylog_path``, ``prefer`` (``"ipv4"`` or ``"ipv6"``: the family
     to connect to when a name has addresses of both), ``ca_file``/``ca_path`` (trust anchors
     for the certificate chain check; default the system store), ``warn_days`` (report a
-    certificate expiring within so many days, default 30).
+    certificate expiring within so many days, default 30), ``allow_unverified_credentials``.
     The password is never logged or shown.
+
+    A full logon sends the password only to a server that proved its identity: the CredSSP
+    key proof (NLA), or a certificate whose chain is trusted and that names the host (or
+    ``expected_name``). Otherwise the probe stops before the Client Info PDU with
+    ``Signal.CREDENTIALS_WITHHELD`` and ``facts.auth.status == "withheld"``, unless
+    ``allow_unverified_credentials=True``: then anyone in the path may read the password.
 
     Bad input (a malformed target, an impossible or contradictory option) raises
     ``ProbeUsageError`` naming the problem before any connection is made.
@@ -193,6 +199,7 @@ def build(target: str, port: int | None, options: Mapping[str, Any]) -> tuple[Ta
 _PLAIN_OPTIONS = frozenset({
     "cookie", "routing_token", "full_logon", "legacy_tls", "follow_negotiation", "expected_name",
     "trace", "client_name", "credssp_version", "prefer", "ca_file", "ca_path", "warn_days",
+    "allow_unverified_credentials",
 })
 
 
@@ -207,6 +214,8 @@ def _check_config(config: ProbeConfig) -> None:
     if config.prefer is not None and config.prefer not in ADDRESS_FAMILIES:
         raise ProbeUsageError(f"prefer must be {' or '.join(map(repr, ADDRESS_FAMILIES))}, not {config.prefer!r}")
     check_warn_days(config.warn_days, "warn_days")
+    if not isinstance(config.allow_unverified_credentials, bool):
+        raise ProbeUsageError("allow_unverified_credentials must be True or False")
     check_trust_store(config.ca_file, config.ca_path, "ca_file", "ca_path")
     _check_stop_reaches_options(config)
     _check_connection_request(config)

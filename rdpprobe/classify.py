@@ -40,6 +40,7 @@ from rdpprobe.reasons import (
 from rdpprobe.remedies import CERT_FINDING_ADVICE, Advice, advice_for
 from rdpprobe.result import Facts, MsClientCode, Verdict
 from rdpprobe.rows import (
+    MS_CERT_UNTRUSTED,
     MSG_BY_SERVER,
     MSG_LICENSING,
     NOT_RDP_SUMMARY,
@@ -142,6 +143,7 @@ DEFAULT_ROUTES: dict[Signal, str] = {
     _S.SET_ERROR_INFO: "E1",
     _S.DISCONNECT_ULTIMATUM: "E2",
     _S.REDIRECTED: "E3",
+    _S.CREDENTIALS_WITHHELD: "S3_withheld",
     _S.DECODE_ERROR: "DECODE",
     _S.FLOOD: "FLOOD",
     _S.INTERNAL_ERROR: "INTERNAL",
@@ -446,12 +448,6 @@ def classify(phase: Phase | None, signal: Signal, detail: Detail | None = None) 
 # ---- certificate findings (S3) -------------------------------------------------------------------
 
 CERT_EXPIRED_FINDING = "expired"
-MS_CERT_UNTRUSTED = ms_code(
-    0x907,
-    "The identity of the remote computer cannot be verified (certificate warning; "
-    "declining it ends the connection)",
-    LOW,
-)
 MS_CERT_EXPIRED = ms_code(0x1B07, "The certificate received from the remote computer has "
                                   "expired", LOW)
 

@@ -92,7 +92,12 @@ def _add_check(p: argparse.ArgumentParser) -> None:
     p.add_argument("-p", "--port", type=int, help="port (default 3389)")
     add_probe_options(p)
     p.add_argument("--user", help=f"check credentials: USER or DOMAIN\\USER (password from ${PASSWORD_ENV} or a prompt)")
-    p.add_argument("--full-logon", action="store_true", help="with --user, also send the credentials and log on")
+    p.add_argument("--full-logon", action="store_true",
+                   help="with --user, also send the credentials and log on (only to a server that proved its "
+                        "identity: NLA, or a certificate trusted for the name)")
+    p.add_argument("--send-password-to-unverified-server", action="store_true",
+                   help="with --full-logon, send the password even when the server proved nothing (no NLA, an "
+                        "untrusted certificate, Standard RDP Security): anyone in the path can read it")
     p.add_argument("--expected-name", help="name to check the certificate against (default: the host)")
     p.add_argument("--keylog", metavar="FILE", help="write TLS keys here (for Wireshark)")
     p.add_argument("--json", action="store_true", help="print the JSON form of the result")
@@ -136,6 +141,8 @@ def _credential_options(args: argparse.Namespace) -> dict[str, Any]:
     """``user``, ``password`` and ``full_logon`` for ``--user``; the user name and the clashes
     of ``--user`` and ``--full-logon`` with ``--stop-after`` are checked before the password
     is asked for."""
+    if args.send_password_to_unverified_server and not args.full_logon:
+        raise UsageError("--send-password-to-unverified-server needs --full-logon")
     if args.user is None:
         if args.full_logon:
             raise UsageError("--full-logon needs --user")
@@ -145,7 +152,10 @@ def _credential_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.full_logon:
         check_stop_reaches_logon(stop, "--full-logon", "--stop-after")
     check_stop_reaches_credentials(stop, "--user", "--stop-after")
-    return {"user": args.user, "password": _password(), "full_logon": args.full_logon}
+    options = {"user": args.user, "password": _password(), "full_logon": args.full_logon}
+    if args.send_password_to_unverified_server:
+        options["allow_unverified_credentials"] = True
+    return options
 
 
 def _expected_name_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -40,6 +40,8 @@ WEDGED_ROWS = frozenset({"X1", "X2"})
 WRONG_PASSWORD = "not-the-password"
 #: Server phases after the probe's success criterion, Demand Active.
 AFTER_DEMAND_ACTIVE = frozenset({ServerPhase.FINALIZATION, ServerPhase.ACTIVE})
+#: Scenarios where a full logon shows the row: the probe withholds the password (S3).
+FULL_LOGON_SCENARIOS = frozenset({"downgrade-to-ssl"})
 #: Scenarios that reproduce a row only for an older client: probe as that client.
 AS_OLD_CLIENT = {"credssp-require-v6": {"credssp_version": 5}}
 
@@ -77,6 +79,8 @@ def probe_options(scenario: Scenario) -> dict[str, Any]:
         options.update(user=DEFAULT_USER, password=DEFAULT_PASSWORD)
     if needs_nla and rows & FULL_LOGON_ROWS:
         options["full_logon"] = True
+    if scenario.name in FULL_LOGON_SCENARIOS:
+        options.update(user=DEFAULT_USER, password=DEFAULT_PASSWORD, full_logon=True)
     return options
 
 

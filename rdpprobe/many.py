@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 #: How errors name the ``ports`` argument.
 PORTS_WHERE = "ports"
 #: Options refused: a scan never sends credentials.
-CREDENTIAL_OPTIONS = ("user", "password", "domain", "full_logon")
+CREDENTIAL_OPTIONS = ("user", "password", "domain", "full_logon", "allow_unverified_credentials")
 #: Turns' results waiting for an ``aprobe_many`` consumer before the engine's thread waits
 #: for it: memory stays within this many times the concurrency.
 MAX_WAITING_TURNS = 64

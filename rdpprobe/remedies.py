@@ -195,6 +195,20 @@ ADVICE: dict[str, Advice] = {
          "distribute the root certificate",
          "connect by the name in the certificate"),
     ),
+    "S3_withheld": Advice(
+        ("the server does not require NLA (CredSSP), so it never proved it holds its "
+         "certificate's key",
+         "the certificate is self-signed, from a CA not in the trust store, or not issued for "
+         "the name probed",
+         "Standard RDP Security: the server is not authenticated at all",
+         "someone in the path rewrote the Connection Confirm to select a weaker protocol (a "
+         "downgrade)"),
+        ("require NLA on the server (SecurityLayer=2, UserAuthentication=1)",
+         "deploy a certificate from a CA the clients trust whose SAN names the host, or pass "
+         "the issuing CA with --ca-file",
+         "probe by the name in the certificate (or --expected-name)",
+         "only where the path is trusted: --send-password-to-unverified-server"),
+    ),
     "C1": Advice(
         ("NTLM is blocked by policy (Restrict NTLM)",
          "the CredSSP package on the server is broken",

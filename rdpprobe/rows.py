@@ -52,6 +52,13 @@ class Row:
     """ERRCONNECT suffix, e.g. ``CONNECT_FAILED``."""
 
 
+#: The Microsoft client's identity warning (taxonomy S3, N2); declining it ends the attempt.
+MS_CERT_UNTRUSTED = ms_code(
+    0x907,
+    "The identity of the remote computer cannot be verified (certificate warning; "
+    "declining it ends the connection)",
+    LOW,
+)
 _CANT_CONNECT_HIGH = ms_code(0x204, MSG_CANT_CONNECT, HIGH)
 _CANT_CONNECT_MEDIUM = ms_code(0x204, MSG_CANT_CONNECT, MEDIUM)
 _INTERNAL_LOW = ms_code(0x4, MSG_INTERNAL, LOW)
@@ -218,6 +225,11 @@ ROWS: tuple[Row, ...] = (
         "The server sent far more than the connection sequence needs (a flood of PDUs or "
         "bytes the probe did not ask for); the probe stopped reading rather than buffer it",
         None, _TRANSPORT),
+    Row("S3_withheld", "S3", "credentials_withheld",
+        "Credentials withheld: the server did not prove its identity (no CredSSP key proof, "
+        "no certificate trusted for the name probed), so the probe stopped before sending "
+        "the password in Client Info",
+        MS_CERT_UNTRUSTED),
     Row("OK", "OK", "ok",
         "The server completed the connection sequence to the Demand Active: a client would "
         "get a session"),

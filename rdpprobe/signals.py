@@ -36,6 +36,7 @@ class Signal(enum.Enum):
     SET_ERROR_INFO = "set_error_info"  # E1: Set Error Info PDU.
     DISCONNECT_ULTIMATUM = "disconnect_ultimatum"  # E2: MCS Disconnect Provider Ultimatum.
     REDIRECTED = "redirected"  # E3: Server Redirection PDU.
+    CREDENTIALS_WITHHELD = "credentials_withheld"  # S3: the probe kept the password back.
     DECODE_ERROR = "decode_error"  # The peer sent bytes that do not decode.
     FLOOD = "flood"  # The peer sent more than the probe's stated input bound (see ``sequence.prober``).
     INTERNAL_ERROR = "internal_error"  # A bug in rdpprobe; the scan goes on.

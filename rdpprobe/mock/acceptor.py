@@ -202,9 +202,14 @@ class Acceptor:
         return steps
 
     def _negotiation_answer(self) -> NegRsp | NegFailure | None:
-        f = self.fault(ServerPhase.CONNECTION_INITIATION, Action.NEG_FAILURE, Action.LEGACY_CC)
+        f = self.fault(ServerPhase.CONNECTION_INITIATION, Action.NEG_FAILURE, Action.LEGACY_CC,
+                       Action.SELECT_PROTOCOL)
         if f is not None and f.action is Action.NEG_FAILURE:
             return NegFailure(int(f.param("code")))
+        if f is not None and f.action is Action.SELECT_PROTOCOL:
+            # What a machine in the middle that rewrote the CC serves: the protocol it chose,
+            # here on the server itself ([MS-RDPBCGR] 2.2.1.2.1 selectedProtocol).
+            return NegRsp(int(f.param("protocol")), self.persona.rsp_flags)
         if f is not None:
             return None
         return choose(self.persona, self.requested)

@@ -63,6 +63,7 @@ class Action(enum.Enum):
     BANNER = "banner"  # Speak another protocol: ssh, http, tls, vnc (X4).
     NEG_FAILURE = "neg_failure"  # RDP_NEG_FAILURE with ``code`` (N1-N6).
     LEGACY_CC = "legacy_cc"  # CC without rdpNegData (X5).
+    SELECT_PROTOCOL = "select_protocol"  # CC selects ``protocol`` whatever was offered (a rewritten CC).
     TLS_ABORT = "tls_abort"  # Alert 80 / FIN / RST after ClientHello, before the certificate (S2).
     TLS_VERSION = "tls_version"  # Accept only TLS ``version`` ("1.0" .. "1.3") (S1).
     CERTIFICATE = "certificate"  # Serve certificate ``variant`` (S3).
@@ -112,6 +113,7 @@ _REQUIRED: dict[Action, dict[str, type | tuple[type, ...]]] = {
     Action.LICENSE_ERROR: {"code": int},
     Action.BANNER: {"kind": str},
     Action.TLS_VERSION: {"version": str},
+    Action.SELECT_PROTOCOL: {"protocol": int},
 }
 _DEFAULTS: dict[Action, dict[str, _Scalar]] = {
     Action.WEDGE: {"after": 1, "mode": "reset"},

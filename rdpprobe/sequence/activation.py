@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from rdpprobe.classify import Detail
 from rdpprobe.errors import DecodeError
-from rdpprobe.sequence import pdus, teardown
+from rdpprobe.sequence import credentials, pdus, teardown
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.state import Expect, ProbeState
 from rdpprobe.signals import Signal
@@ -39,6 +39,8 @@ def begin(state: ProbeState) -> None:
     else:
         state.skip(Phase.SECURITY_COMMENCEMENT)
     state.enter(Phase.SECURE_SETTINGS_EXCHANGE)
+    if credentials.withhold_unproven(state):
+        return
     pdus.send_io(state, pdus.secure(state, security.SEC_INFO_PKT, info.encode_client_info(_client_info(state))))
     if state.stop_if_asked(Phase.SECURE_SETTINGS_EXCHANGE, "the client info pdu"):
         return

@@ -77,6 +77,9 @@ class ProbeConfig:
     ca_path: str | None = None
     #: A certificate valid for at most this many more days is reported ``expiring_soon``.
     warn_days: float = DEFAULT_WARN_DAYS
+    #: Send the password in Client Info even to a server that proved nothing (no CredSSP key
+    #: proof, no certificate trusted for the name): anyone in the path may read it.
+    allow_unverified_credentials: bool = False
     #: The address family to connect to first when a name has addresses of both
     #: (``ADDRESS_FAMILIES``); None: the resolver's order (RFC 6724 on most systems).
     prefer: str | None = None

@@ -484,7 +484,8 @@ LEGACY_TLS_VERSIONS = frozenset({"TLSv1", "TLSv1.1", "SSLv3"})
 
 
 def advisories(facts: Facts) -> tuple[Verdict, ...]:
-    """Verdicts for what a probe learned without failing: X5, S1, S3 and a recovered N*."""
+    """Verdicts for what a probe learned without failing: X5, S1, S3, a recovered N* and a
+    possible downgrade (M2)."""
     found: list[Verdict] = []
     if facts.legacy_no_negotiation:
         found.append(verdict_for("X5"))
@@ -498,4 +499,6 @@ def advisories(facts: Facts) -> tuple[Verdict, ...]:
     certificate = classify_certificate(tls.findings) if tls is not None else None
     if certificate is not None:
         found.append(certificate)
+    if facts.possible_downgrade is not None:
+        found.append(_append(verdict_for("M2_possible"), facts.possible_downgrade))
     return tuple(found)

@@ -260,6 +260,12 @@ ADVICE: dict[str, Advice] = {
         ("a proxy or attacker changed the security negotiation on the path",),
         ("investigate the network path; do not connect until explained",),
     ),
+    "M2_possible": Advice(
+        ("a proxy or attacker rewrote the Connection Confirm to select a weaker protocol",
+         "a load balancer spreads the connections over servers configured differently"),
+        ("require NLA on every server behind the name, and investigate the network path",
+         "never send a password on such a connection (rdpprobe withholds it)"),
+    ),
     "M3": Advice(
         ("the client joined a channel the server did not offer",
          "server resource limits (too many users or channels)"),

@@ -178,6 +178,10 @@ ROWS: tuple[Row, ...] = (
     Row("M2", "M2", "security_failed",
         "The server saw different requested protocols than the client sent: something on "
         "the path changed the security negotiation"),
+    Row("M2_possible", "M2", "possible_downgrade",
+        "Possible downgrade: the server selected a weaker security protocol than it selected "
+        "or required before for the same client; something on the path may have rewritten "
+        "the Connection Confirm"),
     Row("M3", "M3", "mcs_failed",
         "The server refused or dropped the MCS attach-user or channel-join request",
         None, _TRANSPORT),

@@ -49,6 +49,14 @@ CREDSSP_NAMES = frozenset({"HYBRID", "HYBRID_EX"})
 WITHOUT_CREDSSP = frozenset({"RDP", "SSL"})
 #: How an enumeration connection ended, per protocol offered.
 ACCEPTED, REFUSED, UNANSWERED = "accepted", "refused", "unanswered"
+#: The protocols a server may select, weakest first: Standard RDP Security authenticates no
+#: server (5.3), SSL only by its certificate (5.4.5.1), CredSSP by the key proof (5.4.5.2).
+STRENGTH = {"RDP": 0, "SSL": 1, "HYBRID": 2, "HYBRID_EX": 3}
+#: The protocol an RDP_NEG_FAILURE says the server requires ([MS-RDPBCGR] 2.2.1.2.2).
+REQUIRED_BY_FAILURE = {
+    int(FailureCode.SSL_REQUIRED_BY_SERVER): "SSL",
+    int(FailureCode.HYBRID_REQUIRED_BY_SERVER): "HYBRID",
+}
 
 
 def fallback_request(failure_code: int, requested: int) -> int | None:
@@ -84,9 +92,9 @@ def plan(config: ProbeConfig) -> Plan:
     if result is None:
         result = yield config
         if result is None:
-            return _with_protocol_facts(_deadline_passed(config, last), answers)
+            return _with_protocol_facts(config, _deadline_passed(config, last), answers, compare=False)
     result = yield from _follow_negotiation(config, result)
-    return _with_protocol_facts(result, answers)
+    return _with_protocol_facts(config, result, answers)
 
 
 def advance(steps: Plan, result: ProbeResult | None) -> ProbeConfig | ProbeResult:
@@ -162,6 +170,12 @@ def _follow_negotiation(config: ProbeConfig, result: ProbeResult) -> Plan:
     if second is None:
         return result  # The refusal answers the probe; the retry only refines it.
     facts = second.facts.update(neg_failure_code=second.facts.neg_failure_code or code)
+    required = REQUIRED_BY_FAILURE.get(code)
+    selected = facts.selected_protocol
+    if required is not None and _weaker(selected, required):
+        name = FailureCode(code).name
+        facts = facts.update(possible_downgrade=(
+            f"the server answered an earlier connection with {name}, then selected {selected}"))
     return dataclasses.replace(second, facts=facts)
 
 
@@ -199,13 +213,39 @@ def _enumerated_facts(answers: dict[str, str]) -> dict[str, object]:
     return changes
 
 
-def _with_protocol_facts(result: ProbeResult, answers: dict[str, str] | None) -> ProbeResult:
+def _with_protocol_facts(config: ProbeConfig, result: ProbeResult, answers: dict[str, str] | None,
+                         compare: bool = True) -> ProbeResult:
+    """``result`` with what the enumeration found; ``compare``: ``result`` is the probe's own
+    connection (made with ``config``), which may then be compared with the enumeration."""
     facts = result.facts
     changes = _enumerated_facts(answers) if answers is not None else {}
     nla = changes.get("nla_required", _nla_from_negotiation(facts))
     if nla is not None:
         changes["nla_required"] = nla
+    if answers is not None and compare and facts.possible_downgrade is None:
+        accepted = [name for name, answer in answers.items() if answer == ACCEPTED]
+        downgrade = _downgrade_against_enumeration(config, result, accepted)
+        if downgrade is not None:
+            changes["possible_downgrade"] = downgrade
     return _with_advisories(result, facts.update(**changes) if changes else facts)
+
+
+def _weaker(selected: str | None, than: str) -> bool:
+    """``selected`` is a protocol of less strength than ``than`` (both in ``STRENGTH``)."""
+    return selected in STRENGTH and than in STRENGTH and STRENGTH[selected] < STRENGTH[than]
+
+
+def _downgrade_against_enumeration(config: ProbeConfig, result: ProbeResult, accepted: list[str]) -> str | None:
+    """The enumeration saw the server select a stronger protocol that this connection also
+    offered; a server picks the strongest it supports among those offered (3.3.5.3.1)."""
+    selected = result.facts.selected_protocol
+    offered = {name for name, value in ENUMERATION if value & config.requested_protocols == value and value}
+    stronger = [name for name in accepted if name in offered and _weaker(selected, name)]
+    if not stronger:
+        return None
+    best = max(stronger, key=STRENGTH.__getitem__)
+    return (f"the server selected {best} when the probe enumerated it, then {selected} for a request "
+            f"that offered {best} too")
 
 
 def _nla_from_negotiation(facts: Facts) -> bool | None:

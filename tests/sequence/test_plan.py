@@ -191,3 +191,60 @@ def test_an_accepted_protocol_without_credssp_says_nla_is_not_required_whatever_
     result = _walk_with(config, WINDOWS_SELECTS, {0x1})
     assert result.facts.unanswered_protocols == ("SSL",)
     assert result.facts.nla_required is False
+
+
+# ---- possible downgrade (issue 17 defect 5): only from what earlier connections showed ---------
+
+
+def _walk_changing(config: ProbeConfig, first: dict[int, str], later: dict[int, str],
+                   switch_after: int) -> ProbeResult:
+    """A server that selects as ``first`` for its first ``switch_after`` connections, then as
+    ``later``: what a rewritten Connection Confirm looks like from the client."""
+    steps = plan(config)
+    asked = [next(steps)]
+    try:
+        while len(asked) < 20:
+            selects = first if len(asked) <= switch_after else later
+            asked.append(steps.send(_answer(asked[-1], selects)))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    raise AssertionError("the plan did not end")
+
+
+NLA_ONLY = {HYBRID: "HYBRID", 0xB: "HYBRID_EX"}
+DOWNGRADED = {0x1: "SSL", HYBRID: "SSL", 0xB: "SSL"}
+
+
+def test_enumeration_then_a_weaker_selection_is_a_possible_downgrade() -> None:
+    config = ProbeConfig(enumerate_protocols=True)
+    result = _walk_changing(config, NLA_ONLY, DOWNGRADED, switch_after=len(ENUMERATION))
+    assert result.facts.selected_protocol == "SSL"
+    assert result.facts.possible_downgrade is not None
+    assert "HYBRID_EX" in result.facts.possible_downgrade and "SSL" in result.facts.possible_downgrade
+    assert any(v.category == "possible_downgrade" for v in result.advisories)
+
+
+def test_hybrid_required_then_ssl_selected_is_a_possible_downgrade() -> None:
+    refuses = {}  # Every request refused with HYBRID_REQUIRED_BY_SERVER (see _answer's default).
+    config = ProbeConfig(requested_protocols=int(SecurityProtocol.SSL))
+    steps = plan(config)
+    first = next(steps)
+    refused = dataclasses.replace(_answer(first, refuses),
+                                  facts=Facts(neg_failure_code=int(FailureCode.HYBRID_REQUIRED_BY_SERVER)))
+    retry = steps.send(refused)
+    assert retry.requested_protocols == HYBRID
+    try:
+        steps.send(_answer(retry, DOWNGRADED))
+    except StopIteration as done:
+        result = done.value
+    assert result.facts.possible_downgrade == (
+        "the server answered an earlier connection with HYBRID_REQUIRED_BY_SERVER, then selected SSL")
+
+
+@pytest.mark.parametrize("selects", [WINDOWS_SELECTS, DOWNGRADED, NLA_ONLY])
+def test_a_consistent_server_is_never_a_possible_downgrade(selects: dict[int, str]) -> None:
+    """Selecting SSL, even for a client that offered CredSSP, is no evidence on its own."""
+    for config in (ProbeConfig(), ProbeConfig(enumerate_protocols=True)):
+        _, result = _walk(config, selects)
+        assert result.facts.possible_downgrade is None
+        assert not any(v.category == "possible_downgrade" for v in result.advisories)

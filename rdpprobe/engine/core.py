@@ -77,6 +77,9 @@ class EngineOptions:
     keylog_path: str | None = None
     address_filter: Callable[[str, int], bool] | None = None
     """Asked about the address a host name resolved to; False drops the target (excluded)."""
+    on_excluded: Callable[[Target], None] | None = None
+    """Told of each target ``address_filter`` dropped, which gets no result (a coordinator
+    spreading a scan over processes counts it as done)."""
     prefer_epoll: bool = True
 
 
@@ -209,6 +212,11 @@ class Engine:
         """Ask a running loop, from any thread, to end at its next turn (within ``MAX_POLL_WAIT``):
         every connection is closed and the unfinished targets get no result."""
         self.stopping = True
+
+    def set_rate(self, rate: float | None) -> None:
+        """Change the connection rate of a running scan from its own thread (a coordinator
+        moving a global budget between processes); None or infinity: no limit."""
+        self._bucket = TokenBucket(rate, self._clock()) if rate and rate < math.inf else None
 
     def turns(self, targets: Iterable[Target]) -> Generator[list[ProbeResult], None, None]:
         """Probe every target, yielding the results each turn of the loop finished.
@@ -430,7 +438,8 @@ class Engine:
         if allowed is not None and not allowed(address, job.target.port):
             link.close()
             self.stats.excluded += 1
-            self._finish(job)
+            if self._finish(job) and self.options.on_excluded is not None:
+                self.options.on_excluded(job.target)
             return
         job.family, job.address = family, address
         link.open(family, address, now)

@@ -4,4 +4,5 @@ import sys
 
 from rdpprobe.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # Not when a worker process of ``scan --workers`` imports it.
+    sys.exit(main())

@@ -30,7 +30,8 @@ if TYPE_CHECKING:  # rich loads only when a table is drawn: a JSON Lines scan ne
 
 __all__ = [
     "CSV_COLUMNS", "FORMATS", "SCHEMA_VERSION", "CsvWriter", "JsonlWriter", "Summary",
-    "TableWriter", "Writer", "console_for", "csv_row", "envelope", "load_schema", "make_writer",
+    "TableWriter", "Writer", "console_for", "csv_row", "envelope", "jsonl_line", "load_schema", "make_writer",
+    "summary_record",
 ]  # fmt: skip
 
 SCHEMA_VERSION = 1
@@ -208,6 +209,13 @@ class JsonlWriter:
     close = flush
 
 
+def jsonl_line(result: Any, timestamp: datetime | None = None, ascii_only: bool = False) -> str:
+    """One result as ``JsonlWriter`` writes it, newline included; ``ascii_only`` escapes
+    everything beyond ASCII (for a stream that cannot carry it)."""
+    record = envelope(result, _now_or(timestamp))
+    return (_ASCII_ENCODER if ascii_only else _TEXT_ENCODER).encode(record) + "\n"
+
+
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
@@ -340,6 +348,16 @@ def terminal_width() -> int | None:
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """``1 result``, ``2 results``: English plurals, ``nouns`` where an ``s`` is not one."""
     return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
+
+
+def summary_record(result: Any) -> dict[str, Any]:
+    """What ``Summary.add`` reads of ``result`` and nothing more: the verdict's category and
+    Microsoft code, each finding's id and severity (a worker process sends only this)."""
+    record = _as_dict(result)
+    verdict = {"category": _dig(record, ("verdict", "category")),
+               "ms_client": {"code": _dig(record, ("verdict", "ms_client", "code"))}}  # fmt: skip
+    found = [{"id": f.get("id"), "severity": f.get("severity")} for f in _finding_list(record)]
+    return {"verdict": verdict, "findings": found}
 
 
 class Summary:

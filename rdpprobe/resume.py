@@ -31,8 +31,8 @@ _PORT_BITS = 16
 _VERSION_BITS = 1
 
 
-def _key(host: str, port: int) -> int | tuple[str, int]:
-    """How a target is remembered: an address literal and its port packed into one int, a
+def target_key(host: str, port: int) -> int | tuple[str, int]:
+    """How a target is remembered (here, and by a scan spread over processes): an address literal and its port packed into one int, a
     name as a (name, port) pair."""
     address = ip_literal(host.strip("[]"))
     if address is None:
@@ -51,11 +51,11 @@ class Finished:
         return len(self.keys)
 
     def add(self, host: str, port: int) -> None:
-        self.keys.add(_key(host, port))
+        self.keys.add(target_key(host, port))
 
     def covers(self, target: Target) -> bool:
         """Whether ``target`` (as ``iter_targets`` yields it) already has a result."""
-        return _key(target.host, target.port) in self.keys
+        return target_key(target.host, target.port) in self.keys
 
     def drop_cut_line(self, path: str) -> None:
         """Cut ``path`` back to its last whole line, before results are appended to it."""

@@ -113,7 +113,7 @@ class OutputError(RdpProbeError):
     """
 
 
-def _writing(call: Callable[_P, None]) -> Callable[_P, None]:
+def writing(call: Callable[_P, None]) -> Callable[_P, None]:
     """``call`` with the stream errors it meets raised as ``OutputError``."""
 
     @functools.wraps(call)
@@ -162,7 +162,7 @@ def run_scan(
     report.stats = engine.stats
     report.engine_in_flight = engine.in_flight
     summary = report.summary
-    write, flush, close = _writing(writer.write), _writing(writer.flush), _writing(writer.close)
+    write, flush, close = writing(writer.write), writing(writer.flush), writing(writer.close)
 
     def emit(result: ProbeResult) -> None:
         record = result.to_dict()
@@ -243,10 +243,11 @@ class ProgressBar:
         self._task = self._progress.add_task("scan", total=total, rate="0")
         self._progress.start()
 
-    def advance(self, _result: ProbeResult) -> None:
+    def advance(self, _result: ProbeResult | None = None, count: int = 1) -> None:
+        """One more target done (``count`` more: a batch from a worker process)."""
         if self._progress is None:
             return
-        self._progress.advance(self._task)
+        self._progress.advance(self._task, count)
         task = self._progress.tasks[0]
         speed = task.speed or 0.0
         self._progress.update(self._task, rate=f"{speed:.0f}")

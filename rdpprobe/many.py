@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Unpack
+from collections.abc import AsyncGenerator, Generator, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Unpack
 
 from rdpprobe.api import DEFAULT_CONCURRENCY, OPTIONS_TARGET, TARGET_WHERE, ScanProbeOptions, build
 from rdpprobe.errors import ProbeUsageError
@@ -21,6 +21,18 @@ from rdpprobe.specs import DEFAULT_PORT, STDIN, TargetError, parse_ports, parse_
 
 if TYPE_CHECKING:
     from rdpprobe.engine import Engine
+    from rdpprobe.targets import Exclusions
+
+
+class _Runs(Protocol):
+    """What runs a ``probe_many``: the engine, or worker processes and cluster tasks."""
+
+    stopping: bool
+
+    def turns(self, targets: Iterable[Target]) -> Generator[list[ProbeResult], None, None]: ...
+
+    def stop(self) -> None: ...
+
 
 #: How errors name the ``ports`` argument.
 PORTS_WHERE = "ports"
@@ -44,6 +56,10 @@ class ScanOptions(ScanProbeOptions, total=False):
     concurrency: int
     rate: float | None
     tls: str
+    workers: int | str | None
+    """Worker processes (``"auto"``: the usable cores); see ``rdpprobe.scale``."""
+    executor: Any
+    """A ``concurrent.futures.Executor`` or a ``distributed.Client`` whose tasks scan the shares."""
 
 
 def probe_many(targets: str | Iterable[str], **arguments: Unpack[ScanOptions]) -> Generator[ProbeResult, None, None]:
@@ -57,6 +73,10 @@ def probe_many(targets: str | Iterable[str], **arguments: Unpack[ScanOptions]) -
     connections per second; None or ``math.inf``: no limit) and ``tls``, the scanner's; and
     ``probe``'s options, except credentials: a scan never sends them. Repeats are probed
     once and addresses no host has (0.0.0.0, multicast, broadcast) are left out.
+    ``workers`` (a number, or ``"auto"`` for the usable cores) spreads the scan over worker
+    processes, ``executor`` (a ``concurrent.futures.Executor`` or a ``distributed.Client``)
+    over its tasks (``rdpprobe.scale``): ``concurrency`` and ``rate`` are then the whole
+    scan's, and results come from any worker as they finish.
 
     Results come in the order targets finish. Nothing moves on the network while the
     caller holds a result, so a long step per result belongs in another thread; leaving
@@ -87,8 +107,10 @@ def _prepared(
     rate: float | None = None,
     exclude: Iterable[str] = (),
     tls: str = "auto",
+    workers: int | str | None = None,
+    executor: Any = None,
     **options: Any,
-) -> tuple[Engine, Iterable[Target]]:
+) -> tuple[_Runs, Iterable[Target]]:
     """The engine and the target stream of ``probe_many``'s arguments, every one checked."""
     from rdpprobe.targets import Exclusions, iter_targets
 
@@ -103,13 +125,21 @@ def _prepared(
         stream = iter_targets(sources, excludes, ports=_ports(ports))
     except TargetError as exc:
         raise ProbeUsageError(str(exc)) from None
-    engine = _engine(options, depth, concurrency, rate, tls,
-                     address_filter=lambda address, port: not excludes.covers(address, port))  # fmt: skip
-    return engine, stream
+    engine = _engine(options, depth, concurrency, rate, tls, excludes)
+    if workers is None and executor is None:
+        return engine, stream
+    from rdpprobe.scale import parse_workers
+    from rdpprobe.scale.run import ScaledRun
+    from rdpprobe.scale.shares import ScanSpec
+
+    count = 1 if workers is None else parse_workers(workers, "workers")
+    if count == 1 and executor is None:
+        return engine, stream
+    return ScaledRun(ScanSpec.of(engine.config, engine.options, excludes), count, executor), stream
 
 
 def _engine(options: dict[str, Any], depth: str | None, concurrency: Any, rate: Any, tls: str,
-            address_filter: Callable[[str, int], bool]) -> Engine:
+            excludes: Exclusions) -> Engine:
     """The engine to run, its options checked as ``probe`` checks them."""
     from rdpprobe.engine import TLS_CHOICES, Engine, EngineOptions, check_rate
     from rdpprobe.scan import depth_config
@@ -127,7 +157,7 @@ def _engine(options: dict[str, Any], depth: str | None, concurrency: Any, rate: 
     if depth is not None:
         config = depth_config(config, depth, explicit_stop=config.stop_after is not None)
     engine_options = EngineOptions(concurrency=concurrency, rate=rate, tls=tls, keylog_path=keylog,
-                                   address_filter=address_filter)  # fmt: skip
+                                   address_filter=lambda address, port: not excludes.covers(address, port))  # fmt: skip
     return Engine(config, engine_options)
 
 
@@ -166,7 +196,7 @@ def _ports(value: Any) -> Sequence[int]:
     return check_ports(ports, PORTS_WHERE)
 
 
-def _in_this_thread(engine: Engine, targets: Iterable[Target]) -> Generator[ProbeResult, None, None]:
+def _in_this_thread(engine: _Runs, targets: Iterable[Target]) -> Generator[ProbeResult, None, None]:
     with contextlib.closing(engine.turns(targets)) as turns:
         try:
             for finished in turns:
@@ -175,7 +205,7 @@ def _in_this_thread(engine: Engine, targets: Iterable[Target]) -> Generator[Prob
             raise ProbeUsageError(str(exc)) from None
 
 
-async def _from_engine_thread(engine: Engine, targets: Iterable[Target]) -> AsyncGenerator[ProbeResult, None]:
+async def _from_engine_thread(engine: _Runs, targets: Iterable[Target]) -> AsyncGenerator[ProbeResult, None]:
     """Results from the engine run in a thread of its own, handed over a turn at a time."""
     loop = asyncio.get_running_loop()
     handed: asyncio.Queue[list[ProbeResult] | BaseException | None] = asyncio.Queue()

@@ -24,11 +24,14 @@ from types import FrameType
 from typing import TextIO
 
 from rdpprobe.api import DEFAULT_CONCURRENCY, OPTIONS_TARGET, build
-from rdpprobe.cli import EXIT_FINDINGS, EXIT_OK, UsageError, add_probe_options, discard_stdout, probe_options, register
+from rdpprobe.cli import (
+    EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK, UsageError, add_probe_options, discard_stdout, probe_options, register,
+)
 from rdpprobe.engine import TLS_CHOICES, EngineOptions, check_rate
 from rdpprobe.findings import severity_rank
 from rdpprobe.output import FORMATS, console_for, make_writer, plural
 from rdpprobe.resume import Finished, read_finished
+from rdpprobe.scale.books import ScanIncomplete
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.scan import (
     DEFAULT_DEPTH, DEPTH_STOPS, OutputError, ProgressBar, ScanReport, connected, depth_config, run_scan,
@@ -71,6 +74,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_probe_options(p)
     p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N", help="targets in flight at once (default %(default)s)")
     p.add_argument("--rate", type=float, metavar="N", help="new connections per second (default: unlimited)")
+    p.add_argument("--workers", default="1", metavar="N",
+                   help="worker processes, each scanning its share of the targets (auto: one per usable core)")
+    p.add_argument("--dask", metavar="ADDRESS", help="scan on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786)")
     p.add_argument("--tls", choices=TLS_CHOICES, default="auto", help="TLS library (default: pyOpenSSL when present)")
     p.add_argument("-o", "--output", metavar="FILE", help="write results here instead of stdout")
     p.add_argument("--resume", metavar="FILE",
@@ -92,6 +98,11 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError(f"--concurrency must be at least 1, got {args.concurrency}")
     if args.rate is not None:
         check_rate(args.rate, "--rate")
+    from rdpprobe.scale import parse_workers  # A light module: the pool loads only when used.
+
+    args.workers = parse_workers(args.workers)
+    if args.dask is not None and args.workers > 1:
+        raise UsageError("--workers and --dask cannot be given together: the cluster's workers scan the shares")
     if not (args.targets or args.input_files):
         raise UsageError("no targets: give TARGET arguments, -iL FILE or - for stdin")
 
@@ -264,12 +275,18 @@ def _scan(args: argparse.Namespace, config: object, keylog: str | None) -> int:
     if not args.no_progress:
         progress = ProgressBar(_total(args, sources, excludes, shard, ports, len(finished)), in_flight=report.in_flight)
     try:
-        _write_results(args, targets, config, engine_options, progress, report)
+        _write_results(args, targets, config, engine_options, progress, report, excludes)
     except (KeyboardInterrupt, SystemExit):
         if not args.no_summary:
             _summarize(report, [*_notes(left_out, report), report.interrupted()])
             _resume_hint(args)
         raise
+    except ScanIncomplete as exc:  # Workers died: what they left is named, for --resume to finish.
+        if not args.no_summary:
+            _summarize(report, [*_notes(left_out, report), "incomplete"])
+        print(f"rdpprobe: {exc}", file=sys.stderr)
+        _resume_hint(args)
+        return EXIT_FAILURE
     if not args.no_summary:
         _summarize(report, _notes(left_out, report))
     if not report.stats.targets:
@@ -305,11 +322,16 @@ def _exit_status(args: argparse.Namespace, report: ScanReport) -> int:
 
 
 def _write_results(args: argparse.Namespace, targets: Iterable[Target], config: object, options: EngineOptions,
-                   progress: ProgressBar | None, report: ScanReport) -> None:
+                   progress: ProgressBar | None, report: ScanReport, excludes: Exclusions) -> None:
     """Run the scan into its output stream, filling ``report``; the progress bar ends with it."""
     with _output(args.resume or args.output, append=args.resume is not None) as stream, _terminate_gracefully():
         writer = make_writer(args.format, stream)
         try:
+            if args.workers > 1 or args.dask is not None:
+                from rdpprobe.scale.run import scan_command
+
+                scan_command(args, targets, config, options, excludes, writer, stream, report, progress)  # type: ignore[arg-type]
+                return
             run_scan(targets, config, writer, options, progress.advance if progress else None, report,  # type: ignore[arg-type]
                      keep=connected if args.open else None)
         finally:

@@ -18,6 +18,9 @@ FORBIDDEN = {
     "mock": ("rdpprobe.sequence", "rdpprobe.transport", "rdpprobe.engine", "rdpprobe.api",
              "rdpprobe.classify"),
     "transport": ("rdpprobe.mock", "rdpprobe.cli", "rdpprobe.scan"),
+    # A scan spread over processes sits between the scan command and the scan stage: it runs
+    # scan.py's stages in its workers and is run by scan_cli.py and many.py, never the reverse.
+    "scale": ("rdpprobe.cli", "rdpprobe.scan_cli", "rdpprobe.many", "rdpprobe.api", "rdpprobe.mock"),
 }
 #: Modules that no layer below the CLI may use: I/O, clocks and randomness stay out of the core.
 SANS_IO_FORBIDDEN = ("socket", "ssl", "asyncio", "selectors", "time", "random", "logging")

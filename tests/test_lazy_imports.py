@@ -20,6 +20,8 @@ HEAVY = [
     "rdpprobe.transport.aio", "rdpprobe.sequence.settings", "rdpprobe.sequence.activation",
     "rdpprobe.sequence.pdus", "rdpprobe.wire.license_client", "rdpprobe.wire.rdpcrypto",
     "rdpprobe.wire.credssp_asn1",
+    # A scan of one process loads nothing of the worker pool or of Dask.
+    "multiprocessing", "rdpprobe.scale.pool", "rdpprobe.scale.cluster", "dask", "distributed",
 ]  # fmt: skip
 #: What a probe past NLA loads: the MCS, licensing and RDP security code.
 LATER_PHASES = ["rdpprobe.sequence.settings", "rdpprobe.wire.license_client", "rdpprobe.wire.rdpcrypto"]

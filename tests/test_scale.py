@@ -206,23 +206,7 @@ def test_sigterm_stops_every_worker_and_writes_the_summary_so_far(tmp_path: Path
     assert "3 targets probed in" in err and "interrupted" in err
 
 
-# --- the engine's side: an input with nothing yet, exclusions reported ---------------------------
-
-
-def test_an_input_with_nothing_yet_does_not_hold_up_probes_in_flight() -> None:
-    """The engine's input may yield None (nothing yet): the probe already started finishes
-    and the loop asks again, where it used to wait inside next()."""
-    (port,) = closed_ports(1)
-    got: list[ProbeResult] = []
-
-    def source() -> Iterator[Target | None]:
-        yield Target("127.0.0.1", port, "127.0.0.1")
-        give_up = time.monotonic() + PATIENCE_S
-        while not got and time.monotonic() < give_up:
-            yield None
-
-    Engine(depth_config(ProbeConfig(), "quick")).run(source(), got.append)
-    assert [result.signal.value for result in got] == ["refused"]
+# --- the engine's side: exclusions reported ----------------------------------------------------
 
 
 def test_a_target_excluded_after_resolution_is_reported_to_on_excluded() -> None:

@@ -77,8 +77,8 @@ class Books:
                 report.unwritten += 1
             else:
                 payloads.append(payload)
-        for share, key in batch.excluded:
-            self._settle(share, key, closed)
+        excluded = sum(self._settle(share, key, closed) for share, key in batch.excluded)
+        report.stats.targets += counted + excluded
         if source is None:  # A task's one batch: its engine's figures are final.
             self._finished = tuple(map(sum, zip(self._finished, batch.stats)))  # type: ignore[assignment]
         else:

@@ -254,3 +254,56 @@ def test_dask_without_the_extra_is_one_line_naming_it(monkeypatch: pytest.Monkey
     assert main(["scan", "127.0.0.1", "--dask", "tcp://127.0.0.1:8786", *FAST]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pip install 'rdpprobe[dask]'" in err[0]
+
+
+# --- the coordinator's books and budget ----------------------------------------------------------
+
+
+def _books() -> Any:
+    from rdpprobe.scale.books import Books
+    from rdpprobe.scan import ScanReport
+
+    written: list[Any] = []
+    return Books(ScanReport(), written.extend), written
+
+
+def test_a_share_is_handed_out_twice_at_most_then_its_targets_are_named() -> None:
+    from rdpprobe.resume import target_key
+    from rdpprobe.scale.books import ScanIncomplete
+    from rdpprobe.scale.shares import Batch, Share
+
+    books, written = _books()
+    targets = tuple(Target(f"10.0.0.{i}", 3389, f"10.0.0.{i}") for i in range(1, 8))
+    books.opened(Share(0, targets))
+    first = target_key("10.0.0.1", 3389)
+    books.take(Batch(items=[(0, first, "line 1\n", "ok", "none"), (0, first, "again\n", "ok", "none")]), "w1")
+    again = books.again(0)  # The worker died: the rest, without the target written.
+    assert again is not None and again.targets == targets[1:] and written == ["line 1\n"]
+    books.opened(again)
+    assert books.again(0) is None  # Died twice: given up.
+    with pytest.raises(ScanIncomplete, match=r"6 targets .* not probed .*: 10.0.0.2:3389, .* and 1 more"):
+        books.check_complete("worker processes died")
+    assert books.report.summary.total == 1 and books.duplicates == 1
+
+
+def test_the_rate_budget_is_divided_again_when_a_worker_runs_out_of_work() -> None:
+    from rdpprobe.scale.pool import RATE, _Pool, _Process
+    from rdpprobe.scale.shares import ScanSpec
+
+    sent: dict[int, list[Any]] = {0: [], 1: []}
+
+    class Pipe:
+        def __init__(self, number: int) -> None:
+            self.number = number
+
+        def send(self, message: Any) -> None:
+            sent[self.number].append(message)
+
+    books, _ = _books()
+    pool = _Pool(ScanSpec(ProbeConfig(), 10, rate=100.0), books, 64)
+    pool._live = [_Process(None, Pipe(0), 5), _Process(None, Pipe(1), 5)]  # type: ignore[arg-type]
+    pool._rebalance()
+    assert sent == {0: [(RATE, 50.0)], 1: [(RATE, 50.0)]}
+    pool._live[0].ended = True
+    pool._rebalance()
+    assert sent == {0: [(RATE, 50.0)], 1: [(RATE, 50.0), (RATE, 100.0)]}

@@ -165,7 +165,7 @@ def pool_turns(targets: Iterable[Target], spec: ScanSpec, books: Books, workers:
     pool = _Pool(spec, books, size)
     try:
         for index in range(count):
-            pool.spawn(split_concurrency(spec.concurrency, count, index))
+            pool.spawn(split_concurrency(spec.concurrency, count, index), count)
         pool.respawns = count * RESPAWNS_PER_WORKER
         yield from pool.run(intake)
     finally:
@@ -189,9 +189,10 @@ class _Pool:
         """Workers the rate budget was last divided among."""
         self.respawns = 0
 
-    def spawn(self, concurrency: int) -> None:
+    def spawn(self, concurrency: int, engines: int) -> None:
+        """Start a worker with ``concurrency`` slots and its part of the rate for ``engines``."""
         ours, theirs = self._context.Pipe(duplex=True)
-        rate = split(self._spec.rate, len(self._working()) + 1)
+        rate = split(self._spec.rate, engines)
         process = self._context.Process(target=worker_main, args=(theirs, self._spec, concurrency, rate),
                                         name="rdpprobe-worker", daemon=True)  # fmt: skip
         process.start()
@@ -286,7 +287,7 @@ class _Pool:
                 self._again.append(share)
         if (self._again or not intake.done) and self.respawns > 0:
             self.respawns -= 1
-            self.spawn(worker.concurrency)
+            self.spawn(worker.concurrency, len(self._working()) + 1)
         elif not self._live:
             self._give_up()
 

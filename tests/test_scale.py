@@ -96,6 +96,16 @@ def test_workers_compose_with_shard_exclude_and_resume(servers: list[str], tmp_p
     assert _sorted_lines(resumed) == _sorted_lines(one)
 
 
+def test_findings_from_workers_count_in_the_summary_and_fail_on(servers: list[str], tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    argv = ["scan", *servers, "--depth", "nla", "--fail-on", "low", "--output", str(tmp_path / "out.jsonl"), *FAST]
+    single = main(argv)
+    one = capsys.readouterr().err
+    assert main([*argv, "--workers", "2"]) == single != 0
+    two = capsys.readouterr().err
+    assert "finding (targets)" in two and two.split("by finding", 1)[-1] == one.split("by finding", 1)[-1]
+
+
 def test_probe_many_with_workers_yields_every_result(servers: list[str]) -> None:
     single = sorted((r.target.host, r.target.port, r.signal.value) for r in probe_many(servers, depth="quick"))
     spread = list(probe_many(servers, depth="quick", workers=2, concurrency=10))
@@ -276,7 +286,8 @@ def test_a_share_is_handed_out_twice_at_most_then_its_targets_are_named() -> Non
     targets = tuple(Target(f"10.0.0.{i}", 3389, f"10.0.0.{i}") for i in range(1, 8))
     books.opened(Share(0, targets))
     first = target_key("10.0.0.1", 3389)
-    books.take(Batch(items=[(0, first, "line 1\n", "ok", "none"), (0, first, "again\n", "ok", "none")]), "w1")
+    counts = {"verdict": {"category": "ok", "ms_client": {"code": None}}, "findings": []}
+    books.take(Batch(items=[(0, first, "line 1\n", counts), (0, first, "again\n", counts)]), "w1")
     again = books.again(0)  # The worker died: the rest, without the target written.
     assert again is not None and again.targets == targets[1:] and written == ["line 1\n"]
     books.opened(again)

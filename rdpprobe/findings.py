@@ -245,11 +245,16 @@ def _encryption_rule(method: str) -> Rule:
 
 
 def _credssp_version_old(facts: Facts, _on: date | None) -> Hit | None:
-    version = facts.credssp_version
+    """The server answered a TSRequest of version 5 or more with an older version: it lacks
+    the hash binding. Only then: a server may answer a lower client with the client's own."""
+    version, ours = facts.credssp_version, facts.client_credssp_version
     if version is None or version >= CREDSSP_HASH_BINDING_VERSION:
         return None
+    if ours is None or ours < CREDSSP_HASH_BINDING_VERSION:
+        return None
     offered = _accepted(facts, CREDSSP_PROTOCOLS)
-    return _hit([_fact("credssp_version", version), *offered]) if offered else None
+    evidence = [_fact("credssp_version", version), _fact("client_credssp_version", ours), *offered]
+    return _hit(evidence) if offered else None
 
 
 def _possible_downgrade(facts: Facts, _on: date | None) -> Hit | None:

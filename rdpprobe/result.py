@@ -296,6 +296,9 @@ class Facts:
     tls: TlsFacts | None = None
     ntlm: NtlmFacts | None = None
     credssp_version: int | None = None
+    client_credssp_version: int | None = None
+    """The TSRequest version this probe announced; a server answers with its own supported
+    version, and treats a higher one as its own ([MS-CSSP] 2.2.1)."""
     server_core: ServerCoreFacts | None = None
     encryption: EncryptionFacts | None = None
     channels: ChannelFacts | None = None

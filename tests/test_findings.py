@@ -225,7 +225,23 @@ def test_untrusted_chain_from_the_trust_check() -> None:
     (2, None, False),  # No sign the server offered CredSSP: nothing claimed.
 ])  # fmt: skip
 def test_credssp_version_old(version: int, selected: str | None, old: bool) -> None:
-    assert ("credssp-version-old" in ids(Facts(credssp_version=version, selected_protocol=selected))) is old
+    facts = Facts(credssp_version=version, client_credssp_version=6, selected_protocol=selected)
+    assert ("credssp-version-old" in ids(facts)) is old
+
+
+@pytest.mark.parametrize("ours", [None, 2, 4])
+def test_credssp_version_old_needs_a_client_that_offered_the_hash_binding(ours: int | None) -> None:
+    """A server answering an older client may answer with that client's version."""
+    facts = Facts(credssp_version=2, client_credssp_version=ours, selected_protocol="HYBRID")
+    assert "credssp-version-old" not in ids(facts)
+
+
+def test_an_old_client_sees_no_old_credssp_on_the_mock(rdp_mock_server: MockServerFactory) -> None:
+    host, port = rdp_mock_server("credssp-v2-server")
+    result = probe(host, port, credssp_version=4, **FAST)
+    assert (result.facts.credssp_version, result.facts.client_credssp_version) == (2, 4)
+    assert "credssp-version-old" not in {f.id for f in result.findings}
+    assert "credssp-version-old" in {f.id for f in probe(host, port, **FAST).findings}
 
 
 def test_ntlm_info_lists_what_was_disclosed() -> None:

@@ -60,7 +60,7 @@ def on_challenge(state: ProbeState, frame: bytes) -> None:
     request = credssp.decode_ts_request(frame)
     nla: NlaState = state.nla
     nla.server_version = request.version
-    state.learn(credssp_version=request.version)
+    state.learn(credssp_version=request.version, client_credssp_version=nla.version)
     if request.error_code is not None:
         _credssp_error(state, request.error_code)
         return

@@ -129,10 +129,17 @@ class EndOfSupport:
     ends: date
     """The last day of extended support (Pacific time, as Microsoft's pages give it)."""
     source: str
+    also_reported_by: str | None = None
+    """A non-Windows implementation that reports this build whatever its OS, if one does."""
 
 
-def _eos(version: str, releases: str, ends: str, source: str) -> EndOfSupport:
-    return EndOfSupport(version, releases, date.fromisoformat(ends), source)
+def _eos(version: str, releases: str, ends: str, source: str, also: str | None = None) -> EndOfSupport:
+    return EndOfSupport(version, releases, date.fromisoformat(ends), source, also)
+
+
+#: WinPR (FreeRDP's library, under its shadow server and FreeRDP-based servers) sends a fixed
+#: NTLM VERSION of 6.1.7601 on every OS, as the FreeRDP interop tests observe.
+WINPR = "WinPR (FreeRDP-based servers) reports 6.1.7601 on every OS: confirm the server runs Windows"
 
 
 #: Microsoft's dates are Pacific time and a probe's date is UTC: a day later is surely past.
@@ -146,7 +153,8 @@ END_OF_SUPPORT: dict[str, EndOfSupport] = {e.product_version: e for e in (
     _eos("6.0.6002", "Windows Vista SP2, Windows Server 2008 SP2", "2020-01-14", f"{LIFECYCLE}/windows-server-2008"),
     _eos("6.0.6003", "Windows Server 2008 SP2", "2020-01-14", f"{LIFECYCLE}/windows-server-2008"),
     _eos("6.1.7600", "Windows 7, Windows Server 2008 R2", "2020-01-14", f"{LIFECYCLE}/windows-server-2008-r2"),
-    _eos("6.1.7601", "Windows 7 SP1, Windows Server 2008 R2 SP1", "2020-01-14", f"{LIFECYCLE}/windows-server-2008-r2"),
+    _eos("6.1.7601", "Windows 7 SP1, Windows Server 2008 R2 SP1", "2020-01-14", f"{LIFECYCLE}/windows-server-2008-r2",
+         WINPR),
     _eos("6.2.9200", "Windows 8, Windows Server 2012", "2023-10-10", f"{LIFECYCLE}/windows-server-2012"),
     _eos("6.3.9600", "Windows 8.1, Windows Server 2012 R2", "2023-10-10", f"{LIFECYCLE}/windows-server-2012-r2"),
     _eos("10.0.10240", "Windows 10 1507, Windows 10 Enterprise 2015 LTSB", "2025-10-14", RELEASE_INFORMATION),
@@ -400,11 +408,15 @@ def _os_end_of_support(facts: Facts, on: date | None) -> Hit | None:
     known = END_OF_SUPPORT.get(version or "")
     if known is None or on is None or on <= known.ends + END_OF_DAY_MARGIN:
         return None
-    return _hit([
+    evidence = [
         _fact("ntlm.product_version", version),
         f"end of support = {known.ends.isoformat()} ({known.releases}; {known.source})",
         _fact("probe date", on.isoformat()),
-    ])  # fmt: skip
+    ]
+    if known.also_reported_by is None:
+        return _hit(evidence)
+    # The build may not be the OS's: the claim is what the server reports, graded lower.
+    return _hit([*evidence, _fact("caveat", known.also_reported_by)], MEDIUM)
 
 
 # ---- the table -----------------------------------------------------------------------------------
@@ -469,7 +481,7 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("credssp-version-old", HIGH, "The server's CredSSP predates the CVE-2018-0886 fix",
           "install the CredSSP updates of March 2018 or later (KB4093492) and set Encryption Oracle Remediation to "
           "Force Updated Clients", (CSSP_TSREQUEST, CSSP_SEQUENCE, KB_CREDSSP, CVE_CREDSSP), _credssp_version_old),
-    Entry("os-end-of-support", HIGH, "The server's Windows build is past its end of support",
+    Entry("os-end-of-support", HIGH, "The server reports a Windows build past its end of support",
           "upgrade to a supported Windows release (or enrol it in Extended Security Updates)",
           (NLMP_AV_PAIR, f"{LIFECYCLE}/", RELEASE_INFORMATION), _os_end_of_support),
     Entry("possible-downgrade", MEDIUM, "The security negotiated may have been downgraded",

@@ -266,6 +266,15 @@ def test_os_end_of_support_against_the_probe_date(build: str, on: date, past: bo
     assert ("os-end-of-support" in ids(Facts(ntlm=NtlmFacts(product_version=build)), on)) is past
 
 
+def test_a_build_winpr_reports_on_every_os_is_graded_lower_with_a_caveat() -> None:
+    """FreeRDP's shadow server sends NTLM VERSION 6.1.7601 on Linux (tests/interop)."""
+    winpr = only(Facts(ntlm=NtlmFacts(product_version="6.1.7601")), "os-end-of-support")
+    assert winpr.severity == "medium"
+    assert any(fact.startswith("caveat = WinPR") for fact in winpr.evidence)
+    windows = only(Facts(ntlm=NtlmFacts(product_version="6.3.9600")), "os-end-of-support")
+    assert windows.severity == "high" and not any(fact.startswith("caveat") for fact in windows.evidence)
+
+
 def test_os_end_of_support_without_a_date_claims_nothing() -> None:
     assert "os-end-of-support" not in ids(Facts(ntlm=NtlmFacts(product_version="6.1.7601")), None)
 
@@ -422,3 +431,4 @@ def test_summary_counts_targets_per_finding_and_findings_per_severity() -> None:
 def _finding_dict(finding: Finding) -> dict[str, Any]:
     return {"id": finding.id, "severity": finding.severity, "title": finding.title,
             "evidence": list(finding.evidence), "fix": finding.fix, "references": list(finding.references)}
+

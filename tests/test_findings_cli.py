@@ -22,8 +22,8 @@ def test_check_reports_findings_most_severe_first_with_their_fixes(
     section = out[out.index("\nFindings\n"):out.index("\nFacts\n")]
     heads = [line.split()[:2] for line in section.splitlines() if line.split()[:1] in (["HIGH"], ["MEDIUM"], ["INFO"])]
     assert heads == [
-        ["HIGH", "credssp-version-old:"], ["HIGH", "os-end-of-support:"], ["MEDIUM", "cert-untrusted-chain:"],
-        ["MEDIUM", "cert-self-signed:"], ["INFO", "ntlm-info-disclosed:"],
+        ["HIGH", "credssp-version-old:"], ["MEDIUM", "cert-untrusted-chain:"], ["MEDIUM", "cert-self-signed:"],
+        ["MEDIUM", "os-end-of-support:"], ["INFO", "ntlm-info-disclosed:"],
     ]  # fmt: skip
     assert "seen: ntlm.product_version = 6.1.7601" in section
     assert "fix: install the CredSSP updates of March 2018" in section

@@ -382,7 +382,9 @@ class Summary:
         found = _finding_list(record)
         for finding in found:
             self.by_severity[str(finding.get("severity"))] += 1
-            self._severity_of.setdefault(str(finding.get("id")), str(finding.get("severity")))
+            fid, severity = str(finding.get("id")), str(finding.get("severity"))
+            if severity_rank(severity) < severity_rank(self._severity_of.get(fid, "")):
+                self._severity_of[fid] = severity  # A finding graded per case shows its worst.
         self.by_finding.update(set(finding_ids(record)))  # A target counts once per finding.
         worst = worst_severity(record)
         if worst is not None and (self.worst is None or severity_rank(worst) < severity_rank(self.worst)):

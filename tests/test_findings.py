@@ -432,3 +432,16 @@ def _finding_dict(finding: Finding) -> dict[str, Any]:
     return {"id": finding.id, "severity": finding.severity, "title": finding.title,
             "evidence": list(finding.evidence), "fix": finding.fix, "references": list(finding.references)}
 
+
+def test_summary_labels_a_finding_graded_per_case_with_its_worst_grade() -> None:
+    import io
+
+    from rich.console import Console
+
+    summary = Summary()
+    for suite in ("TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_NULL_SHA"):
+        facts = Facts(tls=TlsFacts(cipher=suite))
+        summary.add({"findings": [_finding_dict(f) for f in findings(facts, PROBE_DAY)]})
+    out = io.StringIO()
+    summary.render(Console(file=out, width=120, color_system=None))
+    assert "tls-weak-cipher (high)" in out.getvalue() and "(low)" not in out.getvalue()

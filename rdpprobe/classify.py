@@ -35,9 +35,11 @@ from rdpprobe.reasons import (
     TLS_ALERTS,
     errinfo_code,
     errinfo_group,
+    freerdp_2_name,
+    freerdp_errinfo_name,
     freerdp_connect_code,
 )
-from rdpprobe.remedies import CERT_FINDING_ADVICE, Advice, advice_for
+from rdpprobe.remedies import CERT_FINDING_ADVICE, PORT, Advice, advice_for
 from rdpprobe.result import Facts, MsClientCode, Verdict
 from rdpprobe.rows import (
     MS_CERT_UNTRUSTED,
@@ -52,6 +54,7 @@ from rdpprobe.rows import (
 )
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
+from rdpprobe.specs import DEFAULT_PORT
 
 # ---- protocol numbers ----------------------------------------------------------------------------
 TLS_ALERT_ACCESS_DENIED = 49  # RFC 5246 7.2.2
@@ -111,6 +114,8 @@ class Detail:
     """T.125 Result of a refused Connect Response, Attach User or Channel Join (M1, M3)."""
     authz_result: int | None = None
     """[MS-RDPBCGR] 2.2.10.2 authorizationResult of a refused early user authorization (C6)."""
+    requested_protocols: tuple[str, ...] | None = None
+    """The protocols the refused request offered (``Facts.requested_protocols``), for N1."""
 
 
 _P = Phase
@@ -209,7 +214,7 @@ _CONNECT_PHASES = frozenset({None, _P.DNS, _P.TCP_CONNECT})
 
 def _with_freerdp(verdict: Verdict, suffix: str) -> Verdict:
     code = freerdp_connect_code(suffix)
-    return replace(verdict, freerdp=f"ERRCONNECT_{suffix}", freerdp_code=code)
+    return replace(verdict, freerdp=f"ERRCONNECT_{suffix}", freerdp_code=code, freerdp_2=None)
 
 
 def _with_advice(verdict: Verdict, advice: Advice) -> Verdict:
@@ -229,9 +234,31 @@ def _hex(value: int) -> str:
 
 def _refine_negotiation(verdict: Verdict, phase: Phase | None, detail: Detail) -> Verdict:
     code = detail.neg_failure_code
+    if code == SSL_REQUIRED_BY_SERVER and detail.requested_protocols is not None:
+        return _ssl_required(detail.requested_protocols)
     if code in NEG_FAILURE_CODES:
         return verdict_for(f"N{code}")
     return verdict if code is None else _append(verdict, f"failureCode {_hex(code)}")
+
+
+SSL_REQUIRED_BY_SERVER = 1  # [MS-RDPBCGR] 2.2.1.2.2 failureCode
+_CREDSSP = frozenset({"HYBRID", "HYBRID_EX"})
+
+
+def _ssl_required(requested: tuple[str, ...]) -> Verdict:
+    """N1 in the words of what the client requested ([MS-RDPBCGR] 2.2.1.1.1, 3.3.5.3.2)."""
+    offered = "|".join(requested) or "RDP"
+    if "SSL" in requested:
+        why = (f"the server asked for TLS although the client offered it ({offered}): a server "
+               "fault, or a middlebox that rewrote the request")  # fmt: skip
+    elif _CREDSSP & set(requested):
+        why = (f"the client offered CredSSP without PROTOCOL_SSL ({offered}); this server "
+               "requires the SSL bit itself")  # fmt: skip
+    else:
+        why = "the client offered only Standard RDP Security (PROTOCOL_RDP)"
+    n1 = verdict_for("N1")
+    summary = f"The server speaks RDP and requires TLS (SSL_REQUIRED_BY_SERVER): {why}"
+    return replace(n1, summary=summary, causes=(why,) + n1.causes)
 
 
 def _alert_note(alert: int) -> str:
@@ -325,11 +352,12 @@ def _errinfo_verdict(verdict: Verdict, code: int, ms: MsClientCode) -> Verdict:
     name, meaning = ERRINFO.get(code, (None, ""))
     group = errinfo_group(code)
     meaning = meaning or (group[0] if group else "a reason this probe does not know")
-    label = f"ERRINFO_{name}" if name else None
+    label = f"ERRINFO_{name}" if name else None  # The specification's name.
     verdict = replace(
         verdict,
         ms_client=ms,
-        freerdp=label,
+        freerdp=freerdp_errinfo_name(code),
+        freerdp_2=None,
         freerdp_code=errinfo_code(code),
         summary=f"{verdict.summary}: {meaning} ({label or 'errorInfo'} {_hex(code)})",
     )
@@ -340,7 +368,7 @@ def _refine_ultimatum(verdict: Verdict, phase: Phase | None, detail: Detail) -> 
     user = detail.dpum_reason == DPUM_USER_REQUESTED
     errinfo = ERRINFO_LOGOFF_BY_USER if user else ERRINFO_RPC_INITIATED_DISCONNECT
     refined = verdict_for("E2_user") if user else verdict
-    refined = replace(refined, freerdp=f"ERRINFO_{ERRINFO[errinfo][0]}",
+    refined = replace(refined, freerdp=freerdp_errinfo_name(errinfo), freerdp_2=None,
                       freerdp_code=errinfo_code(errinfo))
     reason = detail.dpum_reason
     if reason is None or user:
@@ -429,8 +457,10 @@ def route(phase: Phase | None, signal: Signal) -> str:
 
 
 @functools.lru_cache(maxsize=CLASSIFY_CACHE_SIZE)
-def classify(phase: Phase | None, signal: Signal, detail: Detail | None = None) -> Verdict:
-    """The verdict for a probe that ended in ``phase`` with ``signal``; never raises.
+def classify(
+    phase: Phase | None, signal: Signal, detail: Detail | None = None, port: int = DEFAULT_PORT
+) -> Verdict:
+    """The verdict for a probe of ``port`` that ended in ``phase`` with ``signal``; never raises.
 
     A pure function of its (hashable) arguments, so it is cached: a scan classifies the same
     few outcomes over and over.
@@ -440,9 +470,24 @@ def classify(phase: Phase | None, signal: Signal, detail: Detail | None = None) 
         key = route(phase, signal)
         refine = REFINERS.get(key)
         verdict = verdict_for(key)
-        return refine(verdict, phase, detail) if refine else verdict
+        return finished(refine(verdict, phase, detail) if refine else verdict, port)
     except Exception as exc:  # noqa: BLE001 - classification must stay total
         return _append(verdict_for("INTERNAL"), f"could not classify: {type(exc).__name__}")
+
+
+def finished(verdict: Verdict, port: int = DEFAULT_PORT) -> Verdict:
+    """``verdict`` as a probe reports it: the probed port in its texts, each cause and fix
+    once, and FreeRDP 2.11's name beside the 3.x one (``reasons.freerdp_2_name``)."""
+    return replace(
+        verdict,
+        causes=_once(verdict.causes, port),
+        remediation=_once(verdict.remediation, port),
+        freerdp_2=verdict.freerdp_2 or freerdp_2_name(verdict.freerdp),
+    )
+
+
+def _once(texts: tuple[str, ...], port: int) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(text.replace(PORT, str(port)) for text in texts))
 
 
 # ---- certificate findings (S3) -------------------------------------------------------------------
@@ -461,10 +506,11 @@ def classify_certificate(findings: tuple[str, ...]) -> Verdict | None:
     known = tuple(f for f in findings if f in CERT_FINDING_ADVICE)
     if not known:
         return None
-    s3 = advice_for("S3", "S3")
-    causes = tuple(CERT_FINDING_ADVICE[f][0] for f in known) + s3.causes
-    fixes = tuple(dict.fromkeys(tuple(CERT_FINDING_ADVICE[f][1] for f in known) + s3.remediation))
-    return Verdict(
+    # Only the causes and fixes of the findings present: a self-signed certificate gets no
+    # name-mismatch fixes (the S3 row's general advice covers every finding at once).
+    causes = tuple(CERT_FINDING_ADVICE[f][0] for f in known)
+    fixes = tuple(CERT_FINDING_ADVICE[f][1] for f in known)
+    return finished(Verdict(
         category="certificate_untrusted",
         ms_client=MS_CERT_EXPIRED if CERT_EXPIRED_FINDING in known else MS_CERT_UNTRUSTED,
         freerdp="ERRCONNECT_TLS_CONNECT_FAILED",
@@ -474,7 +520,7 @@ def classify_certificate(findings: tuple[str, ...]) -> Verdict | None:
         taxonomy_id="S3",
         summary="A client would warn about the server's certificate: "
                 "" + ", ".join(known).replace("_", " "),
-    )
+    ))
 
 
 # ---- advisories: findings on a probe that did not fail -------------------------------------------
@@ -483,15 +529,19 @@ def classify_certificate(findings: tuple[str, ...]) -> Verdict | None:
 LEGACY_TLS_VERSIONS = frozenset({"TLSv1", "TLSv1.1", "SSLv3"})
 
 
-def advisories(facts: Facts) -> tuple[Verdict, ...]:
-    """Verdicts for what a probe learned without failing: X5, S1, S3, a recovered N* and a
-    possible downgrade (M2)."""
+def advisories(facts: Facts, port: int = DEFAULT_PORT) -> tuple[Verdict, ...]:
+    """Verdicts for what a probe of ``port`` learned without failing: X5, S1, S3, a
+    recovered N*, a selected protocol the client did not request and a possible
+    downgrade (M2)."""
     found: list[Verdict] = []
     if facts.legacy_no_negotiation:
         found.append(verdict_for("X5"))
+    unrequested = _unrequested_selection(facts)
+    if unrequested is not None:
+        found.append(unrequested)
     if facts.neg_failure_code is not None:
         refused = classify(Phase.CONNECTION_INITIATION, Signal.NEG_FAILURE,
-                           Detail(neg_failure_code=facts.neg_failure_code))
+                           Detail(neg_failure_code=facts.neg_failure_code), port)
         found.append(_append(refused, "the probe then reconnected offering what the server asked for"))
     tls = facts.tls
     if tls is not None and tls.version in LEGACY_TLS_VERSIONS:
@@ -501,4 +551,14 @@ def advisories(facts: Facts) -> tuple[Verdict, ...]:
         found.append(certificate)
     if facts.possible_downgrade is not None:
         found.append(_append(verdict_for("M2_possible"), facts.possible_downgrade))
-    return tuple(found)
+    return tuple(finished(verdict, port) for verdict in found)
+
+
+def _unrequested_selection(facts: Facts) -> Verdict | None:
+    """[MS-RDPBCGR] 3.3.5.3.2: a server may select PROTOCOL_RDP whatever was requested;
+    selecting any other protocol the client did not request is a server fault."""
+    selected, requested = facts.selected_protocol, facts.requested_protocols
+    if selected is None or requested is None or facts.legacy_no_negotiation or selected in requested:
+        return None
+    key = "N_selected_rdp" if selected == "RDP" else "N_selected_unrequested"
+    return _append(verdict_for(key), f"requested {'|'.join(requested)}, selected {selected}")

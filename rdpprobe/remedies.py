@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+#: Where a text names the probed port; ``classify`` puts the port in (3389 when unknown).
+PORT = "{port}"
+
+
 @dataclass(frozen=True, slots=True)
 class Advice:
     """What probably went wrong and what to do, in order."""
@@ -66,15 +70,15 @@ ADVICE: dict[str, Advice] = {
          "a NAT rule points at a host without RDP"),
         ("start Remote Desktop Services and set it to Automatic",
          "enable Remote Desktop in the system settings",
-         "check the port: netstat -ano | findstr 3389 on the server",
-         "allow TCP 3389 inbound"),
+         "check the port: netstat -ano | findstr {port} on the server",
+         "allow TCP {port} inbound"),
     ),
     "T2": Advice(
         ("the host is off, asleep or hibernating (Windows client VMs sleep by default)",
-         "a firewall drops TCP 3389 silently (Windows Firewall, cloud NSG)",
+         "a firewall drops TCP {port} silently (Windows Firewall, cloud NSG)",
          "wrong IP address, routing or VPN problem"),
         ("wake the host and set a power plan without sleep or hibernate (powercfg)",
-         "allow TCP (and UDP) 3389 inbound on the host firewall, NSG and router",
+         "allow TCP (and UDP) {port} inbound on the host firewall, NSG and router",
          "check the address and the route"),
     ),
     "T3": Advice(
@@ -126,8 +130,7 @@ ADVICE: dict[str, Advice] = {
         ("upgrade the server; Standard RDP Security cannot authenticate the server",),
     ),
     "N1": Advice(
-        ("the server's security layer is SSL (SecurityLayer=2) and the client offered only "
-         "Standard RDP Security",),
+        ("the server's security layer is SSL (SecurityLayer=2): it requires TLS",),
         ("offer TLS; the Microsoft client does this by default",),
     ),
     "N2": Advice(
@@ -231,6 +234,13 @@ ADVICE: dict[str, Advice] = {
         ("check the user name, domain and password",
          "check the account's state on the server or domain controller"),
     ),
+    "C3_closed": Advice(
+        ("wrong user name, domain or password: the server closed the connection after NTLM "
+         "AUTHENTICATE instead of sending an error code",
+         "a locked, disabled or expired account (such servers send no reason)"),
+        ("check the user name, domain and password",
+         "check the account's state on the server or domain controller"),
+    ),
     "C4": Advice(
         ("one side lacks the 2018 CredSSP updates (CVE-2018-0886, KB4093492)",
          "AllowEncryptionOracle=0 ('Force Updated Clients') on one side"),
@@ -323,6 +333,14 @@ ADVICE: dict[str, Advice] = {
          "something other than an RDP server relays or injects traffic on this port"),
         ("capture the connection and report it; a real RDP server sends a handful of PDUs "
          "before the Demand Active",),
+    ),
+    "N_selected_rdp": Advice(
+        ("the server's security layer is RDP (SecurityLayer=0)",),
+        ("set the security layer to Negotiate or SSL and require NLA",),
+    ),
+    "N_selected_unrequested": Advice(
+        ("a server bug, or a middlebox that rewrites the negotiation",),
+        ("report it to the server's vendor with a trace", "investigate the network path"),
     ),
     "OK": Advice((), ()),
     "INTERNAL": Advice(

@@ -88,6 +88,9 @@ class Verdict:
     """The row of reference/protocol-taxonomy.md §4.1 this verdict comes from, e.g. ``T1``."""
     summary: str
     """One sentence for a person."""
+    freerdp_2: str | None = None
+    """FreeRDP 2.11's name for it where it differs from ``freerdp`` (FreeRDP 3.x's), else
+    the same name (None with ``freerdp``)."""
 
     @property
     def ok(self) -> bool:
@@ -416,6 +419,7 @@ def verdict_to_dict(verdict: Verdict) -> dict[str, Any]:
         "ms_client": _ms_client_to_dict(verdict.ms_client),
         "freerdp": verdict.freerdp,
         "freerdp_code": format_freerdp_code(verdict.freerdp_code),
+        "freerdp_2": verdict.freerdp_2,
         "causes": list(verdict.causes),
         "remediation": list(verdict.remediation),
         "taxonomy_id": verdict.taxonomy_id,

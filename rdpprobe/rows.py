@@ -49,7 +49,9 @@ class Row:
     summary: str
     ms: MsClientCode | None = None
     freerdp: str | None = None
-    """ERRCONNECT suffix, e.g. ``CONNECT_FAILED``."""
+    """ERRCONNECT suffix, e.g. ``CONNECT_FAILED``, as FreeRDP 3.x reports it."""
+    freerdp_2: str | None = None
+    """FreeRDP 2.11's ERRCONNECT suffix where it is not ``reasons.freerdp_2_name``'s."""
 
 
 #: The Microsoft client's identity warning (taxonomy S3, N2); declining it ends the attempt.
@@ -65,6 +67,10 @@ _INTERNAL_LOW = ms_code(0x4, MSG_INTERNAL, LOW)
 _TRANSPORT = "CONNECT_TRANSPORT_FAILED"
 _NEGO = "SECURITY_NEGO_CONNECT_FAILED"
 _TLS = "TLS_CONNECT_FAILED"
+# FreeRDP names are what its 3.x releases report (libfreerdp/core/connection.c and nego.c
+# at 3.0.0 and 3.30.0): every RDP_NEG_FAILURE ends in SECURITY_NEGO_CONNECT_FAILED, as in
+# 2.11. Only FreeRDP's unreleased master (after 3.30.0) names N3 TLS_CONNECT_FAILED and N5
+# HYBRID_REQUIRED_BY_SERVER. ``freerdp_2`` gives 2.11's name where it differs (reasons).
 
 # fmt: off
 ROWS: tuple[Row, ...] = (
@@ -106,7 +112,7 @@ ROWS: tuple[Row, ...] = (
         None, _NEGO),
     Row("N3", "N3", "negotiation_refused",
         "The server speaks RDP but has no usable TLS certificate (SSL_CERT_NOT_ON_SERVER)",
-        _INTERNAL_LOW, _TLS),
+        _INTERNAL_LOW, _NEGO),
     Row("N4", "N4", "negotiation_refused",
         "The server called the requested protocols inconsistent (INCONSISTENT_FLAGS), "
         "which points to a client bug",
@@ -114,7 +120,14 @@ ROWS: tuple[Row, ...] = (
     Row("N5", "N5", "negotiation_refused",
         "The server requires Network Level Authentication (HYBRID_REQUIRED_BY_SERVER) and "
         "CredSSP was not offered; the Microsoft client says the remote computer requires NLA",
-        None, "HYBRID_REQUIRED_BY_SERVER"),
+        None, _NEGO),
+    Row("N_selected_rdp", "N2", "ok",
+        "The server selected Standard RDP Security, which the client did not request "
+        "([MS-RDPBCGR] 3.3.5.3.2 allows it): the connection has no TLS and the server's "
+        "identity is not verified"),
+    Row("N_selected_unrequested", "N*", "protocol_error",
+        "The server selected a security protocol the client did not request: a server fault "
+        "([MS-RDPBCGR] 3.3.5.3.2 allows only PROTOCOL_RDP in that case)"),
     Row("N6", "N6", "negotiation_refused",
         "The server requires TLS with a client certificate "
         "(SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER)",
@@ -168,7 +181,9 @@ ROWS: tuple[Row, ...] = (
     Row("C6", "C6", "logon_failed",
         "The credentials are valid but the user may not sign in through Remote Desktop "
         "Services (early user authorization denied)",
-        None, "ACCESS_DENIED"),
+        # 3.30.0 nla_recv_pdu (ACCESS_DENIED on master only). 2.11 cannot complete the
+        # HYBRID_EX negotiation this needs, so it fails before CredSSP.
+        None, "AUTHENTICATION_FAILED", "SECURITY_NEGO_CONNECT_FAILED"),
     Row("M1", "M1", "mcs_failed",
         "The server rejected or dropped the MCS Connect Initial (basic settings exchange)",
         _INTERNAL_LOW, _TRANSPORT),
@@ -255,6 +270,7 @@ def verdict_for(key: str) -> Verdict:
         ms_client=row.ms,
         freerdp=None if row.freerdp is None else f"ERRCONNECT_{row.freerdp}",
         freerdp_code=freerdp_connect_code(row.freerdp),
+        freerdp_2=None if row.freerdp_2 is None else f"ERRCONNECT_{row.freerdp_2}",
         causes=advice.causes,
         remediation=advice.remediation,
         taxonomy_id=row.taxonomy_id,

@@ -51,11 +51,11 @@ ROW_CASES = [
     (P.CONNECTION_INITIATION, S.NEG_FAILURE, Detail(neg_failure_code=2), "N2", None,
      "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", "negotiation_refused"),
     (P.CONNECTION_INITIATION, S.NEG_FAILURE, Detail(neg_failure_code=3), "N3", 0x4,
-     "ERRCONNECT_TLS_CONNECT_FAILED", "negotiation_refused"),
+     "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", "negotiation_refused"),
     (P.CONNECTION_INITIATION, S.NEG_FAILURE, Detail(neg_failure_code=4), "N4", None,
      "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", "negotiation_refused"),
     (P.CONNECTION_INITIATION, S.NEG_FAILURE, Detail(neg_failure_code=5), "N5", None,
-     "ERRCONNECT_HYBRID_REQUIRED_BY_SERVER", "negotiation_refused"),
+     "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", "negotiation_refused"),
     (P.CONNECTION_INITIATION, S.NEG_FAILURE, Detail(neg_failure_code=6), "N6", None,
      "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", "negotiation_refused"),
     (P.CONNECTION_INITIATION, S.NEG_FAILURE, Detail(neg_failure_code=9), "N*", None,
@@ -92,7 +92,7 @@ ROW_CASES = [
      "ERRCONNECT_PASSWORD_CERTAINLY_EXPIRED", "nla_failed"),
     (P.NLA, S.PUBKEY_MISMATCH, None, "C5", None, "ERRCONNECT_CONNECT_TRANSPORT_FAILED",
      "nla_failed"),
-    (P.NLA, S.AUTHZ_DENIED, None, "C6", None, "ERRCONNECT_ACCESS_DENIED", "logon_failed"),
+    (P.NLA, S.AUTHZ_DENIED, None, "C6", None, "ERRCONNECT_AUTHENTICATION_FAILED", "logon_failed"),
     (P.BASIC_SETTINGS_EXCHANGE, S.MCS_REJECTED, None, "M1", 0x4,
      "ERRCONNECT_CONNECT_TRANSPORT_FAILED", "mcs_failed"),
     (P.BASIC_SETTINGS_EXCHANGE, S.EOF, None, "M1", 0x4, "ERRCONNECT_CONNECT_TRANSPORT_FAILED",
@@ -109,7 +109,7 @@ ROW_CASES = [
     (P.LICENSING, S.SET_ERROR_INFO, Detail(error_info=0x101), "L1", 0x808,
      "ERRINFO_LICENSE_NO_LICENSE_SERVER", "licensing_failed"),
     (P.CAPABILITIES_EXCHANGE, S.SET_ERROR_INFO, Detail(error_info=0x5), "E1", 0x3,
-     "ERRINFO_DISCONNECTED_BY_OTHERCONNECTION", "server_error"),
+     "ERRINFO_DISCONNECTED_BY_OTHER_CONNECTION", "server_error"),  # FreeRDP's spelling
     (P.CAPABILITIES_EXCHANGE, S.SET_ERROR_INFO, Detail(error_info=0x9), "E1", 0x3,
      "ERRCONNECT_INSUFFICIENT_PRIVILEGES", "server_error"),
     (P.CAPABILITIES_EXCHANGE, S.DISCONNECT_ULTIMATUM, Detail(dpum_reason=1), "E2", 0x3,
@@ -211,7 +211,7 @@ def test_set_error_info_codes() -> None:
     assert verdict.freerdp_code == 0x0002000A
     assert verdict.ms_client is not None and verdict.ms_client.extended == 0x9
     other = classify(None, Signal.SET_ERROR_INFO, Detail(error_info=0x10D2))
-    assert other.freerdp == "ERRINFO_CREATEUSERDATAFAILED"
+    assert other.freerdp == "ERRINFO_CREATE_USER_DATA_FAILED"  # FreeRDP's spelling (error.h)
     assert other.freerdp_code == 0x000110D2
     assert "client bug" in other.summary
 

@@ -41,7 +41,7 @@ TOP_KEYS = {
 }
 VERDICT_KEYS = {
     "category", "ms_client", "freerdp", "freerdp_code", "causes", "remediation", "taxonomy_id",
-    "summary",
+    "summary", "freerdp_2",
 }
 
 
@@ -99,7 +99,7 @@ def test_verdict_json() -> None:
     verdict = _failed().to_dict()["verdict"]
     assert set(verdict) == VERDICT_KEYS
     assert verdict["taxonomy_id"] == "N5"
-    assert verdict["freerdp_code"] == "0x0002001e"
+    assert verdict["freerdp_code"] == "0x0002000c"  # SECURITY_NEGO_CONNECT_FAILED in 2.11 and 3.x
     tcp = classify(Phase.TCP_CONNECT, Signal.REFUSED)
     ms = dataclasses.replace(_failed(), verdict=tcp).to_dict()["verdict"]["ms_client"]
     assert (ms["code"], ms["code_int"]) == ("0x204", 516)

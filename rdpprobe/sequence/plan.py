@@ -125,7 +125,7 @@ def _deadline_passed(config: ProbeConfig, last: ProbeResult | None) -> ProbeResu
     outcome = Outcome(Signal.SILENT, failed=True, detail=detail)
     return dataclasses.replace(
         last, failed_phase=phase, signal=outcome.signal, detail=detail,
-        verdict=classify_outcome(phase, outcome, last.facts),
+        verdict=classify_outcome(phase, outcome, last.facts, last.target.port),
     )  # fmt: skip
 
 
@@ -262,7 +262,7 @@ def _with_advisories(result: ProbeResult, facts: Facts | None = None) -> ProbeRe
     """``result`` with ``facts``, the findings that did not stop the probe
     (``classify.advisories``) and the security findings (``rdpprobe.findings``)."""
     facts = result.facts if facts is None else facts
-    found = advisories(facts)
+    found = advisories(facts, result.target.port)
     graded = findings(facts, result.started_at)
     if facts is result.facts and found == result.advisories and graded == result.findings:
         return result  # Most results: nothing to add, so no copy.

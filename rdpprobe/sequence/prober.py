@@ -262,7 +262,7 @@ class Prober:
             failed_phase=state.phase if outcome.failed else None,
             signal=outcome.signal,
             detail=outcome.detail,
-            verdict=classify_outcome(state.phase, outcome, facts),
+            verdict=classify_outcome(state.phase, outcome, facts, state.target.port),
             timings=tuple(state.timings),
             skipped_phases=tuple(state.skipped),
             facts=facts,

@@ -178,11 +178,11 @@ CASES = [
           relation="same name; xfreerdp cannot tell a foreign protocol from a peer that closes"),
     _case("xrdp tls, certificate missing (RDP_NEG_FAILURE 3)", "xrdp-nocert",
           Phase.CONNECTION_INITIATION, {Signal.NEG_FAILURE}, {"N3"},
-          "ERRCONNECT_TLS_CONNECT_FAILED", "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", 133,
+          "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", "ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED", 133,
           # FreeRDP 2.11 falls back 3 -> 1 -> 0, gets FAILURE 3 each time and ends with
-          # SECURITY_NEGO_CONNECT_FAILED; FreeRDP master maps SSL_CERT_NOT_ON_SERVER to
-          # TLS_CONNECT_FAILED, which is the name rdpprobe gives (taxonomy N3).
-          relation="2.11 ends in the generic 0x0C after falling back; master (and rdpprobe) name 0x08"),
+          # SECURITY_NEGO_CONNECT_FAILED, as 3.x releases do (up to 3.30.0); only FreeRDP's
+          # unreleased master maps SSL_CERT_NOT_ON_SERVER to TLS_CONNECT_FAILED.
+          relation="same name: 2.11 and 3.x end in the generic 0x0C after falling back"),
     _case("shadow /sec:nla, wrong password", "shadow-nla", Phase.NLA, {Signal.EOF}, {"C3"},
           TRANSPORT_FAILED, TRANSPORT_FAILED, 147, user=USER, password="wrong", extra=("+auth-only",)),
     _case("shadow /sec:nla, unknown user", "shadow-nla", Phase.NLA, {Signal.EOF}, {"C3"},

@@ -114,16 +114,14 @@ CASES: tuple[Case, ...] = (
                     "two the taxonomy allows"),
     # FreeRDP falls back 3 -> 1 -> no RDP_NEG_REQ and reconnects after each failure.
     Case("hybrid-required", "N5", "master HYBRID_REQUIRED_BY_SERVER 0x1E; 3.30.0 0x0C",
-         RC_NEGO_FAILURE, (NEGO,), "ERRCONNECT_HYBRID_REQUIRED_BY_SERVER",
+         RC_NEGO_FAILURE, (NEGO,), NEGO,
          requested=("3", "1", "None"),
-         note="2.11 behaves as 3.30.0: 0x1E exists on master only",
-         probe_note="rdpprobe names master's 0x1E, the specific cause"),
+         note="2.11 behaves as 3.30.0: 0x1E exists on master only"),
     Case("ssl-not-allowed", "N2", "retry RDP; terminal 0x0C", RC_NEGO_FAILURE, (NEGO,), NEGO,
          requested=("3", "1", "0")),
     Case("ssl-cert-not-on-server", "N3", "master TLS_CONNECT_FAILED 0x08; 3.30.0 0x0C",
-         RC_NEGO_FAILURE, (NEGO,), "ERRCONNECT_TLS_CONNECT_FAILED", requested=("3", "1", "0"),
-         note="2.11 behaves as 3.30.0: falls back to RDP, then fails negotiation with 0x0C",
-         probe_note="rdpprobe names master's 0x08"),
+         RC_NEGO_FAILURE, (NEGO,), NEGO, requested=("3", "1", "0"),
+         note="2.11 behaves as 3.30.0: falls back to RDP, then fails negotiation with 0x0C"),
     Case("tls-cannot-use-key", "S2", "TLS_CONNECT_FAILED 0x08", RC_TLS_CONNECT_FAILED,
          ("ERRCONNECT_TLS_CONNECT_FAILED",), "ERRCONNECT_TLS_CONNECT_FAILED"),
     Case("credssp-logon-failure", "C2", "LOGON_FAILURE 0x14", RC_LOGON_FAILURE,
@@ -140,12 +138,13 @@ CASES: tuple[Case, ...] = (
          (CTF,), CTF),
     # By default xfreerdp 2.11 offers SSL|HYBRID only; /sec:ext adds HYBRID_EX.
     Case("authz-denied", "C6", "master ACCESS_DENIED 0x16; 3.30.0 AUTHENTICATION_FAILED 0x09",
-         RC_NEGO_FAILURE, (NEGO,), "ERRCONNECT_ACCESS_DENIED", args=("/sec:ext",),
+         RC_NEGO_FAILURE, (NEGO,), "ERRCONNECT_AUTHENTICATION_FAILED", args=("/sec:ext",),
          requested=("11",), probe_options={"full_logon": True},
          note="2.11 offers HYBRID_EX with /sec:ext but nego_security_connect has no HYBRID_EX "
               "branch ('no protocol has been selected yet'): it fails before CredSSP, so the "
               "Early User Authorization Result is never read",
-         probe_note="rdpprobe (full logon) reads the AUTHZ_ACCESS_DENIED result; master's 0x16"),
+         probe_note="rdpprobe (full logon) reads the AUTHZ_ACCESS_DENIED result and names "
+                    "3.30.0's 0x09 (freerdp_2 gives 2.11's 0x0C)"),
     Case("mcs-connect-rejected", "M1", "CONNECT_TRANSPORT_FAILED 0x0D",
          RC_CONNECT_TRANSPORT_FAILED, (CTF,), CTF),
     Case("attach-user-rejected", "M3", "0x0D", RC_CONNECT_TRANSPORT_FAILED, (CTF,), CTF),

@@ -196,7 +196,7 @@ class Acceptor:
         data = nego.encode_connection_confirm(cc)
         steps = self.respond(ServerPhase.CONNECTION_INITIATION, data, then=self._after_cc(neg))
         if self.state is State.TLS_HANDSHAKE:
-            steps.append(StartTls(self.bundle, self._tls_version()))
+            steps.append(self._start_tls())
         elif isinstance(neg, NegFailure):
             steps += self.close()
         return steps
@@ -239,9 +239,14 @@ class Acceptor:
         f = self.fault(ServerPhase.TLS, Action.CERTIFICATE)
         return certificate_variant(str(f.param("variant")) if f else self.persona.certificate)
 
-    def _tls_version(self) -> str | None:
-        f = self.fault(ServerPhase.TLS, Action.TLS_VERSION)
-        return str(f.param("version")) if f else None
+    def _start_tls(self) -> StartTls:
+        f = self.fault(ServerPhase.TLS, Action.TLS_VERSION, Action.TLS_CIPHERS)
+        if f is None:
+            return StartTls(self.bundle)
+        version = str(f.param("version")) or None
+        if f.action is Action.TLS_VERSION:
+            return StartTls(self.bundle, version)
+        return StartTls(self.bundle, version, str(f.param("ciphers")), bool(f.param("client_order")))
 
 
 _ORDER = {phase: i for i, phase in enumerate(ServerPhase)}

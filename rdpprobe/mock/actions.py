@@ -30,11 +30,15 @@ class Pause:
 class StartTls:
     """Run the server side of a TLS handshake with ``bundle`` ([MS-RDPBCGR] 5.4.5.1).
 
-    ``tls_version`` pins both the minimum and maximum version ("1.0" .. "1.3") when set.
+    ``tls_version`` pins both the minimum and maximum version ("1.0" .. "1.3") when set;
+    ``ciphers`` (an OpenSSL cipher list) limits the TLS 1.2-and-earlier suites, chosen in the
+    client's order of preference when ``client_order``, else in the server's.
     """
 
     bundle: CertBundle
     tls_version: str | None = None
+    ciphers: str | None = None
+    client_order: bool = False
 
 
 @dataclass(frozen=True, slots=True)

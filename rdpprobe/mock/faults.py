@@ -66,6 +66,7 @@ class Action(enum.Enum):
     SELECT_PROTOCOL = "select_protocol"  # CC selects ``protocol`` whatever was offered (a rewritten CC).
     TLS_ABORT = "tls_abort"  # Alert 80 / FIN / RST after ClientHello, before the certificate (S2).
     TLS_VERSION = "tls_version"  # Accept only TLS ``version`` ("1.0" .. "1.3") (S1).
+    TLS_CIPHERS = "tls_ciphers"  # Only suites ``ciphers`` (OpenSSL list), TLS ``version`` if set, client's order if ``client_order``.
     CERTIFICATE = "certificate"  # Serve certificate ``variant`` (S3).
     CREDSSP_ERROR = "credssp_error"  # TSRequest.errorCode ``status`` after AUTHENTICATE (C2).
     CREDSSP_VERSION = "credssp_version"  # Announce ``version``; close if the client's < ``require`` (C3/C4).
@@ -114,6 +115,7 @@ _REQUIRED: dict[Action, dict[str, type | tuple[type, ...]]] = {
     Action.BANNER: {"kind": str},
     Action.TLS_VERSION: {"version": str},
     Action.SELECT_PROTOCOL: {"protocol": int},
+    Action.TLS_CIPHERS: {"ciphers": str},
 }
 _DEFAULTS: dict[Action, dict[str, _Scalar]] = {
     Action.WEDGE: {"after": 1, "mode": "reset"},
@@ -122,6 +124,7 @@ _DEFAULTS: dict[Action, dict[str, _Scalar]] = {
     Action.TRICKLE: {"chunk": 1, "interval": 0.05},
     Action.GARBAGE: {"size": 64, "hex": "", "repeat": 1},
     Action.TLS_ABORT: {"mode": "alert", "alert": 80},
+    Action.TLS_CIPHERS: {"client_order": 0, "version": ""},
     Action.CREDSSP_VERSION: {"version": 2, "require": 0},
     Action.AUTHZ_DENIED: {"result": 5},
     Action.DOWNGRADE: {"requested": 0},

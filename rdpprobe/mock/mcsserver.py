@@ -22,11 +22,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from rdpprobe.errors import DecodeError
 from rdpprobe.mock.actions import Action as Step
 from rdpprobe.mock.faults import Action, ServerPhase
+from rdpprobe.mock.personality import choose_method
 from rdpprobe.mock.states import State
 from rdpprobe.wire import gcc, gcc_blocks, mcs, rdpcrypto, security, x224
 from rdpprobe.wire.gcc_blocks import (
     ClientCoreData,
     ClientNetworkData,
+    ClientSecurityData,
     ServerCoreData,
     ServerNetworkData,
     ServerSecurityData,
@@ -94,6 +96,9 @@ class McsServer:
             raise ValueError(f"expected mcs connect initial, got {type(pdu).__name__}")
         blocks = gcc_blocks.decode_client_blocks(gcc.decode_conference_create_request(pdu.user_data).user_data)
         self._learn(blocks)
+        if self.standard_security and self._method(blocks) is None:
+            self.a.note("no encryption method in common with the client: dropped ([MS-RDPBCGR] 5.3.2)")
+            return self.a.close()
         response = self._connect_response(blocks)
         steps = self.a.respond(ServerPhase.BASIC_SETTINGS_EXCHANGE, mcs.encode_mcs_frame(response),
                                State.WAIT_DOMAIN_PDUS)
@@ -134,9 +139,10 @@ class McsServer:
     def _security(self, blocks: tuple[object, ...]) -> ServerSecurityData:
         """2.2.1.4.3: NONE under Enhanced Security; method, random and certificate otherwise."""
         p = self.a.persona
-        if not self.standard_security or p.encryption_level == 0:
+        method = self._method(blocks)
+        if not self.standard_security or p.encryption_level == 0 or not method:
             return ServerSecurityData(0, 0)
-        self.encryption_method = p.encryption_method
+        self.encryption_method = method
         self.server_random = self.a.rng(SERVER_RANDOM_SIZE)
         cert = rdpcrypto.proprietary_certificate_for(proprietary_key().public_key())
         random = self.server_random
@@ -145,8 +151,14 @@ class McsServer:
             random = random[:SHORT_RANDOM_SIZE]
         elif f is not None:
             cert = _corrupt_signature(cert)
-        return ServerSecurityData(p.encryption_method, p.encryption_level, random,
+        return ServerSecurityData(method, p.encryption_level, random,
                                   security.encode_server_certificate(cert))
+
+    def _method(self, blocks: tuple[object, ...]) -> int | None:
+        """The method chosen from the client's Client Security Data (``choose_method``)."""
+        client = gcc_blocks.find_block(blocks, ClientSecurityData)
+        offered = client.encryption_methods if isinstance(client, ClientSecurityData) else 0
+        return choose_method(self.a.persona, offered)
 
     # -- Erect Domain, Attach User, Channel Join (2.2.1.5-2.2.1.9) -------------------------
 

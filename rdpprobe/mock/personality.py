@@ -27,9 +27,14 @@ RDP_VERSION_5_TO_8 = 0x00080004
 RDP_VERSION_10_12 = 0x00080011
 
 # [MS-RDPBCGR] 2.2.1.4.3 encryptionMethod / encryptionLevel of the personalities.
+ENCRYPTION_METHOD_40BIT = int(EncryptionMethod.ENCRYPTION_METHOD_40BIT)
+ENCRYPTION_METHOD_56BIT = int(EncryptionMethod.ENCRYPTION_METHOD_56BIT)
 ENCRYPTION_METHOD_128BIT = int(EncryptionMethod.ENCRYPTION_METHOD_128BIT)
 ENCRYPTION_METHOD_FIPS = int(EncryptionMethod.ENCRYPTION_METHOD_FIPS)  # 3DES, HMAC-SHA1 (5.3.6.2)
+ENCRYPTION_LEVEL_NONE = int(EncryptionLevel.ENCRYPTION_LEVEL_NONE)
+ENCRYPTION_LEVEL_LOW = int(EncryptionLevel.ENCRYPTION_LEVEL_LOW)
 ENCRYPTION_LEVEL_CLIENT_COMPATIBLE = int(EncryptionLevel.ENCRYPTION_LEVEL_CLIENT_COMPATIBLE)
+ENCRYPTION_LEVEL_HIGH = int(EncryptionLevel.ENCRYPTION_LEVEL_HIGH)
 ENCRYPTION_LEVEL_FIPS = int(EncryptionLevel.ENCRYPTION_LEVEL_FIPS)
 
 # Observed: FreeRDP servers answer with SRC-REF 0 and flags EXTENDED|DYNVC_GFX (real-servers §2).
@@ -74,6 +79,9 @@ class Personality:
     encryption_method: int = ENCRYPTION_METHOD_128BIT
     """Standard RDP Security only; Enhanced Security always announces NONE (2.2.1.4.3)."""
     encryption_level: int = ENCRYPTION_LEVEL_CLIENT_COMPATIBLE
+    encryption_methods: int | None = None
+    """Methods the server supports, to choose from the client's offer ([MS-RDPBCGR] 5.3.2,
+    ``choose_method``); None: ``encryption_method`` whatever the client offers."""
     computer_name: str = "MOCKRDP"
     domain_name: str = "MOCKRDP"
     os_version: NtlmVersion = DEFAULT_VERSION
@@ -131,6 +139,16 @@ PERSONALITIES: dict[str, Personality] = {
         Personality("windows-2008r2-nla", SSL | HYBRID, False, require_nla=True,
                     credssp_version=WINDOWS_2008R2_CREDSSP, os_version=WINDOWS_2008R2_VERSION,
                     rdp_version=RDP_VERSION_5_TO_8, computer_name="WIN2008R2"),
+        Personality("rdp-40bit-only", 0, True, rsp_flags=WINDOWS_RSP_FLAGS, encryption_level=ENCRYPTION_LEVEL_LOW,
+                    encryption_methods=ENCRYPTION_METHOD_40BIT),
+        Personality("rdp-56bit-only", 0, True, rsp_flags=WINDOWS_RSP_FLAGS,
+                    encryption_methods=ENCRYPTION_METHOD_56BIT),
+        Personality("rdp-client-compatible", 0, True, rsp_flags=WINDOWS_RSP_FLAGS,
+                    encryption_methods=ENCRYPTION_METHOD_40BIT | ENCRYPTION_METHOD_56BIT | ENCRYPTION_METHOD_128BIT),
+        Personality("rdp-high", 0, True, rsp_flags=WINDOWS_RSP_FLAGS, encryption_level=ENCRYPTION_LEVEL_HIGH,
+                    encryption_methods=ENCRYPTION_METHOD_40BIT | ENCRYPTION_METHOD_56BIT | ENCRYPTION_METHOD_128BIT),
+        Personality("rdp-no-encryption", 0, True, rsp_flags=WINDOWS_RSP_FLAGS, encryption_method=0,
+                    encryption_level=ENCRYPTION_LEVEL_NONE, encryption_methods=0),
         Personality("windows-negotiate", SSL | HYBRID | HYBRID_EX, True, rsp_flags=WINDOWS_RSP_FLAGS),
         Personality("xrdp-like", SSL, True, fallback_rdp=True, credssp_version=0, rdp_version=RDP_VERSION_5_TO_8,
                     computer_name="XRDP"),
@@ -140,6 +158,28 @@ PERSONALITIES: dict[str, Personality] = {
                     computer_name="LEGACY"),
     )
 }
+
+
+#: Methods by strength, strongest first, as a server picks among the client's (5.3.2).
+METHODS_BY_STRENGTH = (ENCRYPTION_METHOD_FIPS, ENCRYPTION_METHOD_128BIT, ENCRYPTION_METHOD_56BIT,
+                       ENCRYPTION_METHOD_40BIT)
+
+
+def choose_method(p: Personality, offered: int) -> int | None:
+    """The encryptionMethod ``p`` answers Client Security Data's ``offered`` with; None: the
+    server drops the client, having no method in common ([MS-RDPBCGR] 5.3.2).
+
+    Level NONE answers NONE. Low and client compatible take the strongest method both
+    support; high takes the server's strongest, which the client must have offered.
+    """
+    if p.encryption_methods is None:
+        return p.encryption_method
+    if p.encryption_level == ENCRYPTION_LEVEL_NONE:
+        return 0
+    supported = [m for m in METHODS_BY_STRENGTH if p.encryption_methods & m]
+    if p.encryption_level >= ENCRYPTION_LEVEL_HIGH:
+        supported = supported[:1]
+    return next((m for m in supported if offered & m), None)
 
 
 def personality(name: str) -> Personality:

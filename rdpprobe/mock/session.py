@@ -94,7 +94,8 @@ class MockSession:
         if isinstance(action, Pause):
             return [Sleep(action.seconds)]
         if isinstance(action, StartTls):
-            self.tls = ServerTls(server_context(action.bundle, action.tls_version, self.keylog_path))
+            self.tls = ServerTls(server_context(action.bundle, action.tls_version, self.keylog_path,
+                                                action.ciphers, action.client_order))
             return []
         assert isinstance(action, Close)
         return self._hangup(action.reset)

@@ -40,9 +40,11 @@ def allow_legacy(ctx: ssl.SSLContext) -> None:
 
 
 @cache
-def server_context(bundle: CertBundle, tls_version: str | None = None,
-                   keylog_path: str | None = None) -> ssl.SSLContext:
-    """A server ``SSLContext`` presenting ``bundle`` (cached per bundle, version and key log).
+def server_context(bundle: CertBundle, tls_version: str | None = None, keylog_path: str | None = None,
+                   ciphers: str | None = None, client_order: bool = False) -> ssl.SSLContext:
+    """A server ``SSLContext`` presenting ``bundle`` (cached per bundle, version, key log and
+    suites). ``ciphers`` (an OpenSSL list) limits the suites of TLS 1.2 and earlier; with
+    ``client_order`` the server takes the client's first acceptable suite instead of its own.
 
     With ``keylog_path`` the session secrets are appended there in the NSS key log format,
     so a capture of the session can be decrypted (Wireshark's ``tls.keylog_file``).
@@ -55,6 +57,10 @@ def server_context(bundle: CertBundle, tls_version: str | None = None,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             ctx.minimum_version = ctx.maximum_version = _TLS_VERSIONS[tls_version]
+    if ciphers is not None:
+        ctx.set_ciphers(f"{ciphers}:@SECLEVEL=0")
+    if client_order:
+        ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
     with tempfile.TemporaryDirectory() as tmp:
         cert, key = bundle.write(Path(tmp))
         ctx.load_cert_chain(cert, key)

@@ -96,8 +96,11 @@ def probe(target: str, port: int | None = None, **options: Unpack[ProbeOptions])
     ``expected_name``, ``keylog_path``, ``prefer`` (``"ipv4"`` or ``"ipv6"``: the family
     to connect to when a name has addresses of both), ``ca_file``/``ca_path`` (trust anchors
     for the certificate chain check; default the system store), ``warn_days`` (report a
-    certificate expiring within so many days, default 30), ``allow_unverified_credentials``.
-    The password is never logged or shown.
+    certificate expiring within so many days, default 30), ``allow_unverified_credentials``,
+    ``audit`` (enumerate protocols, RDP encryption methods, TLS versions, suites and groups:
+    ``sequence.audit``; the scanner's engine then makes every connection, concurrently) with
+    ``audit_budget``, ``audit_concurrency`` and ``audit_rate`` (connections in all, at once,
+    and per second to the target). The password is never logged or shown.
 
     A full logon sends the password only to a server that proved its identity: the CredSSP
     key proof (NLA), or a certificate whose chain is trusted and that names the host (or
@@ -113,6 +116,8 @@ def probe(target: str, port: int | None = None, **options: Unpack[ProbeOptions])
     from rdpprobe.transport import blocking
 
     walk = _Walk.start(target, port, options)
+    if walk.step.audit is not None:
+        return walk.on_engine()
     while True:
         done = walk.made(blocking.run(walk.target, walk.step, walk.keylog, walk.deadline_at))
         if done is not None:
@@ -121,9 +126,13 @@ def probe(target: str, port: int | None = None, **options: Unpack[ProbeOptions])
 
 async def aprobe(target: str, port: int | None = None, **options: Unpack[ProbeOptions]) -> ProbeResult:
     """The asyncio twin of ``probe``; same options, same result."""
+    import asyncio
+
     from rdpprobe.transport import aio  # Imported here: see ``probe``.
 
     walk = _Walk.start(target, port, options)
+    if walk.step.audit is not None:
+        return await asyncio.to_thread(walk.on_engine)
     while True:
         done = walk.made(await aio.run(walk.target, walk.step, walk.keylog, walk.deadline_at))
         if done is not None:
@@ -141,13 +150,29 @@ class _Walk:
     keylog: str | None
     deadline_at: float
     steps: Plan
+    config: ProbeConfig
+    """The probe's own config, from which ``steps`` plans."""
 
     @classmethod
     def start(cls, target: str, port: int | None, options: Mapping[str, Any]) -> _Walk:
         """Check ``target`` and ``options`` (``ProbeUsageError``), then plan the connections."""
         tgt, config, keylog = build(target, port, options)
         steps = plan(config)
-        return cls(tgt, next(steps), keylog, target_deadline(config), steps)
+        first = next(steps)
+        if not isinstance(first, ProbeConfig):
+            raise ProbeUsageError("a plan starts with a connection")
+        return cls(tgt, first, keylog, target_deadline(config), steps, config)
+
+    def on_engine(self) -> ProbeResult:
+        """The whole plan run by the scanner's engine, which makes an audit's connections
+        side by side (``sequence.audit``), within the target's limits and deadline."""
+        from rdpprobe.engine import Engine, EngineOptions
+
+        self.steps.close()
+        results: list[ProbeResult] = []
+        engine = Engine(self.config, EngineOptions(concurrency=1, keylog_path=self.keylog))
+        engine.run([self.target], results.append)
+        return results[0]
 
     def made(self, result: ProbeResult) -> ProbeResult | None:
         """Take the result of the connection ``step`` asked for: the probe's final result, or
@@ -160,6 +185,8 @@ class _Walk:
             after = out_of_time(self.steps)
         if isinstance(after, ProbeResult):
             return after
+        if not isinstance(after, ProbeConfig):  # Only an audit fans out, and ``on_engine`` runs those.
+            raise ProbeUsageError("a plan without an audit asked for a fan-out")
         self.step = after
         return None
 
@@ -188,6 +215,7 @@ def build(target: str, port: int | None, options: Mapping[str, Any]) -> tuple[Ta
     )
     if opts.pop("enumerate", False):
         config = dataclasses.replace(config, enumerate_protocols=True)
+    config = _audit(config, opts)
     if opts:
         raise ProbeUsageError(f"unknown option {sorted(opts)[0]!r}")
     _check_config(config)
@@ -201,6 +229,34 @@ _PLAIN_OPTIONS = frozenset({
     "trace", "client_name", "credssp_version", "prefer", "ca_file", "ca_path", "warn_days",
     "allow_unverified_credentials",
 })
+
+
+def _audit(config: ProbeConfig, opts: dict[str, Any]) -> ProbeConfig:
+    """``config`` with ``audit`` and its limits taken from ``opts``; the audit implies the
+    protocol enumeration, and offers what pyOpenSSL's library can (``tls_openssl``)."""
+    wanted = opts.pop("audit", False)
+    limits = {name: opts.pop(f"audit_{name}") for name in AUDIT_LIMITS if f"audit_{name}" in opts}
+    if not wanted:
+        if limits:
+            raise ProbeUsageError(f"audit_{next(iter(limits))} needs audit")
+        return config
+    from rdpprobe.transport.tls_openssl import audit_settings  # pyOpenSSL: only for an audit.
+
+    settings = audit_settings()
+    budget = limits.get("budget", settings.budget)
+    concurrency = limits.get("concurrency", settings.concurrency)
+    for name, value in (("budget", budget), ("concurrency", concurrency)):
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            raise ProbeUsageError(f"audit_{name} must be a whole number of at least 1, got {value!r}")
+    rate = limits.get("rate", settings.rate)
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not rate > 0:
+        raise ProbeUsageError(f"audit_rate must be positive (connections per second; inf for no limit), got {rate!r}")
+    audit = dataclasses.replace(settings, budget=budget, concurrency=concurrency, rate=float(rate))
+    return dataclasses.replace(config, enumerate_protocols=True, audit=audit)
+
+
+#: The limits of an audit, as options ``audit_<name>`` (``AuditSettings`` fields).
+AUDIT_LIMITS = ("budget", "concurrency", "rate")
 
 
 def _check_config(config: ProbeConfig) -> None:

@@ -242,6 +242,10 @@ class TlsVersionSupport:
     for another reason than the server's refusal)."""
     ciphers: tuple[str, ...] = ()
     """IANA names of the suites the server accepted with this version, in the order it chose them."""
+    complete: bool | None = None
+    """True when the offers went on until the server refused one: ``ciphers`` is every suite
+    it accepts of those the library can offer. False: cut short (deadline, budget, a failed
+    connection), so suites not listed are unknown."""
 
 
 @dataclass(frozen=True, slots=True)

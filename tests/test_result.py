@@ -122,7 +122,7 @@ def test_facts_json() -> None:
 def test_audit_facts_json() -> None:
     """``--audit``'s enumerations in the JSON form; an untested version keeps no ``accepted``."""
     tls = TlsAuditFacts(
-        versions=(TlsVersionSupport("TLSv1.2", True, ("TLS_RSA_WITH_AES_128_CBC_SHA",)),
+        versions=(TlsVersionSupport("TLSv1.2", True, ("TLS_RSA_WITH_AES_128_CBC_SHA",), True),
                   TlsVersionSupport("SSLv3", None)),
         server_cipher_preference=False, groups=("x25519",), library="OpenSSL 3.0.0",
     )
@@ -132,7 +132,8 @@ def test_audit_facts_json() -> None:
     assert json.loads(json.dumps(facts)) == {
         "tls_audit": {
             "versions": [
-                {"version": "TLSv1.2", "accepted": True, "ciphers": ["TLS_RSA_WITH_AES_128_CBC_SHA"]},
+                {"version": "TLSv1.2", "accepted": True, "ciphers": ["TLS_RSA_WITH_AES_128_CBC_SHA"],
+                 "complete": True},
                 {"version": "SSLv3", "ciphers": []},
             ],
             "server_cipher_preference": False, "groups": ["x25519"], "library": "OpenSSL 3.0.0",

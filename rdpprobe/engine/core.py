@@ -14,7 +14,10 @@ Rules of this module:
 - a local shortage (EMFILE, ENOBUFS, no ephemeral port) puts the target back in line after
   a back-off and lowers the concurrency to what the machine bore; it is never a result;
 - any other exception while driving a probe ends that target with an ``internal_error``
-  result; the scan goes on.
+  result; the scan goes on;
+- an audit's fan-out (``sequence.audit``) runs its chains side by side under the target's
+  slot and deadline: at most ``AuditSettings.concurrency`` of its connections open at once,
+  started at most ``AuditSettings.rate`` a second (``Fan``), each also paced by the scan's rate.
 """
 
 from __future__ import annotations
@@ -44,10 +47,11 @@ from rdpprobe.engine.limits import (
 from rdpprobe.engine.link import RECV_SIZE, Link, LinkTable
 from rdpprobe.engine.poller import Poller, make_poller
 from rdpprobe.engine.resolve import Resolver
-from rdpprobe.engine.tlsflavor import TlsFlavor, tls_flavor
+from rdpprobe.engine.tlsflavor import TlsFlavor, audit_flavor, tls_flavor
 from rdpprobe.result import ProbeResult, Target, internal_error_result
+from rdpprobe.sequence import audit
 from rdpprobe.sequence.config import ProbeConfig
-from rdpprobe.sequence.plan import Plan, advance, out_of_time, plan
+from rdpprobe.sequence.plan import Plan, Step, advance, out_of_time, plan
 from rdpprobe.sequence.prober import Prober
 from rdpprobe.transport.errors import LocalResourceError
 
@@ -107,7 +111,10 @@ class Job:
     def __init__(self, target: Target, steps: Plan, deadline_at: float) -> None:
         self.target = target
         self.steps = steps
-        self.config = next(steps)
+        first = next(steps)
+        if not isinstance(first, ProbeConfig):
+            raise TypeError("a plan starts with a connection")
+        self.config = first
         self.family, self.address = _literal(target)
         self.started_at = datetime.now(UTC)
         self.deadline_at = deadline_at
@@ -115,6 +122,45 @@ class Job:
         self.retries = 0
         self.connections = 0
         """Connections of the plan made so far (a retry for local resources is none)."""
+        self.done = False
+
+
+class Fan:
+    """One target's audit chains in flight (``audit.Fanout``), for the parent ``job``.
+
+    ``running`` counts chain jobs holding one of the target's connection slots, whether
+    connected, queued to connect or waiting for the target's pace; ``next_at`` is when the
+    next of them may start.
+    """
+
+    __slots__ = ("job", "plan", "answers", "pending", "queue", "running", "next_at")
+
+    def __init__(self, job: Job, plan: audit.Fanout, now: float) -> None:
+        self.job = job
+        self.plan = plan
+        self.answers: list[object] = [None] * len(plan.chains)
+        self.pending = len(plan.chains)
+        self.queue: deque[ChainJob] = deque()
+        self.running = 0
+        self.next_at = now
+
+
+class ChainJob(Job):
+    """One chain of a ``Fan``: connections made one after another for one question."""
+
+    __slots__ = ("fan", "index", "chain")
+
+    def __init__(self, fan: Fan, index: int, chain: audit.Chain, config: ProbeConfig) -> None:
+        # INVARIANT: the base initialiser is not called; it would start a plan.
+        parent = fan.job
+        self.fan, self.index, self.chain = fan, index, chain
+        self.target, self.steps, self.config = parent.target, parent.steps, config
+        self.family, self.address = parent.family, parent.address
+        self.started_at = datetime.now(UTC)
+        self.deadline_at = parent.deadline_at
+        self.link: Link | None = None
+        self.retries = 0
+        self.connections = 0
         self.done = False
 
 
@@ -126,6 +172,13 @@ def _literal(target: Target) -> tuple[int, str | None]:
     """
     literal = canonical_literal((target.address or target.host).strip("[]"))
     return (socket.AF_INET, None) if literal is None else literal
+
+
+def _target_cap(config: ProbeConfig, concurrency: int, fd_limit: int) -> int:
+    """Targets in flight: ``concurrency``, lowered so that every connection an audited
+    target may hold open at once has a descriptor."""
+    per_target = config.audit.concurrency if config.audit is not None else 1
+    return max(1, cap_concurrency(concurrency * per_target, fd_limit) // per_target)
 
 
 def _connection_started_at(job: Job) -> datetime:
@@ -156,6 +209,7 @@ class Engine:
         self.view = memoryview(self.buffer)
         self.stats = EngineStats()
         self._tls: TlsFlavor | None = None
+        self._audit_tls: TlsFlavor | None = None
         if options.tls != "auto":
             self._tls = self.tls  # An explicit choice is checked before the scan starts.
         self._clock = clock
@@ -193,6 +247,13 @@ class Engine:
             self.stats.tls = self._tls.name
         return self._tls
 
+    @property
+    def audit_tls(self) -> TlsFlavor:
+        """The TLS library of audit connections (``tlsflavor.audit_flavor``), loaded when first needed."""
+        if self._audit_tls is None:
+            self._audit_tls = audit_flavor(self.options.keylog_path)
+        return self._audit_tls
+
     def run(self, targets: Iterable[Target], emit: Emit, flush: Callable[[], None] | None = None) -> EngineStats:
         """Probe every target; call ``emit`` with each result as it is final.
 
@@ -226,7 +287,7 @@ class Engine:
         the targets read before it are done.
         """
         self.stats.fd_limit = raise_fd_limit()
-        self._cap = cap_concurrency(self.options.concurrency, self.stats.fd_limit)
+        self._cap = _target_cap(self.config, self.options.concurrency, self.stats.fd_limit)
         self.stats.concurrency = self._cap
         intake = self._intake = Intake(targets, max(INTAKE_FLOOR, self._cap))
         self.poller.add_reader(intake.wake_reader)
@@ -279,12 +340,66 @@ class Engine:
         job = link.job
         job.link = None
         job.connections += 1
-        after = advance(job.steps, result)
+        if isinstance(job, ChainJob):
+            self._chain_made(job, result)
+            return
+        self._next_step(job, advance(job.steps, result))
+
+    def _next_step(self, job: Job, after: Step | ProbeResult) -> None:
         if isinstance(after, ProbeResult):
             self._complete(job, after)
+        elif isinstance(after, audit.Fanout):
+            self._fan_out(job, after)
+        else:
+            job.config = after
+            self._ready.append(job)
+
+    # -- an audit's fan-out --------------------------------------------------------------
+
+    def _fan_out(self, job: Job, plan: audit.Fanout) -> None:
+        fan = Fan(job, plan, self._clock())
+        for index, chain in enumerate(plan.chains):
+            self._chain_next(fan, index, chain, audit.step(chain, None), None)
+        self._fan_pump(fan)
+
+    def _chain_made(self, job: ChainJob, result: ProbeResult | None) -> None:
+        """A connection of a chain is over (None: not made); its chain goes on or answers."""
+        fan = job.fan
+        fan.running -= 1
+        if fan.job.done:
             return
+        self._chain_next(fan, job.index, job.chain, audit.step(job.chain, result), job)
+        self._fan_pump(fan)
+
+    def _chain_next(self, fan: Fan, index: int, chain: audit.Chain, after: ProbeConfig | audit.Answered,
+                    job: ChainJob | None) -> None:
+        if isinstance(after, audit.Answered):
+            fan.answers[index] = after.value
+            fan.pending -= 1
+            return
+        if job is None:
+            job = ChainJob(fan, index, chain, after)
         job.config = after
-        self._ready.append(job)
+        fan.queue.append(job)
+
+    def _fan_pump(self, fan: Fan) -> None:
+        """Start what the target's limits allow; resume the plan once every chain answered."""
+        if fan.pending == 0 and not fan.running:
+            parent = fan.job
+            if not parent.done:
+                self._next_step(parent, advance(parent.steps, tuple(fan.answers)))
+            return
+        limits, now = fan.plan.limits, self._clock()
+        gap = 1.0 / limits.rate if limits.rate and limits.rate < math.inf else 0.0
+        while fan.queue and fan.running < limits.concurrency:
+            job = fan.queue.popleft()
+            fan.running += 1
+            start = max(now, fan.next_at)
+            fan.next_at = start + gap
+            if start <= now:
+                self._ready.append(job)
+            else:
+                heapq.heappush(self._later, (start, next(self._seq), job))
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -393,6 +508,9 @@ class Engine:
         return job
 
     def _connect(self, job: Job, now: float) -> None:
+        if isinstance(job, ChainJob) and (job.fan.job.done or job.deadline_at <= now):
+            self._chain_made(job, None)  # Out of time, or the target ended: not made.
+            return
         if job.deadline_at <= now and job.connections:
             self._complete(job, out_of_time(job.steps))
             return
@@ -488,6 +606,9 @@ class Engine:
         self.stats.local_retries += 1
         self._cap = max(1, min(self._cap, len(self._links)))
         logger.debug("Local shortage, target requeued", extra={"target": job.target, "error": str(exc)})
+        if job.retries > MAX_LOCAL_RETRIES and isinstance(job, ChainJob):
+            self._crash(job, exc)
+            return
         if job.retries > MAX_LOCAL_RETRIES:
             message = f"local resources exhausted ({exc}) after {job.retries} attempts; the target was not probed"
             self._complete(job, internal_error_result(job.target, job.started_at, message))
@@ -499,6 +620,9 @@ class Engine:
         if job.link is not None:
             job.link.close()
             job.link = None
+        if isinstance(job, ChainJob):
+            job.chain.close()
+            job = job.fan.job  # A chain's bug ends its target; its other chains stop there.
         job.steps.close()
         self.stats.internal_errors += 1
         self._complete(job, internal_error_result(job.target, job.started_at, f"{type(exc).__name__}: {exc}"))

@@ -23,7 +23,7 @@ from rdpprobe.signals import Observed
 from rdpprobe.transport.errors import LocalResourceError, observe
 from rdpprobe.engine.limits import LOCAL_ERRNOS
 from rdpprobe.addresses import sni_name
-from rdpprobe.engine.tlsflavor import handshake_failure
+from rdpprobe.engine.tlsflavor import TlsFlavor, handshake_failure
 
 if TYPE_CHECKING:
     from rdpprobe.engine.core import Engine, Job
@@ -51,7 +51,7 @@ def local_observe(exc: BaseException) -> Observed:
 class Link:
     """A socket, an optional TLS pump and the prober they serve."""
 
-    __slots__ = ("engine", "job", "prober", "sock", "tls", "pending", "connecting", "handshaking", "deadline", "armed", "closed")
+    __slots__ = ("engine", "job", "prober", "sock", "tls", "flavor", "pending", "connecting", "handshaking", "deadline", "armed", "closed")
 
     def __init__(self, engine: Engine, job: Job, prober: Prober) -> None:
         self.engine = engine
@@ -59,6 +59,8 @@ class Link:
         self.prober = prober
         self.sock: socket.socket | None = None
         self.tls: TlsPump | None = None
+        self.flavor: TlsFlavor | None = None
+        """The TLS library of ``tls``: the scan's, or the audit's for an audit offer."""
         self.pending = b""
         self.connecting = False
         self.handshaking = False
@@ -219,7 +221,7 @@ class Link:
             return
         try:
             data = tls.read()
-        except self.engine.tls.errors:
+        except self.flavor.errors:  # type: ignore[union-attr]
             data = b""
         if data is None and not raw:
             data = b""
@@ -269,7 +271,15 @@ class Link:
     def _start_tls(self, server_name: str | None, received: bytes, now: float) -> None:
         """Begin TLS; ``received`` is what came after the Connection Confirm in its read."""
         name = None if server_name == self.job.address else sni_name(server_name)
-        tls = self.tls = self.engine.tls.make_pump(name)
+        offer = self.job.config.tls_offer
+        if offer is None:
+            self.flavor = self.engine.tls
+            tls = self.tls = self.flavor.make_pump(name)
+        else:
+            self.flavor = self.engine.audit_tls
+            make = self.flavor.make_offer_pump
+            assert make is not None  # The audit's flavor always has one.
+            tls = self.tls = make(offer, name)
         if received:
             tls.feed(received)  # The start of the server's TLS stream (or its alert, or garbage).
         self.handshaking = True
@@ -278,7 +288,8 @@ class Link:
     def _handshake_step(self, now: float) -> None:
         tls = self.tls
         assert tls is not None
-        flavor = self.engine.tls
+        flavor = self.flavor
+        assert flavor is not None
         try:
             done = tls.handshake()
         except flavor.errors as exc:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rdpprobe.errors import ProbeUsageError
+from rdpprobe.sequence.config import TlsOffer
 from rdpprobe.signals import Observed, Signal
 from rdpprobe.transport.errors import observe
 from rdpprobe.transport.tls import TlsPump, client_context
@@ -28,6 +29,8 @@ class TlsFlavor:
     errors: tuple[type[BaseException], ...]
     """Exceptions the pump raises for a failed handshake or record."""
     observe: Callable[[BaseException], Observed]
+    make_offer_pump: Callable[[TlsOffer, str | None], TlsPump] | None = None
+    """A pump whose ClientHello offers exactly one ``TlsOffer`` (audit connections)."""
 
 
 def tls_flavor(choice: str, legacy: bool, keylog_path: str | None = None) -> TlsFlavor:
@@ -48,13 +51,21 @@ def _openssl_flavor(legacy: bool, keylog_path: str | None) -> TlsFlavor:
 
     from rdpprobe.transport import tls_openssl
 
-    ctx = tls_openssl.openssl_context(legacy, tls_openssl.keylog_path_from_env(keylog_path))
+    keylog = tls_openssl.keylog_path_from_env(keylog_path)
+    ctx = tls_openssl.openssl_context(legacy, keylog)
     return TlsFlavor(
         "openssl",
         functools.partial(tls_openssl.OpenSslPump, ctx),
         (SSL.Error,),
         tls_openssl.observe_failure,
+        lambda offer, name: tls_openssl.offer_pump(offer, keylog, name),
     )
+
+
+def audit_flavor(keylog_path: str | None = None) -> TlsFlavor:
+    """The TLS library of audit connections: pyOpenSSL, whatever the scan's own choice, so
+    that one library's offers decide what is tested (``tls_openssl.audit_settings``)."""
+    return _openssl_flavor(True, keylog_path)
 
 
 def _stdlib_flavor(legacy: bool, keylog_path: str | None) -> TlsFlavor:

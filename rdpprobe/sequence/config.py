@@ -50,6 +50,44 @@ class Timeouts:
     overall: float = 30.0
 
 
+#: Connections one audited target may be sent, all its enumerations together.
+AUDIT_BUDGET = 200
+#: Audit connections open at once to one target. Windows counts half-open sessions against
+#: MaxOutstandingConnections and drops clients beyond it; a few at a time stays far below.
+AUDIT_CONCURRENCY = 4
+#: New audit connections per second to one target.
+AUDIT_RATE = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class TlsOffer:
+    """What one audit connection offers in its ClientHello: exactly one version, these
+    suites (OpenSSL names; TLS 1.3 suites for ``TLSv1.3``), and these groups (None: the
+    library's usual ones)."""
+
+    version: str
+    suites: tuple[str, ...]
+    groups: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSettings:
+    """What ``--audit`` may do to a target, and what the TLS library can offer it.
+
+    ``tls_suites`` pairs each version the library can offer with the suites it can offer
+    there (OpenSSL names, the library's order of preference); a version missing from it
+    stays untested. ``groups`` are the key exchange groups it can offer alone (OpenSSL
+    names).
+    """
+
+    tls_suites: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    groups: tuple[str, ...] = ()
+    library: str | None = None
+    budget: int = AUDIT_BUDGET
+    concurrency: int = AUDIT_CONCURRENCY
+    rate: float = AUDIT_RATE
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeConfig:
     """Everything a probe needs to know besides the target."""
@@ -88,3 +126,9 @@ class ProbeConfig:
     client_name: str = "rdpprobe"
     #: The CredSSP version to announce ([MS-CSSP] 2.2.1): 6 (current) down to 2 (pre-2018).
     credssp_version: int = 6
+    #: Client Security Data encryptionMethods ([MS-RDPBCGR] 2.2.1.3.3); None: all four.
+    encryption_methods: int | None = None
+    #: The ClientHello of this connection, for an audit connection; None: the usual one.
+    tls_offer: TlsOffer | None = None
+    #: Enumerate encryption methods, TLS versions and suites after the probe (``--audit``).
+    audit: AuditSettings | None = None

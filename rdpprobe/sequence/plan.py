@@ -4,7 +4,9 @@ Pure logic: a generator yields the config of the next connection and receives it
 so the blocking and asyncio drivers share it. Like FreeRDP, a probe that is refused with
 RDP_NEG_FAILURE reconnects offering what the server asked for ([MS-RDPBCGR] 2.2.1.2.2),
 so the report can say "NLA required" or "Standard RDP Security only" precisely. With
-enumeration it first connects once per protocol, as nmap's rdp-enum-encryption does.
+enumeration it first connects once per protocol, as nmap's rdp-enum-encryption does. With
+an audit (``config.audit``) it then yields one ``audit.Fanout``: independent chains of
+connections for the driver to run at once, whose answers it receives as a tuple, in order.
 
 All connections of a plan share the target's deadline. When it passes before the next
 connection is made, a driver sends None in place of that connection's result (``out_of_time``
@@ -22,6 +24,7 @@ from rdpprobe.classify import advisories
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.findings import findings
 from rdpprobe.result import Facts, ProbeResult
+from rdpprobe.sequence import audit
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.state import Outcome
@@ -29,8 +32,12 @@ from rdpprobe.sequence.verdicts import classify_outcome
 from rdpprobe.signals import Signal
 from rdpprobe.wire.nego import FailureCode, SecurityProtocol
 
-Plan = Generator[ProbeConfig, ProbeResult | None, ProbeResult]
-"""Yields each connection's config, receives its result (None: not made, the deadline passed)."""
+Step = ProbeConfig | audit.Fanout
+"""What a plan asks for next: one connection, or an audit's chains of them."""
+Answer = ProbeResult | tuple[object, ...] | None
+"""What a driver sends back: the connection's result (None: not made, the deadline passed),
+or the answers of a fan-out's chains in order."""
+Plan = Generator[Step, Answer, ProbeResult]
 
 SSL = int(SecurityProtocol.SSL)
 HYBRID = int(SecurityProtocol.SSL | SecurityProtocol.HYBRID)
@@ -71,7 +78,29 @@ def fallback_request(failure_code: int, requested: int) -> int | None:
 
 
 def plan(config: ProbeConfig) -> Plan:
-    """Yield the config of each connection to make; return the final, merged result."""
+    """Yield the config of each connection to make (or an audit's fan-out); return the final,
+    merged result."""
+    result = yield from _probe(config)
+    fan = audit.fanout(config, result)
+    if fan is None:
+        return result
+    answers = yield fan
+    if answers is None:
+        return result  # The deadline passed first: nothing was enumerated.
+    if not isinstance(answers, tuple) or len(answers) != len(fan.chains):
+        raise ProbeUsageError("an audit's fan-out needs one answer per chain")
+    return audit.with_audit(result, fan, answers)
+
+
+def _result(answer: Answer) -> ProbeResult | None:
+    """A connection's result from what a driver sent back; a fan-out's answers are no result."""
+    if answer is None or isinstance(answer, ProbeResult):
+        return answer
+    raise ProbeUsageError("a connection's result was expected, not a fan-out's answers")
+
+
+def _probe(config: ProbeConfig) -> Plan:
+    """The probe itself: enumeration, the connection asked for, negotiation fallback."""
     answers: dict[str, str] | None = None
     result: ProbeResult | None = None
     last: ProbeResult | None = None
@@ -80,7 +109,7 @@ def plan(config: ProbeConfig) -> Plan:
         reusable = _reusable_step(config)
         for name, value in ENUMERATION:
             step = _enumeration_config(config, value)
-            probe = yield step
+            probe = _result((yield step))
             if probe is None:
                 return _with_advisories(_deadline_passed(config, last))
             if _never_reached_rdp(probe):
@@ -90,16 +119,16 @@ def plan(config: ProbeConfig) -> Plan:
                 result = probe  # The final connection would repeat this one exactly.
             last = probe
     if result is None:
-        result = yield config
+        result = _result((yield config))
         if result is None:
             return _with_protocol_facts(config, _deadline_passed(config, last), answers, compare=False)
     result = yield from _follow_negotiation(config, result)
     return _with_protocol_facts(config, result, answers)
 
 
-def advance(steps: Plan, result: ProbeResult | None) -> ProbeConfig | ProbeResult:
+def advance(steps: Plan, result: Answer) -> Step | ProbeResult:
     """Give ``steps`` the result of its last connection (None: not made, see the module
-    docstring); the config of the next connection, or the plan's final result."""
+    docstring) or a fan-out's answers; the next step, or the plan's final result."""
     try:
         return steps.send(result)
     except StopIteration as done:
@@ -166,7 +195,7 @@ def _follow_negotiation(config: ProbeConfig, result: ProbeResult) -> Plan:
     retry = fallback_request(code, config.requested_protocols)
     if retry is None:
         return result
-    second = yield dataclasses.replace(config, requested_protocols=retry)
+    second = _result((yield dataclasses.replace(config, requested_protocols=retry)))
     if second is None:
         return result  # The refusal answers the probe; the retry only refines it.
     facts = second.facts.update(neg_failure_code=second.facts.neg_failure_code or code)

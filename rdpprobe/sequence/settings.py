@@ -43,7 +43,9 @@ PROBE_CLUSTER_FLAGS = int(gcc_consts.ClusterFlags.REDIRECTION_SUPPORTED) | (
 def client_blocks(state: ProbeState) -> list[gcc_blocks.ClientBlock]:
     """The client data blocks of the Connect Initial ([MS-RDPBCGR] 2.2.1.3.2-2.2.1.3.5)."""
     core = client_core(state.config.client_name, state.selected_protocol or 0)
-    security = gcc_blocks.ClientSecurityData(encryption_methods=OFFERED_ENCRYPTION_METHODS)
+    methods = state.config.encryption_methods
+    offered = OFFERED_ENCRYPTION_METHODS if methods is None else methods
+    security = gcc_blocks.ClientSecurityData(encryption_methods=offered)
     cluster = gcc_blocks.ClientClusterData(flags=PROBE_CLUSTER_FLAGS)
     return [core, security, cluster]
 

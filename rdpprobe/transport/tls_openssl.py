@@ -24,7 +24,9 @@ from OpenSSL import SSL, crypto
 from OpenSSL._util import ffi as _openssl_ffi
 from OpenSSL._util import lib as _openssl_lib
 
+from rdpprobe import tlssuites
 from rdpprobe.sequence.actions import TlsInfo
+from rdpprobe.sequence.config import AuditSettings, TlsOffer
 from rdpprobe.signals import Observed, Signal
 from rdpprobe.transport.errors import TLS_ALERTS_BY_REASON, observe
 from rdpprobe.transport.tls import READ_CHUNK, RECORD_HEADER_SIZE, TlsPump
@@ -229,3 +231,90 @@ def _reason_code(exc: SSL.Error) -> str:
         reason = str(queue[-1][-1])
         return reason.upper().replace(" ", "_")
     return type(exc).__name__.upper()
+
+
+# --- Audit offers: one version, chosen suites and groups ------------------------------------
+
+#: pyOpenSSL's protocol version per name, spelled as ``TlsFacts.version``.
+PROTOCOL_VERSIONS = {
+    "SSLv3": SSL.SSL3_VERSION, "TLSv1": SSL.TLS1_VERSION, "TLSv1.1": SSL.TLS1_1_VERSION,
+    "TLSv1.2": SSL.TLS1_2_VERSION, "TLSv1.3": SSL.TLS1_3_VERSION,
+}
+#: Every suite OpenSSL knows, weak ones included (security level 0 allows them all).
+ALL_SUITES = b"ALL:COMPLEMENTOFALL:@SECLEVEL=0"
+SECLEVEL_0 = ":@SECLEVEL=0"
+#: Key exchange groups the audit offers one at a time (RFC 8446 4.2.7, RFC 7919), by OpenSSL name.
+AUDIT_GROUPS = ("X25519", "P-256", "P-384", "P-521", "X448", "ffdhe2048", "ffdhe3072", "ffdhe4096",
+                "X25519MLKEM768")
+#: Distinct offers whose contexts are kept: one scan repeats the same few sequences.
+OFFER_CONTEXTS = 512
+
+
+@functools.lru_cache(maxsize=OFFER_CONTEXTS)
+def offer_context(offer: TlsOffer, keylog_path: str | None = None) -> SSL.Context:
+    """A client context whose ClientHello offers exactly ``offer``; ``SSL.Error`` when the
+    library cannot make that offer."""
+    ctx = SSL.Context(SSL.TLS_METHOD)
+    ctx.set_verify(SSL.VERIFY_NONE)
+    ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
+    ctx.set_options(SSL.OP_NO_COMPRESSION | SSL.OP_NO_TICKET | SSL.OP_LEGACY_SERVER_CONNECT)
+    version = PROTOCOL_VERSIONS[offer.version]
+    ctx.set_min_proto_version(version)
+    ctx.set_max_proto_version(version)
+    if version == SSL.TLS1_3_VERSION:
+        ctx.set_tls13_ciphersuites(":".join(offer.suites).encode())
+        ctx.set_cipher_list(ALL_SUITES)
+    else:
+        ctx.set_cipher_list((":".join(offer.suites) + SECLEVEL_0).encode())
+    if offer.groups is None:
+        _one_key_share(ctx)
+    elif not _set_groups(ctx, ":".join(offer.groups).encode()):
+        raise SSL.Error([("", "", "unknown group")])
+    if keylog_path:
+        ctx.set_keylog_callback(functools.partial(_append_keylog, keylog_path))
+    return ctx
+
+
+def _set_groups(ctx: SSL.Context, groups: bytes) -> bool:
+    set_groups = getattr(_openssl_lib, "SSL_CTX_set1_curves_list", None)
+    return set_groups is not None and set_groups(ctx._context, groups) == 1  # noqa: SLF001 - see _one_key_share
+
+
+def offer_pump(offer: TlsOffer, keylog_path: str | None, server_name: str | None) -> OpenSslPump:
+    """A pump whose handshake offers exactly ``offer``."""
+    return OpenSslPump(offer_context(offer, keylog_path), server_name)
+
+
+def can_offer(offer: TlsOffer) -> bool:
+    """Whether the library builds a ClientHello for ``offer`` (it refuses a version or a
+    group it lacks, or suites none of which it can use at that version)."""
+    try:
+        pump = OpenSslPump(offer_context(offer), None)
+        pump.handshake()
+    except SSL.Error:
+        return False
+    return bool(pump.data_to_send())
+
+
+@functools.cache
+def audit_settings() -> AuditSettings:
+    """What this library can offer an audit: versions with their suites, and groups."""
+    versions: list[tuple[str, tuple[str, ...]]] = []
+    for version in PROTOCOL_VERSIONS:
+        suites = _suites_for(version)
+        if suites and can_offer(TlsOffer(version, suites)):
+            versions.append((version, suites))
+    tls13 = dict(versions).get("TLSv1.3", ())
+    groups = tuple(g for g in AUDIT_GROUPS if tls13 and can_offer(TlsOffer("TLSv1.3", tls13, (g,))))
+    library = SSL.OpenSSL_version(SSL.OPENSSL_VERSION).decode("ascii", "replace")
+    return AuditSettings(tuple(versions), groups, library)
+
+
+def _suites_for(version: str) -> tuple[str, ...]:
+    """The suites the library lists that ``tlssuites`` names and that ``version`` can use."""
+    if version == "TLSv1.3":
+        return tuple(s for s in tlssuites.TLS13_SUITES if can_offer(TlsOffer(version, (s,))))
+    ctx = SSL.Context(SSL.TLS_METHOD)
+    ctx.set_cipher_list(ALL_SUITES)
+    listed = SSL.Connection(ctx, None).get_cipher_list()
+    return tuple(name for name in listed if tlssuites.offerable_with(version, name))

@@ -21,6 +21,7 @@ from typing import Any
 
 from rdpprobe import __version__
 from rdpprobe.api import (
+    AUDIT_LIMITS,
     check_expected_name,
     check_trust_store,
     check_warn_days,
@@ -82,6 +83,14 @@ def add_probe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ca-path", metavar="DIR", help="trust the CA certificates of this directory (PEM files)")
     p.add_argument("--warn-days", type=float, default=DEFAULT_WARN_DAYS, metavar="DAYS",
                    help="report a certificate that expires within DAYS (default %(default)g)")
+    p.add_argument("--audit", action="store_true",
+                   help="also enumerate protocols, RDP encryption methods, TLS versions, suites and groups "
+                        "(a few dozen short connections per target)")
+    p.add_argument("--audit-budget", type=int, metavar="N", help="with --audit, connections per target at most (default 200)")
+    p.add_argument("--audit-concurrency", type=int, metavar="N",
+                   help="with --audit, connections open at once per target (default 4)")
+    p.add_argument("--audit-rate", type=float, metavar="R",
+                   help="with --audit, new connections per second per target (default 50)")
     p.add_argument("--prefer", choices=ADDRESS_FAMILIES,
                    help="for a name with both, connect to its first address of this family (FreeRDP prefers ipv4; "
                         "default: the resolver's order)")
@@ -116,6 +125,12 @@ def probe_options(args: argparse.Namespace) -> dict[str, Any]:
         "follow_negotiation": not args.no_follow,
         "enumerate": args.enumerate,
     })
+    if args.audit:
+        options["audit"] = True
+    for name in AUDIT_LIMITS:
+        value = getattr(args, f"audit_{name}")
+        if value is not None:
+            options[f"audit_{name}"] = value
     for key in ("protocols", "cookie", "stop_after", "prefer", "ca_file", "ca_path"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)

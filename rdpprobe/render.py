@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rdpprobe.addresses import host_port
-from rdpprobe.result import ProbeResult, Target
+from rdpprobe.result import ProbeResult, RdpEncryptionAuditFacts, Target, TlsAuditFacts, TlsVersionSupport
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.prober import SoFar
 
@@ -30,6 +30,7 @@ def render_result(console: Console, result: ProbeResult) -> None:
     _advisories(console, result)
     _findings(console, result)
     _facts(console, result)
+    _audit(console, result)
     _remediation(console, result)
 
 
@@ -137,7 +138,7 @@ UNKNOWN = "unknown"
 
 
 def _facts(console: Console, result: ProbeResult) -> None:
-    facts = result.to_dict()["facts"]
+    facts = {k: v for k, v in result.to_dict()["facts"].items() if k not in AUDIT_FACTS}
     if not facts:
         return
     console.print(Text("Facts", style="bold"))
@@ -145,6 +146,58 @@ def _facts(console: Console, result: ProbeResult) -> None:
         console.print(f"  {key}: {value}")
     if "unanswered_protocols" in facts and "nla_required" not in facts:
         console.print(f"  nla_required: {UNKNOWN} (no enumeration connection showed it)")
+
+
+#: Facts that ``_audit`` shows in a section of their own.
+AUDIT_FACTS = ("tls_audit", "rdp_encryption_audit")
+#: How the report says a yes/no fact the probe could not establish.
+UNKNOWN = "unknown"
+
+
+def _audit(console: Console, result: ProbeResult) -> None:
+    """What ``--audit`` enumerated: RDP encryption methods, then TLS per version."""
+    rdp, tls = result.facts.rdp_encryption_audit, result.facts.tls_audit
+    if rdp is None and tls is None:
+        return
+    console.print(Text("Audit", style="bold"))
+    if rdp is not None:
+        for line in _rdp_lines(rdp):
+            console.print(f"  {line}")
+    if tls is not None:
+        for line in _tls_lines(tls):
+            console.print(f"  {line}")
+
+
+def _rdp_lines(rdp: RdpEncryptionAuditFacts) -> list[str]:
+    def names(methods: tuple[str, ...]) -> str:
+        return ", ".join(m.removeprefix("ENCRYPTION_METHOD_") for m in methods) or "none"
+
+    lines = [f"RDP encryption methods accepted: {names(rdp.methods_accepted)}; refused: {names(rdp.methods_refused)}"]
+    if rdp.methods_unknown:
+        lines.append(f"RDP encryption methods unknown: {names(rdp.methods_unknown)}")
+    if rdp.levels:
+        lines.append("RDP encryption level: " + ", ".join(l.removeprefix("ENCRYPTION_LEVEL_") for l in rdp.levels))
+    return lines
+
+
+def _tls_lines(tls: TlsAuditFacts) -> list[str]:
+    lines = [f"{v.version}: {_version_state(v)}" for v in tls.versions]
+    preference = UNKNOWN if tls.server_cipher_preference is None else ("yes" if tls.server_cipher_preference else "no")
+    lines.append(f"TLS server cipher preference: {preference}")
+    if tls.groups is not None:
+        lines.append("TLS 1.3 groups accepted: " + (", ".join(tls.groups) or "none"))
+    if tls.library:
+        lines.append(f"TLS offers made with {tls.library}; suites it cannot offer are untested")
+    return lines
+
+
+def _version_state(version: TlsVersionSupport) -> str:
+    if version.accepted is None:
+        return "untested" if not version.complete else UNKNOWN
+    if not version.accepted:
+        return "refused"
+    cut = "" if version.complete else " (enumeration cut short: others unknown)"
+    return f"accepted with {len(version.ciphers)} suites{cut}: " + ", ".join(version.ciphers)
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:

@@ -74,6 +74,14 @@ class ScanProbeOptions(TypedDict, total=False):
     trace: bool
     client_name: str
     credssp_version: int
+    audit: bool
+    """Enumerate protocols, RDP encryption methods, TLS versions, suites and groups."""
+    audit_budget: int
+    """Connections an audit may make to one target, all enumerations together."""
+    audit_concurrency: int
+    """An audit's connections open at once to one target."""
+    audit_rate: float
+    """An audit's new connections per second to one target."""
 
 
 class ProbeOptions(ScanProbeOptions, total=False):

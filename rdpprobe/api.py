@@ -251,20 +251,28 @@ def _audit(config: ProbeConfig, opts: dict[str, Any]) -> ProbeConfig:
     from rdpprobe.transport.tls_openssl import audit_settings  # pyOpenSSL: only for an audit.
 
     settings = audit_settings()
+    for name, value in limits.items():
+        check_audit_limit(name, value, f"audit_{name}")
     budget = limits.get("budget", settings.budget)
     concurrency = limits.get("concurrency", settings.concurrency)
-    for name, value in (("budget", budget), ("concurrency", concurrency)):
-        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-            raise ProbeUsageError(f"audit_{name} must be a whole number of at least 1, got {value!r}")
     rate = limits.get("rate", settings.rate)
-    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not rate > 0:
-        raise ProbeUsageError(f"audit_rate must be positive (connections per second; inf for no limit), got {rate!r}")
     audit = dataclasses.replace(settings, budget=budget, concurrency=concurrency, rate=float(rate))
     return dataclasses.replace(config, enumerate_protocols=True, audit=audit)
 
 
 #: The limits of an audit, as options ``audit_<name>`` (``AuditSettings`` fields).
 AUDIT_LIMITS = ("budget", "concurrency", "rate")
+
+
+def check_audit_limit(name: str, value: Any, option: str) -> None:
+    """Refuse an audit limit ``name`` (one of ``AUDIT_LIMITS``) that bounds nothing: a budget
+    or concurrency below one connection, a rate that is not positive. ``option`` is its
+    spelling (``audit_rate``, ``--audit-rate``)."""
+    if name == "rate":
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+            raise ProbeUsageError(f"{option} must be positive (connections per second; inf for no limit), got {value!r}")
+    elif not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        raise ProbeUsageError(f"{option} must be a whole number of at least 1, got {value!r}")
 
 
 def _check_config(config: ProbeConfig) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 from rdpprobe import __version__
 from rdpprobe.api import (
     AUDIT_LIMITS,
+    check_audit_limit,
     check_expected_name,
     check_trust_store,
     check_warn_days,
@@ -129,8 +130,13 @@ def probe_options(args: argparse.Namespace) -> dict[str, Any]:
         options["audit"] = True
     for name in AUDIT_LIMITS:
         value = getattr(args, f"audit_{name}")
-        if value is not None:
-            options[f"audit_{name}"] = value
+        if value is None:
+            continue
+        flag = f"--audit-{name}"
+        if not args.audit:
+            raise UsageError(f"{flag} needs --audit")
+        check_audit_limit(name, value, flag)
+        options[f"audit_{name}"] = value
     for key in ("protocols", "cookie", "stop_after", "prefer", "ca_file", "ca_path"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)

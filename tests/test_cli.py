@@ -107,6 +107,9 @@ def test_check_reads_its_target_with_the_scan_grammar(target: str, message: str,
     (["--user", "alice", "--stop-after", "dns"], "--stop-after dns ends the probe before it"),
     (["--cookie", "a\r\nb"], "cookie must be printable ascii, got '\\r'"),
     (["--cookie", "a\nb"], "cookie must be printable ascii, got '\\n'"),
+    (["--audit-budget", "3"], "--audit-budget needs --audit"),
+    (["--audit", "--audit-concurrency", "0"], "--audit-concurrency must be a whole number of at least 1, got 0"),
+    (["--audit", "--audit-rate", "-1"], "--audit-rate must be positive"),
 ])
 def test_impossible_check_options_are_one_line_errors(extra: list[str], message: str,
                                                       capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,6 +9,7 @@ import socket
 import threading
 from datetime import datetime, timezone
 
+import jsonschema
 import pytest
 
 import rdpprobe
@@ -16,6 +17,7 @@ from rdpprobe.api import build
 from rdpprobe.classify import classify
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.mock.server import MockRdpServer
+from rdpprobe.output import envelope, load_schema
 from rdpprobe.result import EncryptionFacts, Facts, ProbeResult, Target, TlsFacts, TlsVersionSupport
 from rdpprobe.sequence import audit
 from rdpprobe.sequence.config import AUDIT_BUDGET, AuditSettings, ProbeConfig, Timeouts
@@ -291,3 +293,15 @@ def test_no_more_audit_connections_open_at_once_than_allowed() -> None:
     # Each Connection Confirm comes after 0.5 s: the audit's connections overlap, two at most.
     assert result.facts.rdp_encryption_audit is not None and server.connections == len(ENUMERATION) + 1 + 8
     assert relay.most == 2
+
+
+def test_an_audited_result_validates_against_the_schema() -> None:
+    schema = load_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    result, _ = _audited("windows-tls")
+    record = envelope(result, STARTED)
+    validator.validate(record)
+    broken = json.loads(json.dumps(record))
+    broken["facts"]["tls_audit"]["versions"][0]["version"] = "TLSv9"
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(broken)

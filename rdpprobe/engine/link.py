@@ -231,7 +231,8 @@ class Link:
     def _send(self, data: bytes, now: float) -> None:
         tls = self.tls
         if tls is not None:
-            flavor = self.engine.tls
+            flavor = self.flavor
+            assert flavor is not None  # Set with ``tls`` (``_start_tls``).
             try:
                 tls.write(data)
             except flavor.errors as exc:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import select
 import socket
 import threading
+from typing import Any
 from datetime import datetime, timezone
 
 import jsonschema
@@ -15,6 +15,7 @@ import pytest
 import rdpprobe
 from rdpprobe.api import build
 from rdpprobe.classify import classify
+from rdpprobe.engine import link
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.mock.server import MockRdpServer
 from rdpprobe.output import envelope, load_schema
@@ -236,63 +237,53 @@ def test_timeouts_unchanged_by_the_audit() -> None:
     assert config.timeouts == Timeouts(overall=7) and config.enumerate_protocols
 
 
-class _CountingRelay:
-    """A loopback relay to ``upstream`` that counts the connections open through it at once."""
+class _Counted(socket.socket):
+    """A socket that counts the engine's sockets open at once (``Counting``)."""
 
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.address = self.listener.getsockname()[:2]
-        self.open = 0
-        self.most = 0
+    counter: Counting
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.counter.opened()
+        self._counted = True
+
+    def close(self) -> None:
+        if getattr(self, "_counted", False):
+            self._counted = False
+            self.counter.closed()
+        super().close()
+
+
+class Counting:
+    """The engine's view of ``socket``, with its sockets counted while open."""
+
+    def __init__(self) -> None:
+        self.open = self.most = 0
         self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.socket = type("CountedSocket", (_Counted,), {"counter": self})
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.open += 1
-                self.most = max(self.most, self.open)
-            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+    def __getattr__(self, name: str) -> Any:
+        return getattr(socket, name)
 
-    def _relay(self, client: socket.socket) -> None:
-        with client, socket.create_connection(self.upstream, timeout=10) as server:
-            sockets = [client, server]
-            for _ in range(10_000):
-                ready, _, _ = select.select(sockets, [], [], 10)
-                if not ready or not self._pass(ready[0], server if ready[0] is client else client):
-                    break
+    def opened(self) -> None:
+        with self.lock:
+            self.open += 1
+            self.most = max(self.most, self.open)
+
+    def closed(self) -> None:
         with self.lock:
             self.open -= 1
 
-    @staticmethod
-    def _pass(source: socket.socket, sink: socket.socket) -> bool:
-        try:
-            data = source.recv(65536)
-            sink.sendall(data)
-        except OSError:
-            return False
-        return bool(data)
 
-    def close(self) -> None:
-        self.listener.close()
-
-
-def test_no_more_audit_connections_open_at_once_than_allowed() -> None:
+def test_no_more_audit_connections_open_at_once_than_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    counting = Counting()
+    monkeypatch.setattr(link, "socket", counting)
     with MockRdpServer("slow-cc") as server:
-        relay = _CountingRelay(server.address)
-        try:
-            result = rdpprobe.probe(f"127.0.0.1:{relay.address[1]}", audit=True, audit_concurrency=2,
-                                    audit_budget=8, deadline=60)
-        finally:
-            relay.close()
+        result = rdpprobe.probe(f"127.0.0.1:{server.address[1]}", audit=True, audit_concurrency=2,
+                                audit_budget=8, deadline=60)
     # Each Connection Confirm comes after 0.5 s: the audit's connections overlap, two at most.
     assert result.facts.rdp_encryption_audit is not None and server.connections == len(ENUMERATION) + 1 + 8
-    assert relay.most == 2
+    assert (counting.most, counting.open) == (2, 0)
 
 
 def test_an_audited_result_validates_against_the_schema() -> None:

@@ -215,3 +215,14 @@ def test_findings_reach_json_csv_and_the_scan(tmp_path: Path) -> None:
     scanned = json.loads(done.stdout.splitlines()[0])
     assert scanned["facts"]["tls"]["trust"]["trusted"] is False, done.stderr
     assert {EXPIRING_SOON, UNTRUSTED_CHAIN} <= set(scanned["facts"]["tls"]["certificate"]["findings"])
+
+
+@pytest.mark.parametrize(("scenario", "finding"), [
+    ("cert-untrusted-chain", "cert-untrusted-chain"), ("cert-expiring-soon", "cert-expiring-soon"),
+])  # fmt: skip
+def test_each_scenario_gives_its_catalogue_finding(scenario: str, finding: str) -> None:
+    with MockRdpServer(scenario) as server:
+        host, port = server.address
+        result = probe(f"{host}:{port}", deadline=8.0)
+    hits = [f for f in result.findings if f.id == finding]
+    assert len(hits) == 1 and hits[0].evidence, result.findings

@@ -38,6 +38,7 @@ def test_a_listener_that_never_answers_has_unknown_nla(behaviour: Behaviour) -> 
     row = dict(zip(CSV_COLUMNS, csv_row(result)))
     assert (row["nla_required"], row["accepted_protocols"]) == ("", "")
     assert "nla_required: unknown" in _report(result)
+    assert not [f.id for f in result.findings if f.id == "nla-not-required"]
 
 
 def test_an_nla_only_mock_server_still_requires_nla(rdp_mock_server: object) -> None:

@@ -65,6 +65,7 @@ ERRINFO_LOGOFF_BY_USER = 0x000C
 ERRINFO_RPC_INITIATED_DISCONNECT = 0x0001
 DPUM_USER_REQUESTED = 3  # T.125 Reason rn-user-requested
 NEG_FAILURE_CODES = range(1, 7)  # [MS-RDPBCGR] 2.2.1.2.2 failureCode 1..6
+SSL_REQUIRED_BY_SERVER = 1  # [MS-RDPBCGR] 2.2.1.2.2 failureCode
 #: Distinct outcomes remembered by the classifier's cache.
 CLASSIFY_CACHE_SIZE = 4096
 
@@ -241,7 +242,6 @@ def _refine_negotiation(verdict: Verdict, phase: Phase | None, detail: Detail) -
     return verdict if code is None else _append(verdict, f"failureCode {_hex(code)}")
 
 
-SSL_REQUIRED_BY_SERVER = 1  # [MS-RDPBCGR] 2.2.1.2.2 failureCode
 _CREDSSP = frozenset({"HYBRID", "HYBRID_EX"})
 
 
@@ -540,8 +540,9 @@ def advisories(facts: Facts, port: int = DEFAULT_PORT) -> tuple[Verdict, ...]:
     if unrequested is not None:
         found.append(unrequested)
     if facts.neg_failure_code is not None:
+        offered = facts.neg_failure_requested or facts.requested_protocols
         refused = classify(Phase.CONNECTION_INITIATION, Signal.NEG_FAILURE,
-                           Detail(neg_failure_code=facts.neg_failure_code), port)
+                           Detail(neg_failure_code=facts.neg_failure_code, requested_protocols=offered), port)
         found.append(_append(refused, "the probe then reconnected offering what the server asked for"))
     tls = facts.tls
     if tls is not None and tls.version in LEGACY_TLS_VERSIONS:

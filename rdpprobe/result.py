@@ -298,6 +298,9 @@ class Facts:
     neg_flags: int | None = None
     neg_flag_names: tuple[str, ...] | None = None
     neg_failure_code: int | None = None
+    neg_failure_requested: tuple[str, ...] | None = None
+    """What the request refused with ``neg_failure_code`` offered, when the probe then
+    reconnected offering something else (``requested_protocols`` is the last request)."""
     legacy_no_negotiation: bool | None = None
     """The Connection Confirm carried no RDP_NEG data (taxonomy X5)."""
     tls: TlsFacts | None = None

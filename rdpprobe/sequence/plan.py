@@ -198,7 +198,9 @@ def _follow_negotiation(config: ProbeConfig, result: ProbeResult) -> Plan:
     second = _result((yield dataclasses.replace(config, requested_protocols=retry)))
     if second is None:
         return result  # The refusal answers the probe; the retry only refines it.
-    facts = second.facts.update(neg_failure_code=second.facts.neg_failure_code or code)
+    refused = second if second.facts.neg_failure_code is not None else result
+    facts = second.facts.update(neg_failure_code=refused.facts.neg_failure_code,
+                                neg_failure_requested=refused.facts.requested_protocols)  # fmt: skip
     required = REQUIRED_BY_FAILURE.get(code)
     selected = facts.selected_protocol
     if required is not None and _weaker(selected, required):

@@ -248,3 +248,33 @@ def test_a_consistent_server_is_never_a_possible_downgrade(selects: dict[int, st
         _, result = _walk(config, selects)
         assert result.facts.possible_downgrade is None
         assert not any(v.category == "possible_downgrade" for v in result.advisories)
+
+
+def test_a_recovered_ssl_required_is_explained_from_the_refused_request() -> None:
+    """The advisory for a refusal the probe recovered from words what the refused request
+    offered, not what the retry offered ([MS-RDPBCGR] 2.2.1.2.2 SSL_REQUIRED_BY_SERVER)."""
+    from rdpprobe.wire.codes import flag_names
+
+    def answer(config: ProbeConfig) -> ProbeResult:
+        plain = _answer(config, {int(SecurityProtocol.SSL): "SSL"})
+        requested = flag_names(SecurityProtocol, config.requested_protocols) or ("RDP",)
+        code = None if plain.signal is Signal.OK else int(FailureCode.SSL_REQUIRED_BY_SERVER)
+        facts = dataclasses.replace(plain.facts, requested_protocols=requested, neg_failure_code=code)
+        return dataclasses.replace(plain, facts=facts)
+
+    config = depth_config(ProbeConfig(), "quick")
+    steps = plan(config)
+    step = next(steps)
+    first = answer(step)
+    retry = steps.send(first)
+    assert retry.requested_protocols == SecurityProtocol.SSL
+    try:
+        steps.send(answer(retry))
+    except StopIteration as done:
+        result = done.value
+    else:
+        raise AssertionError("the plan did not end")
+    assert result.facts.neg_failure_requested == first.facts.requested_protocols
+    assert result.facts.requested_protocols == ("SSL",)
+    (n1,) = [a for a in result.advisories if a.taxonomy_id == "N1"]
+    assert "although the client offered it" in n1.summary

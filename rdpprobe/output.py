@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # rich loads only when a table is drawn: a JSON Lines scan ne
 __all__ = [
     "CSV_COLUMNS", "FORMATS", "SCHEMA_VERSION", "CsvWriter", "JsonlWriter", "Summary",
     "TableWriter", "Writer", "console_for", "csv_row", "envelope", "jsonl_line", "load_schema", "make_writer",
-    "summary_record",
+    "summary_key", "summary_of_key",
 ]  # fmt: skip
 
 SCHEMA_VERSION = 1
@@ -350,14 +350,23 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
 
 
-def summary_record(result: Any) -> dict[str, Any]:
-    """What ``Summary.add`` reads of ``result`` and nothing more: the verdict's category and
-    Microsoft code, each finding's id and severity (a worker process sends only this)."""
+#: What ``Summary.add`` reads of a result, in a hashable form: (verdict category, Microsoft
+#: code, ((finding id, severity), ...)). A worker process sends this instead of the result.
+SummaryKey = tuple[Any, Any, tuple[tuple[Any, Any], ...]]
+
+
+def summary_key(result: Any) -> SummaryKey:
+    """The ``SummaryKey`` of ``result``; equal keys count alike."""
     record = _as_dict(result)
-    verdict = {"category": _dig(record, ("verdict", "category")),
-               "ms_client": {"code": _dig(record, ("verdict", "ms_client", "code"))}}  # fmt: skip
-    found = [{"id": f.get("id"), "severity": f.get("severity")} for f in _finding_list(record)]
-    return {"verdict": verdict, "findings": found}
+    found = tuple((f.get("id"), f.get("severity")) for f in _finding_list(record))
+    return _dig(record, ("verdict", "category")), _dig(record, ("verdict", "ms_client", "code")), found
+
+
+def summary_of_key(key: SummaryKey) -> dict[str, Any]:
+    """A record ``Summary.add`` counts as it counts the result ``key`` came from."""
+    category, code, found = key
+    return {"verdict": {"category": category, "ms_client": {"code": code}},
+            "findings": [{"id": fid, "severity": severity} for fid, severity in found]}  # fmt: skip
 
 
 class Summary:
@@ -374,18 +383,20 @@ class Summary:
         """The most severe severity of any finding seen; None while there is none."""
         self._severity_of: dict[str, str] = {}
 
-    def add(self, result: Any) -> None:
+    def add(self, result: Any, count: int = 1) -> None:
+        """Count ``result``, ``count`` times (a batch of results alike from a worker)."""
         record = _as_dict(result)
-        self.total += 1
-        self.by_category[str(_dig(record, ("verdict", "category")) or _NONE_LABEL)] += 1
-        self.by_ms_code[str(_dig(record, ("verdict", "ms_client", "code")) or _NONE_LABEL)] += 1
+        self.total += count
+        self.by_category[str(_dig(record, ("verdict", "category")) or _NONE_LABEL)] += count
+        self.by_ms_code[str(_dig(record, ("verdict", "ms_client", "code")) or _NONE_LABEL)] += count
         found = _finding_list(record)
         for finding in found:
-            self.by_severity[str(finding.get("severity"))] += 1
+            self.by_severity[str(finding.get("severity"))] += count
             fid, severity = str(finding.get("id")), str(finding.get("severity"))
             if severity_rank(severity) < severity_rank(self._severity_of.get(fid, "")):
                 self._severity_of[fid] = severity  # A finding graded per case shows its worst.
-        self.by_finding.update(set(finding_ids(record)))  # A target counts once per finding.
+        for finding_id in set(finding_ids(record)):  # A target counts once per finding.
+            self.by_finding[finding_id] += count
         worst = worst_severity(record)
         if worst is not None and (self.worst is None or severity_rank(worst) < severity_rank(self.worst)):
             self.worst = worst

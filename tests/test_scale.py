@@ -286,7 +286,7 @@ def test_a_share_is_handed_out_twice_at_most_then_its_targets_are_named() -> Non
     targets = tuple(Target(f"10.0.0.{i}", 3389, f"10.0.0.{i}") for i in range(1, 8))
     books.opened(Share(0, targets))
     first = target_key("10.0.0.1", 3389)
-    counts = {"verdict": {"category": "ok", "ms_client": {"code": None}}, "findings": []}
+    counts = ("ok", None, ())
     books.take(Batch(items=[(0, first, "line 1\n", counts), (0, first, "again\n", counts)]), "w1")
     again = books.again(0)  # The worker died: the rest, without the target written.
     assert again is not None and again.targets == targets[1:] and written == ["line 1\n"]
@@ -318,3 +318,19 @@ def test_the_rate_budget_is_divided_again_when_a_worker_runs_out_of_work() -> No
     pool._live[0].ended = True
     pool._rebalance()
     assert sent == {0: [(RATE, 50.0)], 1: [(RATE, 50.0), (RATE, 100.0)]}
+
+
+def test_a_summary_counts_results_by_their_keys_as_it_counts_the_results(servers: list[str]) -> None:
+    from collections import Counter
+
+    from rdpprobe.output import Summary, summary_key, summary_of_key
+
+    results = [result.to_dict() for result in probe_many(servers, depth="nla")]
+    direct, keyed = Summary(), Summary()
+    for record in results:
+        direct.add(record)
+    for key, count in Counter(summary_key(record) for record in results).items():
+        keyed.add(summary_of_key(key), count)
+    fields = ("total", "by_category", "by_ms_code", "by_finding", "by_severity", "worst")
+    assert [getattr(keyed, name) for name in fields] == [getattr(direct, name) for name in fields]
+    assert direct.by_finding  # The mock's self-signed certificates are findings.

@@ -11,12 +11,13 @@ Rules of this module:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rdpprobe.errors import RdpProbeError
-from rdpprobe.output import plural
+from rdpprobe.output import SummaryKey, plural, summary_of_key
 from rdpprobe.addresses import host_port
 from rdpprobe.result import Target
 from rdpprobe.resume import target_key
@@ -68,17 +69,20 @@ class Books:
         closed: list[int] = []
         payloads: list[Any] = []
         counted = 0
+        alike: Counter[SummaryKey] = Counter()
         for share, key, payload, counts in batch.items:
             if not self._settle(share, key, closed):
                 continue
             counted += 1
-            summary.add(counts)
+            alike[counts] += 1
             if payload is None:
                 report.unwritten += 1
             else:
                 payloads.append(payload)
         excluded = sum(self._settle(share, key, closed) for share, key in batch.excluded)
         report.stats.targets += counted + excluded
+        for counts, number in alike.items():
+            summary.add(summary_of_key(counts), number)
         if source is None:  # A task's one batch: its engine's figures are final.
             self._finished = tuple(map(sum, zip(self._finished, batch.stats)))  # type: ignore[assignment]
         else:

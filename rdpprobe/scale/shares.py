@@ -21,7 +21,7 @@ from typing import Any
 
 from rdpprobe.engine import Engine, EngineOptions
 from rdpprobe.engine.intake import Intake
-from rdpprobe.output import csv_row, jsonl_line, summary_record
+from rdpprobe.output import SummaryKey, csv_row, jsonl_line, summary_key
 from rdpprobe.result import ProbeResult, Target
 from rdpprobe.resume import target_key
 from rdpprobe.scan import connected
@@ -39,8 +39,8 @@ NO_SHARE = -1
 
 Key = int | tuple[str, int]
 #: One finished target: (share, key, payload or None when ``--open`` leaves it out, what the
-#: summary counts of it: ``output.summary_record``).
-Item = tuple[int, Key, Any, dict[str, Any]]
+#: summary counts of it).
+Item = tuple[int, Key, Any, SummaryKey]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +110,14 @@ class Share:
     targets: tuple[Target, ...]
     attempt: int = 0
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Targets travel as plain tuples: a tenth of the cost of pickling the dataclasses.
+        return _share, (self.index, tuple((t.host, t.port, t.address) for t in self.targets), self.attempt)
+
+
+def _share(index: int, targets: tuple[tuple[str, int, str | None], ...], attempt: int) -> Share:
+    return Share(index, tuple(Target(*target) for target in targets), attempt)
+
 
 @dataclass(slots=True)
 class Batch:
@@ -132,7 +140,7 @@ class Encoder:
     def item(self, share: int, result: ProbeResult) -> Item:
         spec = self._spec
         record = result.to_dict()
-        counted = summary_record(record)
+        counted = summary_key(record)
         key = target_key(result.target.host, result.target.port)
         if spec.keep_open and not connected(result):
             return share, key, None, counted

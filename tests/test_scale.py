@@ -334,3 +334,25 @@ def test_a_summary_counts_results_by_their_keys_as_it_counts_the_results(servers
     fields = ("total", "by_category", "by_ms_code", "by_finding", "by_severity", "worst")
     assert [getattr(keyed, name) for name in fields] == [getattr(direct, name) for name in fields]
     assert direct.by_finding  # The mock's self-signed certificates are findings.
+
+
+def test_a_killed_dask_worker_loses_and_duplicates_nothing() -> None:
+    """SIGKILL the Dask worker running a share of silent probes: the scheduler runs its task
+    again elsewhere, and every target comes back exactly once."""
+    distributed = pytest.importorskip("distributed")
+    (port,) = closed_ports(1)
+    with _silent_listeners(4) as silent, distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=True,
+    ) as local, distributed.Client(local) as client:  # fmt: skip
+        targets = [*silent, f"127.0.1.0/25:{port}"]
+        pids = client.run(os.getpid)
+        got, killed = [], False
+        for result in probe_many(targets, depth="quick", executor=client, concurrency=4, connect_timeout=2,
+                                 timeout=2, deadline=6):  # fmt: skip
+            got.append(f"{result.target.host}:{result.target.port}")
+            busy = [address for address, keys in client.processing().items() if keys]
+            if not killed and busy:
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed = True
+    assert killed
+    assert sorted(got) == sorted([*silent, *(f"127.0.1.{i}:{port}" for i in range(128))])

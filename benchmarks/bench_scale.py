@@ -73,7 +73,8 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("dask"):
         from distributed import LocalCluster
 
-        cluster = LocalCluster(n_workers=spec["dask"], threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=spec["dask"], threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address="127.0.0.1:0")  # fmt: skip
         address = cluster.scheduler_address
     self0, kids0, wall0 = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     if spec["workers"] == 0 and address is None:

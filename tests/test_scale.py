@@ -32,6 +32,8 @@ from tests.transport.listeners import closed_ports
 FAST = ["--connect-timeout", "2", "--timeout", "2", "--deadline", "6", "--no-progress"]
 #: What differs between two scans of the same servers: clocks, and the server's own clock.
 TIMINGS = ("timestamp", "started_at", "timings")
+#: A LocalCluster on loopback only, its dashboard on a free port (8787 may be taken).
+LOOPBACK_CLUSTER = {"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"}
 #: Seconds a test waits for a scan's lines or processes before failing.
 PATIENCE_S = 60
 
@@ -234,7 +236,7 @@ def test_a_target_excluded_after_resolution_is_reported_to_on_excluded() -> None
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, **LOOPBACK_CLUSTER,
                                   silence_logs=True) as local, distributed.Client(local) as client:  # fmt: skip
         yield client
 
@@ -342,7 +344,7 @@ def test_a_killed_dask_worker_loses_and_duplicates_nothing() -> None:
     distributed = pytest.importorskip("distributed")
     (port,) = closed_ports(1)
     with _silent_listeners(4) as silent, distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=True,
+        n_workers=2, threads_per_worker=1, processes=True, silence_logs=True, **LOOPBACK_CLUSTER,
     ) as local, distributed.Client(local) as client:  # fmt: skip
         targets = [*silent, f"127.0.1.0/25:{port}"]
         pids = client.run(os.getpid)

@@ -15,6 +15,7 @@ Rules of this module:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,7 +29,7 @@ from rdpprobe.result import (
 )
 
 __all__ = [
-    "CATALOGUE", "END_OF_SUPPORT", "SEVERITIES", "EndOfSupport", "Entry", "Finding", "Hit",
+    "CATALOGUE", "END_OF_SUPPORT", "READ_FIELDS", "SEVERITIES", "EndOfSupport", "Entry", "Finding", "Hit",
     "at_or_above", "findings", "max_severity", "severity_rank",
 ]  # fmt: skip
 
@@ -351,36 +352,31 @@ def _certificate(facts: Facts) -> CertificateFacts | None:
     return facts.tls.certificate if facts.tls is not None else None
 
 
+#: The certificate fields that show why, per finding: validity dates, issuer, key.
+_CERT_CONTEXT: dict[str, tuple[str, ...]] = {
+    "cert-expired": ("not_after",), "cert-expiring-soon": ("not_after",), "cert-not-yet-valid": ("not_before",),
+    "cert-self-signed": ("subject", "issuer"), "cert-untrusted-chain": ("issuer",),
+    "cert-name-mismatch": ("common_name", "san_dns", "san_ip"), "cert-weak-key": ("key_type", "key_size"),
+    "cert-weak-signature": ("signature_hash",), "cert-no-server-auth-eku": ("ekus",),
+}  # fmt: skip
+
+
 def _cert_rule(finding_id: str) -> Rule:
     """The rule for one certificate finding: its names in ``CertificateFacts.findings``."""
     names = tuple(name for name, fid in CERTIFICATE_FINDINGS.items() if fid == finding_id)
 
     def rule(facts: Facts, _on: date | None) -> Hit | None:
         cert = _certificate(facts)
-        named = [name for name in names if cert is not None and name in cert.findings]
+        named = [name for name in names if name in cert.findings] if cert is not None else []
         evidence = [_fact("tls.certificate.findings", name) for name in named]
-        evidence += _cert_context(facts, finding_id) if evidence else []
+        if evidence and cert is not None:
+            values = ((name, getattr(cert, name)) for name in _CERT_CONTEXT[finding_id])
+            evidence += [_fact(f"tls.certificate.{name}", value) for name, value in values if value not in (None, ())]
         if finding_id == "cert-untrusted-chain":
             evidence += _untrusted(facts)
-        severity = HIGH if "md5_signature" in named else None
-        return _hit(evidence, severity)
+        return _hit(evidence, HIGH if "md5_signature" in named else None)
 
     return rule
-
-
-def _cert_context(facts: Facts, finding_id: str) -> list[str]:
-    """The certificate fields that show why: validity dates, issuer, key."""
-    cert = _certificate(facts)
-    if cert is None:
-        return []
-    fields = {
-        "cert-expired": ("not_after",), "cert-expiring-soon": ("not_after",), "cert-not-yet-valid": ("not_before",),
-        "cert-self-signed": ("subject", "issuer"), "cert-untrusted-chain": ("issuer",),
-        "cert-name-mismatch": ("common_name", "san_dns", "san_ip"), "cert-weak-key": ("key_type", "key_size"),
-        "cert-weak-signature": ("signature_hash",), "cert-no-server-auth-eku": ("ekus",),
-    }.get(finding_id, ())
-    values = [(name, getattr(cert, name)) for name in fields]
-    return [_fact(f"tls.certificate.{name}", value) for name, value in values if value not in (None, ())]
 
 
 def _untrusted(facts: Facts) -> list[str]:
@@ -502,6 +498,14 @@ CATALOGUE: tuple[Entry, ...] = (
 
 # ---- evaluation ----------------------------------------------------------------------------------
 
+#: Every ``Facts`` field a rule reads (``facts.<name>`` in this module; a test keeps it whole).
+READ_FIELDS = (
+    "selected_protocol", "accepted_protocols", "nla_required", "legacy_no_negotiation", "neg_flags", "tls",
+    "ntlm", "credssp_version", "client_credssp_version", "encryption", "possible_downgrade", "tls_audit",
+    "rdp_encryption_audit",
+)  # fmt: skip
+_read_facts = operator.attrgetter(*READ_FIELDS)
+
 
 def severity_rank(severity: str) -> int:
     """0 for ``critical`` … 4 for ``info``; an unknown name ranks below ``info``."""
@@ -516,6 +520,8 @@ def findings(subject: ProbeResult | Facts, on: date | datetime | None = None) ->
     none is judged: an unknown date claims nothing.
     """
     facts = subject.facts if isinstance(subject, ProbeResult) else subject
+    if all(value is None for value in _read_facts(facts)):
+        return ()  # Nothing a rule reads was learned (a closed port, a silent host): no rule can hit.
     when = on if on is not None else subject.started_at if isinstance(subject, ProbeResult) else None
     day = when.date() if isinstance(when, datetime) else when
     found = []

@@ -8,6 +8,7 @@ listeners, which must give no finding at all.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from rdpprobe import aprobe, probe, probe_many
 from rdpprobe.findings import (
     CATALOGUE,
     END_OF_SUPPORT,
+    READ_FIELDS,
     SEVERITIES,
     at_or_above,
     cipher_weakness,
@@ -445,3 +447,16 @@ def test_summary_labels_a_finding_graded_per_case_with_its_worst_grade() -> None
     out = io.StringIO()
     summary.render(Console(file=out, width=120, color_system=None))
     assert "tls-weak-cipher (high)" in out.getvalue() and "(low)" not in out.getvalue()
+
+
+def test_the_fields_the_rules_read_are_all_listed() -> None:
+    """``findings`` skips the rules when none of ``READ_FIELDS`` was learned: a rule that read
+    another field would then be skipped where it could have hit."""
+    import re
+    from pathlib import Path
+
+    import rdpprobe.findings as module
+
+    source = Path(module.__file__).read_text(encoding="utf-8")
+    read = set(re.findall(r"\bfacts\.(\w+)", source))
+    assert read <= set(READ_FIELDS) <= {f.name for f in dataclasses.fields(Facts)}, read - set(READ_FIELDS)

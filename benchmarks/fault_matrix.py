@@ -49,6 +49,8 @@ CONCURRENCY = 64
 RELAY_CHUNK = 65536
 #: Seconds a relayed connection may live; every wait here is bounded.
 HOLD_S = 10.0
+TIME = "/usr/bin/time"
+CHILD_TIMEOUT_S = 600
 #: What must never reach a child's stderr.
 NOISE = ("Warning", "Traceback", "Error")
 #: [MS-RDPBCGR] 2.2.9.1.2: a fast-path update PDU of two bytes.
@@ -228,17 +230,20 @@ def run_probe_many(ports: list[int], settle: Callable[[], None]) -> Tally:
 
 def _child(command: list[str], stdout: Path | None = None) -> tuple[int, float, float]:
     """Run ``command``; (exit status, seconds, the child's peak RSS in MiB). Its stderr must
-    stay empty (a scan's stderr is for the user): anything there is shown."""
+    stay free of warnings and tracebacks (a scan's stderr is for the user).
+
+    The child runs under ``/usr/bin/time``: Linux counts in a child's peak RSS the pages of
+    the process it was forked from, and this one holds thousands of listeners.
+    """
     started = time.monotonic()
-    with open(stdout or os.devnull, "wb") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.PIPE)
-        _pid, status, usage = os.wait4(process.pid, 0)
-    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-    noise = [line for line in stderr.splitlines() if any(word in line for word in NOISE)]
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss, open(stdout or os.devnull, "wb") as sink:
+        done = subprocess.run([TIME, "-f", "%M", "-o", rss.name, *command], cwd=ROOT, stdout=sink,
+                              stderr=subprocess.PIPE, timeout=CHILD_TIMEOUT_S, check=False)
+        peak_kib = int(rss.read().split()[-1])
+    noise = [line for line in done.stderr.decode(errors="replace").splitlines() if any(w in line for w in NOISE)]
     if noise:  # the scan's own summary is expected there; a warning or a traceback is not
         print("\n".join(noise[-20:]), file=sys.stderr)
-    code = os.waitstatus_to_exitcode(status)
-    return (code if not noise else -1), time.monotonic() - started, usage.ru_maxrss / 1024
+    return (done.returncode if not noise else -1), time.monotonic() - started, peak_kib / 1024
 
 
 def run_scan(ports: list[int], settle: Callable[[], None]) -> Tally:

@@ -419,23 +419,24 @@ def _os_end_of_support(facts: Facts, on: date | None) -> Hit | None:
 
 _TLS_FIX = "allow only TLS 1.2 and 1.3 on the server (Schannel protocol settings, or the server's TLS configuration)"
 _CERT_FIX = "install a certificate from a CA your clients trust, for the name they connect to (RDP listener certificate)"
-_STD_RDP_FIX = ("set the security layer to TLS (SecurityLayer = 2) or Negotiate with NLA required, so that Standard "
-                "RDP Security (RC4, no server authentication) is refused")
+_STD_RDP_FIX = ("set the security layer to TLS (SecurityLayer = 2; xrdp: security_layer=tls), or Negotiate with NLA "
+                "required, so that Standard RDP Security (RC4, no server authentication) is refused")
 
 CATALOGUE: tuple[Entry, ...] = (
     Entry("nla-not-required", HIGH, "Network Level Authentication is not required",
           "require NLA: UserAuthentication = 1 (\"Require user authentication for remote connections by using "
-          "Network Level Authentication\"); on xrdp, security_layer = hybrid",
+          "Network Level Authentication\"); xrdp cannot require it (its security_layer is tls, rdp or negotiate): "
+          "reach such a server only through a gateway or VPN",
           (USER_AUTHENTICATION, RDPBCGR_NEG_RSP), _nla_not_required),
     Entry("standard-rdp-security-accepted", HIGH, "Standard RDP Security is accepted (RC4, no server authentication)",
           _STD_RDP_FIX, (SECURITY_LAYER, RDPBCGR_SC_SEC1, NMAP_RDP_ENUM), _standard_rdp_security),
     Entry("rdp-encryption-none", CRITICAL, "Standard RDP Security without encryption is accepted",
           _STD_RDP_FIX, (RDPBCGR_SC_SEC1, NMAP_RDP_ENUM), _encryption_rule("NONE")),
     Entry("rdp-encryption-40bit", HIGH, "40-bit RC4 Standard RDP Security is accepted",
-          _STD_RDP_FIX + "; at least set the encryption level to High",
+          _STD_RDP_FIX + "; at least set the encryption level to High (xrdp: crypt_level=high)",
           (RDPBCGR_SC_SEC1, NMAP_RDP_ENUM), _encryption_rule("ENCRYPTION_METHOD_40BIT")),
     Entry("rdp-encryption-56bit", HIGH, "56-bit RC4 Standard RDP Security is accepted",
-          _STD_RDP_FIX + "; at least set the encryption level to High",
+          _STD_RDP_FIX + "; at least set the encryption level to High (xrdp: crypt_level=high)",
           (RDPBCGR_SC_SEC1, NMAP_RDP_ENUM), _encryption_rule("ENCRYPTION_METHOD_56BIT")),
     Entry("rdp-encryption-128bit", MEDIUM, "128-bit RC4 Standard RDP Security is accepted",
           _STD_RDP_FIX, (RDPBCGR_SC_SEC1, RFC_RC4, NMAP_RDP_ENUM), _encryption_rule("ENCRYPTION_METHOD_128BIT")),

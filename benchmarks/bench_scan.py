@@ -332,6 +332,7 @@ def main() -> int:
     parser.add_argument("--full-count", type=int, default=1500)
     parser.add_argument("--tls", default="auto", choices=("auto", "openssl", "stdlib"))
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="rounds per CPU row and per peer comparison (medians reported)")
+    parser.add_argument("--only-cpu", action="store_true", help="only the CPU rows (rdpprobe, C and bare Python clients)")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
@@ -342,6 +343,10 @@ def main() -> int:
     report: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}}
     report["quick"] = throughput("quick", args.quick_count, args.tls, args.rounds)
     report["full"] = throughput("full", args.full_count, args.tls, args.rounds)
+    if args.only_cpu:
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.with_name("scan-cpu.json").write_text(json.dumps(report, indent=1) + "\n")
+        return 0
     report["memory"] = memory()
     report["blackholes"] = blackholes()
     report["enumerate"] = enumeration(args.rounds)

@@ -32,6 +32,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import random
 import re
 import resource
 import select
@@ -178,6 +179,22 @@ def _check_loopback(host: str) -> None:
         raise ValueError(f"only loopback targets are allowed, got {host!r}")
 
 
+#: Ports a responder with several listeners takes from: below Linux's ephemeral range
+#: (32768 and up), so that the scan's own connections never hold one of them.
+LISTENER_PORTS = (10000, 32768)
+
+
+def free_ports(count: int, host: str = LOOPBACK) -> int:
+    """The first of ``count`` consecutive ports for a responder's listeners, drawn at random
+    from ``LISTENER_PORTS`` (loopback only); if one is taken the responder fails to bind and
+    ``Responder.start`` draws again."""
+    if count == 1:
+        return free_port(host)
+    _check_loopback(host)
+    low, high = LISTENER_PORTS
+    return random.randrange(low, high - count)
+
+
 def free_port(host: str = LOOPBACK) -> int:
     """A currently free TCP port on ``host`` (loopback only)."""
     _check_loopback(host)
@@ -215,12 +232,16 @@ class Responder:
         tls13: bool = False,
         max_seconds: float = 900,
         host: str = LOOPBACK,
+        listeners: int = 1,
     ) -> None:
         _check_loopback(host)
         self.mode = mode
+        self.listeners = listeners
+        """Listening ports, ``port`` .. ``port + listeners - 1``: distinct targets for a scanner
+        that drops duplicates."""
         self.host = host
         self.fixed_port = port is not None
-        self.port = port or free_port(host)
+        self.port = port or free_ports(listeners, host)
         self.tls13 = tls13
         self.max_seconds = max_seconds
         self.proc: subprocess.Popen[bytes] | None = None
@@ -239,7 +260,7 @@ class Responder:
                 raise RuntimeError(err.reason)
         for attempt in range(START_ATTEMPTS):
             if attempt and not self.fixed_port:
-                self.port = free_port(self.host)
+                self.port = free_ports(self.listeners, self.host)
             self.proc = subprocess.Popen(
                 self._argv(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
             )
@@ -270,6 +291,7 @@ class Responder:
             "--cert", str(CERT),
             "--key", str(KEY),
             "--max-seconds", str(self.max_seconds),
+            "--listeners", str(self.listeners),
         ]
         if self.tls13:
             cmd.append("--tls13")

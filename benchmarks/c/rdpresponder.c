@@ -79,13 +79,15 @@ struct conn {
 
 static enum mode g_mode = M_HYBRID;
 static SSL_CTX *g_ctx;
-static int g_epfd, g_lfd, g_reserve_fd = -1;
+static int g_epfd, g_reserve_fd = -1;
+/* --listeners N: N listening sockets on consecutive ports, so that a scanner that drops
+ * duplicate targets can be given N distinct ones (127.0.0.1:port .. port+N-1). */
+static int *g_lfds, g_nlisteners = 1;
 static long g_active, g_accepted, g_answered;
 static volatile sig_atomic_t g_stop;
 static int g_verbose;
 
 /* Listener is identified by this sentinel in epoll data. */
-static char g_listener_tag;
 
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
@@ -466,16 +468,16 @@ static int step(struct conn *c)
 	}
 }
 
-static void accept_all(void)
+static void accept_all(int lfd)
 {
 	for (int i = 0; i < 256; i++) {
-		int fd = accept4(g_lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
 				/* shed one pending connection so the listener does not spin */
 				if (g_reserve_fd >= 0) {
 					close(g_reserve_fd);
-					int x = accept(g_lfd, NULL, NULL);
+					int x = accept(lfd, NULL, NULL);
 					if (x >= 0)
 						close(x);
 					g_reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -525,7 +527,7 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s --port N [--host 127.0.0.1] [--mode hybrid|hybrid-stall|ssl|fail5|windows|plain-tls|silent]\n"
-		"          [--cert PEM] [--key PEM] [--tls13] [--max-seconds N] [--verbose]\n", argv0);
+		"          [--cert PEM] [--key PEM] [--tls13] [--max-seconds N] [--listeners N] [--verbose]\n", argv0);
 	exit(2);
 }
 
@@ -542,6 +544,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--cert") && v) { cert = v; i++; }
 		else if (!strcmp(a, "--key") && v) { key = v; i++; }
 		else if (!strcmp(a, "--max-seconds") && v) { max_seconds = atof(v); i++; }
+		else if (!strcmp(a, "--listeners") && v) { g_nlisteners = atoi(v); i++; }
 		else if (!strcmp(a, "--tls13")) tls13 = 1;
 		else if (!strcmp(a, "--verbose")) g_verbose = 1;
 		else if (!strcmp(a, "--mode") && v) {
@@ -599,18 +602,22 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	g_reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-	g_lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (g_lfd < 0) die("socket");
-	int one = 1;
-	setsockopt(g_lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = ia };
-	if (bind(g_lfd, (struct sockaddr *)&sin, sizeof sin) != 0) die("bind");
-	if (listen(g_lfd, 65535) != 0) die("listen");
-
+	if (g_nlisteners < 1 || port + g_nlisteners - 1 > 65535) usage(argv[0]);
+	g_lfds = calloc((size_t)g_nlisteners, sizeof *g_lfds);
+	if (!g_lfds) die("calloc");
 	g_epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (g_epfd < 0) die("epoll_create1");
-	struct epoll_event le = { .events = EPOLLIN, .data.ptr = &g_listener_tag };
-	if (epoll_ctl(g_epfd, EPOLL_CTL_ADD, g_lfd, &le) != 0) die("epoll_ctl");
+	for (int l = 0; l < g_nlisteners; l++) {
+		int lfd = g_lfds[l] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (lfd < 0) die("socket");
+		int one = 1;
+		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port + l), .sin_addr = ia };
+		if (bind(lfd, (struct sockaddr *)&sin, sizeof sin) != 0) die("bind");
+		if (listen(lfd, 65535) != 0) die("listen");
+		struct epoll_event le = { .events = EPOLLIN, .data.ptr = &g_lfds[l] };
+		if (epoll_ctl(g_epfd, EPOLL_CTL_ADD, lfd, &le) != 0) die("epoll_ctl");
+	}
 
 	static const char *mode_names[] = { "hybrid", "hybrid-stall", "ssl", "fail5", "windows", "plain-tls", "silent" };
 	fprintf(stderr, "rdpresponder: listening on %s:%d mode=%s tls_max=%s\n", host, port,
@@ -624,8 +631,9 @@ int main(int argc, char **argv)
 		int n = epoll_wait(g_epfd, evs, 512, 200);
 		if (n < 0 && errno != EINTR) die("epoll_wait");
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &g_listener_tag) {
-				accept_all();
+			int *tag = evs[i].data.ptr;
+			if (tag >= g_lfds && tag < g_lfds + g_nlisteners) {
+				accept_all(*tag);
 				continue;
 			}
 			struct conn *c = evs[i].data.ptr;

@@ -53,6 +53,7 @@ from rdpprobe.sequence import audit
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.plan import Plan, Step, advance, out_of_time, plan
 from rdpprobe.sequence.prober import Prober
+from rdpprobe.sequence.quick import QuickProber, QuickShapes
 from rdpprobe.transport.errors import LocalResourceError
 
 logger = logging.getLogger(__name__)
@@ -234,6 +235,8 @@ class Engine:
         self._target_error: BaseException | None = None
         self._bucket: TokenBucket | None = None
         self._resolver: Resolver | None = None
+        self._quick = QuickShapes.for_config(config)
+        """The fast path's shared state when the scan stops at the Connection Confirm."""
         self.stopping = False
         """Set by ``stop``: the loop ends at its next turn."""
 
@@ -515,8 +518,13 @@ class Engine:
             self._complete(job, out_of_time(job.steps))
             return
         config = job.config
-        prober = Prober(job.target, config, now=now, started_at=_connection_started_at(job), rng=self._rng,
-                        deadline_at=job.deadline_at)
+        started_at = _connection_started_at(job)
+        quick = self._quick
+        prober: Prober | QuickProber
+        if quick is not None and config is quick.config:  # The plan's own config: the fast path.
+            prober = QuickProber(quick, job.target, now=now, started_at=started_at, rng=self._rng, deadline_at=job.deadline_at)
+        else:
+            prober = Prober(job.target, config, now=now, started_at=started_at, rng=self._rng, deadline_at=job.deadline_at)
         link = job.link = Link(self, job, prober)
         if job.address is not None:
             link.open(job.family, job.address, now)

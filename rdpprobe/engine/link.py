@@ -27,6 +27,7 @@ from rdpprobe.engine.tlsflavor import TlsFlavor, handshake_failure
 
 if TYPE_CHECKING:
     from rdpprobe.engine.core import Engine, Job
+    from rdpprobe.sequence.quick import QuickProber
     from rdpprobe.transport.tls import TlsPump
 
 #: Bytes per ``recv_into``; the engine shares one buffer of this size across all links.
@@ -53,7 +54,7 @@ class Link:
 
     __slots__ = ("engine", "job", "prober", "sock", "tls", "flavor", "pending", "connecting", "handshaking", "deadline", "armed", "closed")
 
-    def __init__(self, engine: Engine, job: Job, prober: Prober) -> None:
+    def __init__(self, engine: Engine, job: Job, prober: Prober | QuickProber) -> None:
         self.engine = engine
         self.job = job
         self.prober = prober

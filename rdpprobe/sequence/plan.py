@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Generator
+from datetime import date, datetime
 
 from rdpprobe.classify import advisories
 from rdpprobe.errors import ProbeUsageError
 from rdpprobe.findings import findings
-from rdpprobe.result import Facts, ProbeResult
+from rdpprobe.result import Facts, Finding, ProbeResult, Verdict
 from rdpprobe.sequence import audit
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.phases import Phase
@@ -289,12 +290,32 @@ def _nla_from_negotiation(facts: Facts) -> bool | None:
     return None
 
 
+#: Facts whose advisories and findings are remembered, by identity: results answered alike
+#: share one ``Facts`` (``sequence.quick``), and grading them again gives the same answer.
+GRADED_CACHE_SIZE = 64
+_graded: dict[int, tuple[Facts, date, int, tuple[Verdict, ...], tuple[Finding, ...]]] = {}
+
+
+def _grade(facts: Facts, started_at: datetime, port: int) -> tuple[tuple[Verdict, ...], tuple[Finding, ...]]:
+    """``classify.advisories(facts, port)`` and ``findings(facts, started_at)``, remembered
+    for the last ``GRADED_CACHE_SIZE`` distinct ``Facts`` objects (frozen), with the day and
+    the port they were graded for."""
+    day = started_at.date()
+    kept = _graded.get(id(facts))
+    if kept is not None and kept[0] is facts and kept[1] == day and kept[2] == port:
+        return kept[3], kept[4]
+    found, graded = advisories(facts, port), findings(facts, day)
+    if len(_graded) >= GRADED_CACHE_SIZE:
+        del _graded[next(iter(_graded))]
+    _graded[id(facts)] = (facts, day, port, found, graded)
+    return found, graded
+
+
 def _with_advisories(result: ProbeResult, facts: Facts | None = None) -> ProbeResult:
     """``result`` with ``facts``, the findings that did not stop the probe
     (``classify.advisories``) and the security findings (``rdpprobe.findings``)."""
     facts = result.facts if facts is None else facts
-    found = advisories(facts, result.target.port)
-    graded = findings(facts, result.started_at)
+    found, graded = _grade(facts, result.started_at, result.target.port)
     if facts is result.facts and found == result.advisories and graded == result.findings:
         return result  # Most results: nothing to add, so no copy.
     return dataclasses.replace(result, facts=facts, advisories=found, findings=graded)

@@ -278,3 +278,25 @@ def test_a_recovered_ssl_required_is_explained_from_the_refused_request() -> Non
     assert result.facts.requested_protocols == ("SSL",)
     (n1,) = [a for a in result.advisories if a.taxonomy_id == "N1"]
     assert "although the client offered it" in n1.summary
+
+def test_results_that_share_facts_are_graded_once_and_alike() -> None:
+    """Advisories and findings are remembered per ``Facts`` object and day: the same facts
+    on the same day give the same grading, another day is graded again (end of support)."""
+    from datetime import datetime, timezone
+
+    from rdpprobe.classify import advisories
+    from rdpprobe.findings import findings
+    from rdpprobe.result import Facts
+    from rdpprobe.sequence import plan as plan_module
+
+    facts = Facts(selected_protocol="RDP", legacy_no_negotiation=True, requested_protocols=("SSL",))
+    day_one = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    first = plan_module._grade(facts, day_one, 3389)
+    assert first == (advisories(facts, 3389), findings(facts, day_one))
+    assert plan_module._grade(facts, day_one.replace(hour=5), 3389)[1] is first[1]
+    much_later = datetime(2040, 1, 1, tzinfo=timezone.utc)
+    assert plan_module._grade(facts, day_one, 443) == (advisories(facts, 443), findings(facts, day_one))
+    assert plan_module._grade(facts, much_later, 3389) == (advisories(facts, 3389), findings(facts, much_later))
+    for n in range(plan_module.GRADED_CACHE_SIZE + 5):
+        plan_module._grade(Facts(selected_protocol="SSL", neg_flags=n), day_one, 3389)
+    assert len(plan_module._graded) <= plan_module.GRADED_CACHE_SIZE

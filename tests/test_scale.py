@@ -358,3 +358,15 @@ def test_a_killed_dask_worker_loses_and_duplicates_nothing() -> None:
                 killed = True
     assert killed
     assert sorted(got) == sorted([*silent, *(f"127.0.1.{i}:{port}" for i in range(128))])
+
+
+def test_aprobe_many_with_workers_yields_every_result(servers: list[str]) -> None:
+    import asyncio
+
+    from rdpprobe import aprobe_many
+
+    async def spread() -> list[tuple[str, int, str]]:
+        return [(r.target.host, r.target.port, r.signal.value) async for r in aprobe_many(servers, depth="quick", workers=2)]
+
+    single = sorted((r.target.host, r.target.port, r.signal.value) for r in probe_many(servers, depth="quick"))
+    assert sorted(asyncio.run(spread())) == single

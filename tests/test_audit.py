@@ -157,6 +157,9 @@ def test_encryption_methods_accepted(scenario: str) -> None:
     assert facts is not None
     accepted, levels = METHODS[scenario]
     assert facts.methods_accepted == accepted and facts.levels == levels
+    ids = {f.id for f in result.findings}
+    for method, finding in ((M40, "rdp-encryption-40bit"), (M56, "rdp-encryption-56bit"), (NONE, "rdp-encryption-none")):
+        assert (finding in ids) == (method in accepted)
     assert set(facts.methods_refused) == {m.name for m in audit.AUDITED_METHODS} - set(accepted)
     assert facts.methods_unknown == ()
 
@@ -182,6 +185,8 @@ def test_weak_ciphers_in_the_clients_order() -> None:
     assert v12.complete is True and tls.groups is None  # No TLS 1.3: no groups enumerated.
     assert connections <= AUDIT_BUDGET + len(ENUMERATION) + 1
     assert json.loads(json.dumps(result.to_dict()))["facts"]["tls_audit"]["server_cipher_preference"] is False
+    # The findings read the audit's facts: neither the probe's own suite nor its order shows these.
+    assert {"tls-no-server-cipher-preference", "tls-weak-cipher"} <= {f.id for f in result.findings}
 
 
 def test_tls_1_3_groups_and_server_preference() -> None:

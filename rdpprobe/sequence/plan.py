@@ -90,7 +90,7 @@ def plan(config: ProbeConfig) -> Plan:
         return result  # The deadline passed first: nothing was enumerated.
     if not isinstance(answers, tuple) or len(answers) != len(fan.chains):
         raise ProbeUsageError("an audit's fan-out needs one answer per chain")
-    return audit.with_audit(result, fan, answers)
+    return _with_advisories(audit.with_audit(result, fan, answers))  # Findings from the audit's facts too.
 
 
 def _result(answer: Answer) -> ProbeResult | None:

@@ -198,11 +198,25 @@ def test_tls_1_3_groups_and_server_preference() -> None:
 
 
 def test_the_budget_bounds_the_connections() -> None:
-    result, connections = _audited("windows-tls", audit_budget=3)
-    assert connections == len(ENUMERATION) + 1 + 3
+    result, connections = _audited("rdp-client-compatible", audit_budget=3)
+    assert connections == len(ENUMERATION) + 2 + 3  # The probe is refused TLS, then retries with RDP.
     facts = result.facts.rdp_encryption_audit
-    assert facts is not None and len(facts.methods_unknown) == 2
-    assert {v.accepted for v in result.facts.tls_audit.versions} == {None}  # type: ignore[union-attr]
+    assert facts is not None and facts.methods_accepted == (M40, M56, M128) and len(facts.methods_unknown) == 2
+    result, connections = _audited("windows-tls", audit_budget=3)
+    assert connections == len(ENUMERATION) + 1 + 3  # The enumeration's refusal of RDP answers the methods.
+    tls = result.facts.tls_audit
+    assert tls is not None
+    assert [(v.accepted, v.complete) for v in tls.versions] == [
+        (None, None), (True, False), (True, False), (True, False), (None, False)]  # SSLv3 untestable.
+
+
+def test_what_the_enumeration_saw_refused_takes_no_connection() -> None:
+    result, connections = _audited("windows-rdp-security")
+    tls = result.facts.tls_audit
+    assert tls is not None and result.facts.refused_protocols is not None
+    assert {v.version: v.accepted for v in tls.versions} == {
+        "SSLv3": None, "TLSv1": False, "TLSv1.1": False, "TLSv1.2": False, "TLSv1.3": False}
+    assert connections == len(ENUMERATION) + 2 + len(audit.AUDITED_METHODS)  # Refused TLS, RDP retried.
 
 
 def test_probe_many_and_aprobe_agree_with_probe() -> None:

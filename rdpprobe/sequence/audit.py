@@ -56,6 +56,11 @@ TLS_REQUEST = int(SecurityProtocol.SSL | SecurityProtocol.HYBRID)
 #: The version whose key exchange groups are enumerated: in TLS 1.3 a group offered alone
 #: either completes the handshake or is refused (RFC 8446 4.2.7, 4.1.1).
 GROUPS_VERSION = "TLSv1.3"
+#: The enumeration's name for Standard RDP Security, and for the protocols a TLS audit
+#: connection requests (``TLS_REQUEST``): when it saw them refused (RDP_NEG_FAILURE or
+#: another protocol selected), the audit's connections would be refused the same way.
+STANDARD_RDP = "RDP"
+TLS_PROTOCOLS = frozenset({"SSL", "HYBRID"})
 #: Failures that are the server's answer to a ClientHello: it refused the offer.
 TLS_REFUSALS = frozenset({Signal.TLS_ALERT, Signal.TLS_EOF, Signal.TLS_ERROR, Signal.RESET, Signal.EOF})
 #: Failures after an MCS Connect Initial that are the server's answer to its security data.
@@ -137,12 +142,28 @@ def fanout(config: ProbeConfig, result: ProbeResult) -> Fanout | None:
     base = dataclasses.replace(config, audit=None, enumerate_protocols=False, follow_negotiation=False,
                                credentials=None, full_logon=False, trace=False)
     suites = dict(settings.tls_suites)
-    chains: list[Chain] = [_method_chain(base, method, budget) for method in AUDITED_METHODS]
+    refused = set(result.facts.refused_protocols or ())
+    chains: list[Chain] = []
+    for method in AUDITED_METHODS:
+        if STANDARD_RDP in refused:  # The enumeration's refusal answers each method offered.
+            chains.append(_answered(MethodAnswer(str(method.name), REFUSED)))
+        else:
+            chains.append(_method_chain(base, method, budget))
     for version in AUDITED_VERSIONS:
-        if version in suites:
+        if version not in suites:
+            continue
+        if TLS_PROTOCOLS <= refused:
+            chains.append(_answered(VersionAnswer(TlsVersionSupport(version, False, (), True))))
+        else:
             groups = settings.groups if version == GROUPS_VERSION else ()
             chains.append(_version_chain(base, version, suites[version], groups, budget))
     return Fanout(tuple(chains), settings)
+
+
+def _answered(answer: object) -> Chain:
+    """A chain that answers without a connection: the enumeration already showed it."""
+    return answer
+    yield  # A generator that returns at once.
 
 
 def with_audit(result: ProbeResult, plan: Fanout, answers: tuple[object, ...]) -> ProbeResult:
@@ -265,7 +286,7 @@ def _groups(base: ProbeConfig, version: str, suites: tuple[str, ...], groups: tu
 
 def _tls_step(base: ProbeConfig, offer: TlsOffer) -> ProbeConfig:
     return dataclasses.replace(base, requested_protocols=TLS_REQUEST, stop_after=Phase.TLS, tls_offer=offer,
-                               encryption_methods=None)
+                               encryption_methods=None, examine_certificate=False)
 
 
 def handshake_answer(result: ProbeResult | None, version: str) -> str | bool | None:

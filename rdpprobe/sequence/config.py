@@ -130,5 +130,8 @@ class ProbeConfig:
     encryption_methods: int | None = None
     #: The ClientHello of this connection, for an audit connection; None: the usual one.
     tls_offer: TlsOffer | None = None
+    #: Analyse the certificate and check its chain (an audit connection, which only asks
+    #: which version and suite a handshake reaches, leaves them to the probe's own).
+    examine_certificate: bool = True
     #: Enumerate encryption methods, TLS versions and suites after the probe (``--audit``).
     audit: AuditSettings | None = None

@@ -44,6 +44,8 @@ def _tls_facts(state: ProbeState, info: TlsInfo) -> TlsFacts:
     from rdpprobe import certinfo, trust  # Imported on first use: see the module docstring.
 
     config = state.config
+    if not config.examine_certificate:
+        return TlsFacts(info.version, info.cipher)
     expected = config.expected_name or state.target.host
     chain = trust.check_chain(info.certificate, info.chain, expected, state.started_at, config.ca_file, config.ca_path)
     cert = None

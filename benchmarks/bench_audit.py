@@ -5,8 +5,10 @@ mock servers (TLS with and without NLA, weak TLS suites, weak RDP encryption) an
 xrdp is installed, xrdp in ``tls`` and ``rdp`` (crypt_level low) mode. For each tool the
 benchmark reports the CPU of its process (``wait4``: user + sys, start-up and imports
 included, as a user pays them), the wall time, and the connections the mock servers
-accepted, each per audited target; the median of ``--rounds`` rounds, the tools taking
-turns in each. rdpprobe's audit answers what both others answer together (RDP encryption
+accepted, each per audited target of a run over all of them; the marginal CPU of a target
+(the run over all less the run over the first alone, over the others), which leaves out
+each tool's start-up; and one target alone. Medians of ``--rounds`` rounds, the tools
+taking turns in each. rdpprobe's audit answers what both others answer together (RDP encryption
 methods, TLS versions, suites and curves), so the ratios compare it with their sum.
 
     python3 benchmarks/bench_audit.py [--rounds 2] [--no-xrdp] [--out benchmarks/results/audit.json]
@@ -85,22 +87,29 @@ def _targets(with_xrdp: bool) -> Iterator[tuple[list[int], list[MockRdpServer]]]
 def run(rounds: int, with_xrdp: bool) -> dict[str, object]:
     rows: dict[str, list[dict[str, float]]] = {"rdpprobe": [], "nmap": [], "sslyze": []}
     with _targets(with_xrdp) as (ports, mocks), tempfile.TemporaryDirectory() as tmp:
-        commands = _commands(ports, Path(tmp))
+        everything, first = _commands(ports, Path(tmp)), _commands(ports[:1], Path(tmp))
         for _ in range(rounds):
-            for tool, argv in commands.items():
+            for tool, argv in everything.items():
                 before = sum(m.connections for m in mocks)
                 cpu, wall = _measure(argv)
                 accepted = sum(m.connections for m in mocks) - before
-                rows[tool].append({"cpu_s": cpu / len(ports), "wall_s": wall / len(ports),
-                                   "connections": accepted / len(mocks)})
+                one_cpu, one_wall = _measure(first[tool])
+                rows[tool].append({
+                    "cpu_s": cpu / len(ports), "wall_s": wall / len(ports), "connections": accepted / len(mocks),
+                    "marginal_cpu_s": (cpu - one_cpu) / (len(ports) - 1),
+                    "one_target_cpu_s": one_cpu, "one_target_wall_s": one_wall,
+                })
                 print(tool, json.dumps(rows[tool][-1]), flush=True)
     median = {tool: {key: statistics.median(r[key] for r in runs) for key in runs[0]} for tool, runs in rows.items()}
-    both = {key: median["nmap"][key] + median["sslyze"][key] for key in ("cpu_s", "wall_s", "connections")}
+    both = {key: median["nmap"][key] + median["sslyze"][key] for key in median["nmap"]}
     ours = median["rdpprobe"]
     return {
         "targets": len(ports), "mock_targets": len(mocks), "rounds": rounds, "per_target_median": median,
         "nmap_plus_sslyze": both,
         "ratio_cpu": both["cpu_s"] / ours["cpu_s"], "ratio_wall": both["wall_s"] / ours["wall_s"],
+        "ratio_marginal_cpu": both["marginal_cpu_s"] / ours["marginal_cpu_s"],
+        "ratio_one_target_cpu": both["one_target_cpu_s"] / ours["one_target_cpu_s"],
+        "ratio_one_target_wall": both["one_target_wall_s"] / ours["one_target_wall_s"],
         "each_round": rows,
     }
 

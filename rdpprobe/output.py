@@ -113,7 +113,7 @@ def _orjson() -> tuple[Callable[..., bytes], type] | None:
     datetimes, subclasses of the JSON types) handed back to the caller, and its ``Fragment``;
     None without orjson."""
     try:
-        import orjson
+        import orjson  # type: ignore[import-not-found, unused-ignore]  # an older venv may lack it
     except ImportError:  # pragma: no cover - a dependency; the stdlib encoder still works
         return None
     options = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS

@@ -293,22 +293,26 @@ def _nla_from_negotiation(facts: Facts) -> bool | None:
 #: Facts whose advisories and findings are remembered, by identity: results answered alike
 #: share one ``Facts`` (``sequence.quick``), and grading them again gives the same answer.
 GRADED_CACHE_SIZE = 64
-_graded: dict[int, tuple[Facts, date, int, tuple[Verdict, ...], tuple[Finding, ...]]] = {}
+_graded: dict[int, tuple[Facts, date, tuple[Finding, ...], int, tuple[Verdict, ...]]] = {}
 
 
 def _grade(facts: Facts, started_at: datetime, port: int) -> tuple[tuple[Verdict, ...], tuple[Finding, ...]]:
     """``classify.advisories(facts, port)`` and ``findings(facts, started_at)``, remembered
-    for the last ``GRADED_CACHE_SIZE`` distinct ``Facts`` objects (frozen), with the day and
-    the port they were graded for."""
+    for the last ``GRADED_CACHE_SIZE`` distinct ``Facts`` objects (frozen): the findings
+    with the day they were judged on, the advisories with the port (a scan of many ports
+    grades one server's facts once, its advisories per port)."""
     day = started_at.date()
     kept = _graded.get(id(facts))
-    if kept is not None and kept[0] is facts and kept[1] == day and kept[2] == port:
-        return kept[3], kept[4]
-    found, graded = advisories(facts, port), findings(facts, day)
-    if len(_graded) >= GRADED_CACHE_SIZE:
+    if kept is None or kept[0] is not facts or kept[1] != day:
+        kept = (facts, day, findings(facts, day), port, advisories(facts, port))
+    elif kept[3] != port:
+        kept = (facts, day, kept[2], port, advisories(facts, port))
+    else:
+        return kept[4], kept[2]
+    if id(facts) not in _graded and len(_graded) >= GRADED_CACHE_SIZE:
         del _graded[next(iter(_graded))]
-    _graded[id(facts)] = (facts, day, port, found, graded)
-    return found, graded
+    _graded[id(facts)] = kept
+    return kept[4], kept[2]
 
 
 def _with_advisories(result: ProbeResult, facts: Facts | None = None) -> ProbeResult:

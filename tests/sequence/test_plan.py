@@ -296,6 +296,7 @@ def test_results_that_share_facts_are_graded_once_and_alike() -> None:
     assert plan_module._grade(facts, day_one.replace(hour=5), 3389)[1] is first[1]
     much_later = datetime(2040, 1, 1, tzinfo=timezone.utc)
     assert plan_module._grade(facts, day_one, 443) == (advisories(facts, 443), findings(facts, day_one))
+    assert plan_module._grade(facts, day_one, 443)[1] is first[1]  # findings do not depend on the port
     assert plan_module._grade(facts, much_later, 3389) == (advisories(facts, 3389), findings(facts, much_later))
     for n in range(plan_module.GRADED_CACHE_SIZE + 5):
         plan_module._grade(Facts(selected_protocol="SSL", neg_flags=n), day_one, 3389)

@@ -124,6 +124,11 @@ def _add_directory(anchors: dict[bytes, x509.Certificate], path: str) -> None:
             _add_file(anchors, full, strict=False)
 
 
+#: What cryptography raises for a certificate field it parses only when the verifier reads
+#: it (a malformed subject, a BitString attribute of another type): the chain is not judged.
+UNPARSED = (ValueError, TypeError)
+
+
 def check_chain(
     leaf: bytes | None,
     intermediates: tuple[bytes, ...] | None,
@@ -146,20 +151,26 @@ def check_chain(
         return TrustFacts(None, f"certificate does not parse: {exc}", loaded.label)
     when = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
     builder = verification.PolicyBuilder().store(loaded.store).time(when)
-    if name is not None and _verifies_for_name(builder, certificate, sent, name):
-        return TrustFacts(True, None, loaded.label)
     try:
-        error = _chain_error(builder, certificate, sent)
-    except ValueError as exc:  # a field cryptography parses only when the verifier reads it
+        return _judged(builder, certificate, sent, name, intermediates is None, loaded.label)
+    except UNPARSED as exc:
         return TrustFacts(None, f"certificate does not parse: {exc}", loaded.label)
+
+
+def _judged(builder: verification.PolicyBuilder, certificate: x509.Certificate, sent: list[x509.Certificate],
+            name: str | None, intermediates_unseen: bool, label: str | None) -> TrustFacts:
+    """``check_chain``'s verdict once the certificates loaded; raises ``UNPARSED``."""
+    if name is not None and _verifies_for_name(builder, certificate, sent, name):
+        return TrustFacts(True, None, label)
+    error = _chain_error(builder, certificate, sent)
     if error is None:
-        return TrustFacts(True, None, loaded.label)
-    if intermediates is None and certificate.issuer != certificate.subject:
+        return TrustFacts(True, None, label)
+    if intermediates_unseen and certificate.issuer != certificate.subject:
         # The verifier may have lacked an intermediate the server did send: not judged.
         # A self-issued certificate has none to lack.
         unseen = "the TLS library did not show the intermediate certificates the server sent"
-        return TrustFacts(None, f"{unseen}; without them: {error}", loaded.label)
-    return TrustFacts(False, error, loaded.label)
+        return TrustFacts(None, f"{unseen}; without them: {error}", label)
+    return TrustFacts(False, error, label)
 
 
 def _verifies_for_name(builder: verification.PolicyBuilder, leaf: x509.Certificate,
@@ -168,7 +179,7 @@ def _verifies_for_name(builder: verification.PolicyBuilder, leaf: x509.Certifica
     try:
         verifier = builder.build_server_verifier(_subject(name))
         verifier.verify(leaf, sent)
-    except (verification.VerificationError, ValueError):
+    except (verification.VerificationError, *UNPARSED):
         return False
     return True
 

@@ -23,8 +23,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from rdpprobe.addresses import host_port, ip_literal
+from rdpprobe.addresses import host_port
 from rdpprobe.findings import severity_rank
+from rdpprobe.result import SCHEMA_VERSION, envelope_keys
 
 if TYPE_CHECKING:  # rich loads only when a table is drawn: a JSON Lines scan never needs it.
     from rich.console import Console
@@ -36,8 +37,6 @@ __all__ = [
     "summary_key", "summary_of_key",
 ]  # fmt: skip
 
-SCHEMA_VERSION = 1
-"""Version of the output envelope; bump it (and the schema file) on any breaking change."""
 SCHEMA_RESOURCE = "schema/result-v1.json"
 FORMATS = ("jsonl", "csv", "table")
 TABLE_MAX_ROWS = 10_000  # Rows a table keeps in memory; the rest are counted, not shown.
@@ -52,7 +51,6 @@ _TEXT_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=_JSON_SEPARATORS
 _ASCII_ENCODER = json.JSONEncoder(separators=_JSON_SEPARATORS)
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection guidance
 _NONE_LABEL = "none"
-_RFC3339_UTC_MILLIS = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"
 
 # Each CSV column and the path of keys that leads to it in the envelope.
 _CSV_PATHS: dict[str, tuple[str, ...]] = {
@@ -201,40 +199,11 @@ def _dig(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def _rfc3339(timestamp: datetime) -> str:
-    """``timestamp`` in UTC to the millisecond (truncated, as ``isoformat`` does), with a Z."""
-    if timestamp.tzinfo is not UTC:  # Already UTC, the usual case: nothing to check or convert.
-        if timestamp.tzinfo is None or timestamp.utcoffset() is None:
-            raise ValueError("timestamp has no time zone; pass an aware datetime")
-        timestamp = timestamp.astimezone(UTC)
-    return _RFC3339_UTC_MILLIS % (
-        timestamp.year, timestamp.month, timestamp.day,
-        timestamp.hour, timestamp.minute, timestamp.second, timestamp.microsecond // 1000,
-    )  # fmt: skip
-
-
-def _is_address(text: Any) -> bool:
-    return isinstance(text, str) and ip_literal(text) is not None
-
-
 def envelope(result: Any, timestamp: datetime) -> dict[str, Any]:
-    """The output record for one result: the stable top-level keys, then the result's own.
-
-    ``ip`` is the address probed (the target's literal address, or the resolved one);
-    ``hostname`` is the name the user gave, None when they gave an address.
-    """
+    """The output record for one result: ``ProbeResult.to_dict()`` with the envelope's keys
+    (``envelope_keys``) for ``timestamp``, first, whatever the body held under their names."""
     body = _as_dict(result)
-    target = body.get("target") or {}
-    host, address = target.get("host"), target.get("address")
-    if address is None and isinstance(host, str) and _is_address(host):
-        address = host
-    stable = {
-        "schema_version": SCHEMA_VERSION,
-        "timestamp": _rfc3339(timestamp),
-        "ip": address,
-        "port": target.get("port"),
-        "hostname": None if host is None or host == address or _is_address(host) else host,
-    }
+    stable = envelope_keys(body.get("target") or {}, timestamp)
     # Keys keep the place of their first appearance and the value of their last: the stable
     # keys come first, and a body key of the same name cannot replace their values.
     return {**stable, **body, **stable}

@@ -4,8 +4,11 @@ Rules of this module:
 - every type is a frozen, slotted dataclass, never mutated: a prober collects what it learns
   and builds each value once; a later change is a new value (``dataclasses.replace`` or
   ``Facts.update``);
-- ``to_dict()`` is the JSON form: snake_case keys, enums by their value (the snake_case
-  name), bytes as lowercase hex, datetimes as RFC 3339 UTC strings;
+- ``to_dict()`` is the JSON form, one for every output (``check --json``, a scan's JSON
+  Lines, the library): the envelope's keys first (``schema_version``, ``timestamp``, ``ip``,
+  ``port``, ``hostname``: ``envelope_keys``), then the result's; snake_case keys, enums by
+  their value (the snake_case name), bytes as lowercase hex, datetimes as RFC 3339 UTC
+  strings; ``rdpprobe/schema/result-v1.json`` is its JSON Schema;
 - in the JSON form the top-level keys and the verdict keys are always present (``null`` when
   unknown); inside ``facts`` a field that was never learned is omitted, so ``facts`` only says
   what the probe actually saw.
@@ -17,16 +20,21 @@ import dataclasses
 import enum
 import functools
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Callable
 
-from rdpprobe.addresses import host_port
+from rdpprobe.addresses import host_port, ip_literal
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.signals import Signal
 
 # Width of a FreeRDP error code in hex digits: class << 16 | code (include/freerdp/error.h).
 FREERDP_CODE_HEX_DIGITS = 8
+
+SCHEMA_VERSION = 1
+"""Version of the JSON form; bump it (and the schema file) on any breaking change."""
+_RFC3339_UTC_MILLIS = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"
 
 AUTH_NOT_REQUESTED = "not_requested"
 AUTH_SUCCEEDED = "succeeded"
@@ -394,8 +402,10 @@ class ProbeResult:
         """The JSON form (see the module docstring for the conventions)."""
         # Enum members are read through ``_value_``, the attribute the ``value`` property
         # returns, at a tenth of the cost: a result carries one signal and a phase per timing.
+        target = _plain(self.target, omit_none=False)
         out: dict[str, Any] = {
-            "target": _plain(self.target, omit_none=False),
+            **envelope_keys(target, self.started_at),
+            "target": target,
             "started_at": _plain(self.started_at),
             "phase_reached": _plain(self.phase_reached),
             "failed_phase": _plain(self.failed_phase),
@@ -412,6 +422,40 @@ class ProbeResult:
         if include_trace:
             out["trace"] = _plain(self.trace)
         return out
+
+
+def envelope_keys(target: Mapping[str, Any], timestamp: datetime) -> dict[str, Any]:
+    """The keys every JSON result starts with, from its ``target`` object and ``timestamp``.
+
+    ``ip`` is the address probed (the target's literal address, or the resolved one);
+    ``hostname`` is the name the user gave, None when they gave an address.
+    """
+    host, address = target.get("host"), target.get("address")
+    if address is None and _is_address(host):
+        address = host
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "timestamp": rfc3339(timestamp),
+        "ip": address,
+        "port": target.get("port"),
+        "hostname": None if host is None or host == address or _is_address(host) else host,
+    }
+
+
+def _is_address(text: Any) -> bool:
+    return isinstance(text, str) and ip_literal(text) is not None
+
+
+def rfc3339(timestamp: datetime) -> str:
+    """``timestamp`` in UTC to the millisecond (truncated, as ``isoformat`` does), with a Z."""
+    if timestamp.tzinfo is not UTC:  # Already UTC, the usual case: nothing to check or convert.
+        if timestamp.tzinfo is None or timestamp.utcoffset() is None:
+            raise ValueError("timestamp has no time zone; pass an aware datetime")
+        timestamp = timestamp.astimezone(UTC)
+    return _RFC3339_UTC_MILLIS % (
+        timestamp.year, timestamp.month, timestamp.day,
+        timestamp.hour, timestamp.minute, timestamp.second, timestamp.microsecond // 1000,
+    )  # fmt: skip
 
 
 def format_freerdp_code(code: int | None) -> str | None:

@@ -367,6 +367,30 @@ def test_a_real_probe_result_validates(validator: Validator) -> None:
     validator.validate(envelope(result, WHEN))
 
 
+@pytest.mark.parametrize("scenario", ["windows-tls", "windows-nla", "ssl-required"])
+def test_check_json_and_to_dict_are_the_scan_line(validator: Validator, scenario: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """One result, one JSON form: ``check --json``, ``to_dict()`` and a scan's line agree and
+    validate against the schema."""
+    from rdpprobe import probe
+    from rdpprobe.cli import main
+    from rdpprobe.mock.server import MockRdpServer
+
+    with MockRdpServer(scenario) as server:
+        host, port = server.address
+        result = probe(f"{host}:{port}", timeout=5, deadline=10)
+        main(["check", f"{host}:{port}", "--json", "--timeout", "5", "--deadline", "10"])
+    checked = json.loads(capsys.readouterr().out)
+    validator.validate(checked)
+    validator.validate(result.to_dict())
+    assert result.to_dict() == envelope(result, result.started_at)  # The scan's line, byte for byte.
+    stream = io.StringIO()
+    JsonlWriter(stream).write(result, result.started_at)
+    assert stream.getvalue() == json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+    assert list(checked)[:5] == ["schema_version", "timestamp", "ip", "port", "hostname"]
+    assert (checked["ip"], checked["port"], checked["hostname"]) == (host, port, None)
+
+
 def _set(path: tuple[str, ...], value: Any) -> Any:
     def mutate(record: dict[str, Any]) -> None:
         node = record

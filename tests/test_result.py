@@ -36,8 +36,9 @@ from rdpprobe.signals import Signal
 STARTED = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 TARGET = Target("rdp.example.test", 3389, "192.0.2.10")
 TOP_KEYS = {
-    "target", "started_at", "phase_reached", "failed_phase", "signal", "detail", "verdict",
-    "timings", "skipped_phases", "facts", "advisories", "findings", "error",
+    "schema_version", "timestamp", "ip", "port", "hostname", "target", "started_at", "phase_reached",
+    "failed_phase", "signal", "detail", "verdict", "timings", "skipped_phases", "facts", "advisories",
+    "findings", "error",
 }
 VERDICT_KEYS = {
     "category", "ms_client", "freerdp", "freerdp_code", "causes", "remediation", "taxonomy_id",
@@ -93,6 +94,9 @@ def test_to_dict_is_json_with_required_keys() -> None:
     assert out["skipped_phases"] == ["tls"]
     assert out["error"] is None
     assert out["started_at"] == "2024-05-01T12:00:00+00:00"
+    assert list(out)[:5] == ["schema_version", "timestamp", "ip", "port", "hostname"]
+    assert (out["schema_version"], out["timestamp"]) == (1, "2024-05-01T12:00:00.000Z")
+    assert (out["ip"], out["port"], out["hostname"]) == ("192.0.2.10", 3389, "rdp.example.test")
 
 
 def test_verdict_json() -> None:

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from rdpprobe.addresses import host_port
 from rdpprobe.mock.acceptor import Acceptor, Record
 from rdpprobe.mock.faults import Action, Fault
 from rdpprobe.mock.nla import Credentials
@@ -176,7 +177,9 @@ class MockRdpServer:
             # callback from logging the cancellation as an error (Python 3.11).
             acceptor.note("stopped")
         finally:
-            self.records.append(acceptor.record())
+            record = acceptor.record()
+            self.records.append(record)
+            log.info("%s", _connection_line(writer.get_extra_info("peername"), self.scenario.name, record))
             self._writers.discard(writer)
             if not writer.is_closing():
                 writer.close()
@@ -221,6 +224,16 @@ class MockRdpServer:
             self._thread.call(self.stop)
             self._thread.close()
             self._thread = None
+
+
+def _connection_line(peer: Any, scenario: str, record: Record) -> str:
+    """The log line of one finished connection: the peer, the scenario, how it ended."""
+    where = host_port(str(peer[0]), peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else "unknown peer"
+    ended = f"reached {record.phase_reached.value}, ended waiting in {record.state.value}"
+    notes = f" ({'; '.join(record.notes)})" if record.notes else ""
+    line = f"connection from {where}, scenario {scenario}: {ended}{notes}"
+    # A client chose the user name in the notes: its control characters are shown, not run.
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in line)
 
 
 async def _perform(ops: list[Write | Sleep | Hangup], writer: asyncio.StreamWriter) -> bool:

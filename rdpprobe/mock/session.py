@@ -8,12 +8,16 @@ same byte for byte.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from dataclasses import dataclass
 
 from rdpprobe.mock.acceptor import Acceptor
 from rdpprobe.mock.actions import Action, Close, Pause, Send, StartTls
 from rdpprobe.mock.tlslayer import ServerTls, server_context
+from rdpprobe.wire.describe import describe
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +63,14 @@ class MockSession:
         if self.closed:
             return []
         if self.tls is None:
-            return self._perform(self.acceptor.receive(data))
+            return self._perform(self._receive(data))
         return self._feed_tls(data)
+
+    def _receive(self, plain: bytes) -> list[Action]:
+        """Hand the peer's bytes (plaintext) to the acceptor, logging what they are (``-v``)."""
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("received %s", describe(plain))
+        return self.acceptor.receive(plain)
 
     def _feed_tls(self, data: bytes) -> list[Op]:
         assert self.tls is not None
@@ -75,9 +85,9 @@ class MockSession:
         if self.tls.handshake_done and not was_done:
             ops += self._perform(self.acceptor.tls_established())
         if plain and not self.closed:
-            ops += self._perform(self.acceptor.receive(plain))
+            ops += self._perform(self._receive(plain))
         if not data and not self.closed:
-            ops += self._perform(self.acceptor.receive(b""))
+            ops += self._perform(self._receive(b""))
         return ops
 
     def _perform(self, actions: list[Action]) -> list[Op]:
@@ -101,6 +111,8 @@ class MockSession:
         return self._hangup(action.reset)
 
     def _send(self, data: bytes) -> list[Op]:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("sent %s", describe(data))
         if self.tls is None:
             return [Write(data)]
         self.tls.send(data)

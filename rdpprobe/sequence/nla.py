@@ -94,7 +94,7 @@ def _send_authenticate(state: ProbeState, challenge: bytes) -> None:
         nla.version, nego_tokens=(authenticate,), pub_key_auth=proof, client_nonce=nla.nonce
     )
     nla.sent_authenticate = True
-    state.send(credssp.encode_ts_request(request))
+    state.send(credssp.encode_ts_request(request), secret=True)  # The NTLMv2 response.
     state.wait_for(Expect.TS_REQUEST, on_server_proof)
 
 
@@ -148,7 +148,7 @@ def _send_credentials(state: ProbeState) -> None:
     nla: NlaState = state.nla
     ts_creds = credssp.encode_ts_credentials(credssp.TsPasswordCreds(creds.domain, creds.user, creds.password))
     request = credssp.TsRequest(nla.version, auth_info=nla.session.seal(ts_creds), client_nonce=nla.nonce)
-    state.send(credssp.encode_ts_request(request))
+    state.send(credssp.encode_ts_request(request), secret=True)
     if (state.selected_protocol or 0) & 0x8:  # PROTOCOL_HYBRID_EX ([MS-RDPBCGR] 2.2.1.1.1)
         state.wait_for(Expect.EARLY_AUTHZ, on_early_authz)
     else:

@@ -26,10 +26,12 @@ SERVER_SHARE_PDU_TYPES = frozenset({0x1, 0x6, 0x7, 0xA})
 
 
 def send_io(state: ProbeState, payload: bytes) -> None:
-    """Send ``payload`` on the I/O channel in an MCS Send Data Request."""
+    """Send ``payload`` on the I/O channel in an MCS Send Data Request; its bytes are kept out
+    of the trace (the Client Info PDU carries the password)."""
     user_id, io_channel = state.mcs.user_id, state.mcs.io_channel
     assert user_id is not None and io_channel is not None
-    state.send(mcs.encode_mcs_frame(mcs.SendDataRequest(initiator=user_id, channel_id=io_channel, data=payload)))
+    frame = mcs.encode_mcs_frame(mcs.SendDataRequest(initiator=user_id, channel_id=io_channel, data=payload))
+    state.send(frame, secret=True)
 
 
 def secure(state: ProbeState, flags: int, payload: bytes) -> bytes:

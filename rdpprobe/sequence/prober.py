@@ -29,6 +29,8 @@ from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.framing import foreign_protocol, frame_size
 from rdpprobe.sequence.phases import CONNECT_PHASES, Phase
 from rdpprobe.sequence.state import Expect, ProbeState
+from rdpprobe.sequence.trace import CLOSED, RECEIVED, TLS
+from rdpprobe.wire.describe import describe
 from rdpprobe.signals import Observed, Signal
 
 #: Input the prober holds and has not consumed, at most: one incomplete PDU (every format
@@ -127,6 +129,7 @@ class Prober:
             return  # The connection failed while the handshake finished (a reset met our Finished).
         if self._state.expect is not Expect.TLS_HANDSHAKE:
             raise ProbeUsageError("tls_established without a pending StartTls")
+        self._state.record(TLS, f"{info.version or 'unknown version'}, {info.cipher or 'unknown cipher'}")
         self._guard(lambda: handlers.tls_done(self._state, info))
 
     def receive_data(self, data: bytes, now: float) -> None:
@@ -135,6 +138,7 @@ class Prober:
         if self._state.finished:
             return
         if not data:
+            self._state.record(CLOSED, "by the peer")
             handlers.peer_closed(self._state)
             return
         if len(self._buffer) + len(data) > MAX_BUFFERED_INPUT:
@@ -234,6 +238,8 @@ class Prober:
             self._frames += 1
             frame = bytes(self._buffer[:size])
             del self._buffer[:size]
+            if state.trace is not None:
+                state.record(RECEIVED, describe(frame), frame)
             handler(state, frame)
 
     def _flood(self, detail: str) -> None:
@@ -266,4 +272,5 @@ class Prober:
             timings=tuple(state.timings),
             skipped_phases=tuple(state.skipped),
             facts=facts,
+            trace=None if state.trace is None else tuple(state.trace),
         )

@@ -20,7 +20,9 @@ from rdpprobe.result import Facts, Target
 from rdpprobe.sequence.actions import Action, CloseConnection, SendBytes, StartTls
 from rdpprobe.sequence.config import ProbeConfig
 from rdpprobe.sequence.phases import Phase
+from rdpprobe.sequence.trace import PHASE_ENDED, PHASE_STARTED, SENT, TraceEvent
 from rdpprobe.signals import Signal
+from rdpprobe.wire.describe import describe
 
 if TYPE_CHECKING:  # Licensing code (and its crypto) loads only when a probe gets that far.
     from rdpprobe.wire.license_client import LicenseClientContext
@@ -77,7 +79,7 @@ class ProbeState:
     __slots__ = (
         "target", "config", "rng", "phase", "phase_started", "timings", "skipped", "learned",
         "expect", "handler", "selected_protocol", "tls_certificate", "nla", "_mcs", "security",
-        "outcome", "outbox", "now", "started_at",
+        "outcome", "outbox", "now", "started_at", "trace", "trace_origin",
     )
 
     def __init__(
@@ -103,6 +105,8 @@ class ProbeState:
         self.outbox: list[Action] = []
         self.now = 0.0
         self.started_at = started_at  # Wall-clock start; certificates are judged against it.
+        self.trace: list[TraceEvent] | None = [] if config.trace else None
+        self.trace_origin: float | None = None
 
     @property
     def mcs(self) -> McsState:
@@ -120,6 +124,15 @@ class ProbeState:
         """Record ``Facts`` fields; a later value for the same field replaces the earlier."""
         self.learned.update(facts)
 
+    def record(self, event: str, summary: str, data: bytes | None = None) -> None:
+        """Add an event to the trace, when ``ProbeConfig.trace`` asked for one."""
+        if self.trace is None:
+            return
+        if self.trace_origin is None:
+            self.trace_origin = self.now
+        phase = self.phase.value if self.phase is not None else None
+        self.trace.append(TraceEvent(self.now - self.trace_origin, event, phase, summary, data))
+
     # -- phases ------------------------------------------------------------------------
 
     def enter(self, phase: Phase) -> None:
@@ -128,8 +141,10 @@ class ProbeState:
             if phase < self.phase:
                 raise AssertionError(f"phase moved backwards: {self.phase.value} -> {phase.value}")
             self.timings.append((self.phase, self.now - self.phase_started))
+            self.record(PHASE_ENDED, f"after {(self.now - self.phase_started) * 1000:.0f} ms")
         self.phase = phase
         self.phase_started = self.now
+        self.record(PHASE_STARTED, "")
 
     def skip(self, *phases: Phase) -> None:
         self.skipped.extend(p for p in phases if p not in self.skipped)
@@ -149,8 +164,12 @@ class ProbeState:
 
     # -- actions -----------------------------------------------------------------------
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, secret: bool = False) -> None:
+        """Queue ``data`` to send; ``secret``: it carries credentials or what is derived from
+        them, and the trace keeps its type and length only."""
         self.outbox.append(SendBytes(data))
+        if self.trace is not None:
+            self.record(SENT, describe(data), None if secret else data)
 
     def wait_for(self, expect: Expect, handler: FrameHandler) -> None:
         """Frame the next input as ``expect`` and hand each frame to ``handler``."""

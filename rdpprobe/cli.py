@@ -16,8 +16,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
 
 from rdpprobe import __version__
 from rdpprobe.api import (
@@ -46,28 +46,59 @@ EXIT_USAGE = 2
 EXIT_FINDINGS = 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it.
 PASSWORD_ENV = "RDPPROBE_PASSWORD"
+#: Bytes per line of a ``-vv`` hex dump.
+HEX_DUMP_WIDTH = 16
+
+log = logging.getLogger("rdpprobe")
 
 
 class UsageError(Exception):
     """Bad user input: one line naming the problem, exit 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are ``UsageError``: one line naming the option and the
+    bad value (argparse's own wording), never the usage text before it. Its subcommands'
+    parsers are of this class too (``add_subparsers`` makes them of the parent's type)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(" ".join(message.split()))
+
+
+#: The command whose arguments its own parser reads (``rdpprobe.mock.cli``): the main parser
+#: only hands them over, so that the mock server loads only for ``mock``.
+MOCK_COMMAND = "mock"
+VERBOSE_HELP = "log each phase and PDU to stderr (-vv: with hex dumps)"
+
+
+def add_verbosity(p: argparse.ArgumentParser, dest: str = "verbose") -> None:
+    """``-v``/``--verbose``, counted. A subcommand's count goes to ``sub_verbose`` and adds to
+    the count given before the command (``rdpprobe -v check … -v`` is ``-vv``)."""
+    p.add_argument("-v", "--verbose", action="count", dest=dest, default=0, help=VERBOSE_HELP)
+
+
+def verbosity(args: argparse.Namespace) -> int:
+    """The ``-v`` count, before and after the command name together."""
+    return int(args.verbose) + int(getattr(args, "sub_verbose", 0))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="rdpprobe",
         description="Walk an RDP server through the connection sequence and say where and why it fails.",
     )
     parser.add_argument("--version", action="version", version=f"rdpprobe {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="log progress to stderr")
+    add_verbosity(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_check(commands.add_parser("check", help="probe one server and explain the outcome"))
     for name, adder in _EXTRA_COMMANDS:
-        adder(commands.add_parser(name, help=_EXTRA_HELP[name]))
+        adder(commands.add_parser(name, help=_EXTRA_HELP[name], add_help=name != MOCK_COMMAND))
     return parser
 
 
 def add_probe_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``check`` and ``scan``."""
+    add_verbosity(p, "sub_verbose")
     p.add_argument("--protocols", help="requested protocols, e.g. SSL,HYBRID,HYBRID_EX (default)")
     p.add_argument("--cookie", help="mstshash cookie (default: probe)")
     p.add_argument("--connect-timeout", type=float, default=5.0, metavar="S", help="TCP connect timeout (default %(default)s)")
@@ -142,7 +173,32 @@ def probe_options(args: argparse.Namespace) -> dict[str, Any]:
             options[key] = getattr(args, key)
     options["warn_days"] = check_warn_days(args.warn_days, "--warn-days")
     check_trust_store(args.ca_file, args.ca_path, "--ca-file", "--ca-path")
+    if verbosity(args):
+        options["trace"] = True  # Logged by ``log_trace``: the sequence itself never logs.
     return options
+
+
+def log_trace(result: Any, prefix: str = "") -> None:
+    """Log ``result``'s trace: each phase and PDU at INFO (``-v``), the PDUs' bytes as hex
+    at DEBUG (``-vv``); the trace holds no bytes of what carries credentials."""
+    if not log.isEnabledFor(logging.INFO) or not result.trace:
+        return
+    for event in result.trace:
+        log.info("%s%s", prefix, event.line())
+        if event.data and log.isEnabledFor(logging.DEBUG):
+            for line in hex_dump(event.data):
+                log.debug("%s%s", prefix, line)
+    log.info("%s%s", prefix, f"outcome: {result.signal.value}: {result.detail or ''}".rstrip(": "))
+
+
+def hex_dump(data: bytes) -> list[str]:
+    """``data`` as offset, hex and printable ASCII, ``HEX_DUMP_WIDTH`` bytes a line."""
+    lines = []
+    for offset in range(0, len(data), HEX_DUMP_WIDTH):
+        chunk = data[offset:offset + HEX_DUMP_WIDTH]
+        text = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
+        lines.append(f"  {offset:04x}  {chunk.hex(' '):<{HEX_DUMP_WIDTH * 3}} {text}")
+    return lines
 
 
 def _password() -> str:
@@ -199,6 +255,7 @@ def run_check(args: argparse.Namespace) -> int:
         result = probe(args.target, args.port, **options)
     except ProbeInterrupted as exc:
         return _interrupted(args, exc)
+    log_trace(result)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:  # rich loads here, only for the human report: --json and scans never need it.
@@ -222,9 +279,35 @@ def _interrupted(args: argparse.Namespace, exc: ProbeInterrupted) -> int:
     return EXIT_INTERRUPTED
 
 
-def _setup_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each record to ``sys.stderr`` as it is at the time (a test's capture, say)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        """``StreamHandler.__init__`` sets a stream; this handler has none of its own."""
+
+
+@contextlib.contextmanager
+def logging_to_stderr(verbosity: int) -> Iterator[None]:
+    """The ``rdpprobe`` loggers write to stderr while the command runs: warnings only,
+    ``-v`` each phase and PDU (INFO), ``-vv`` their bytes too (DEBUG); as they were after."""
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("rdpprobe: %(message)s"))
+    before = log.level, log.propagate
+    log.addHandler(handler)
+    log.setLevel(level)
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(before[0])
+        log.propagate = before[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -251,20 +334,26 @@ def discard_stdout() -> None:
 
 
 def _dispatch(argv: list[str]) -> int:
-    if argv[:1] == ["mock"]:
-        # ``mock`` has its own parser (shared with the plugin's documentation).
-        from rdpprobe.mock.cli import run_mock_cli
+    try:
+        parser = build_parser()
+        args, rest = parser.parse_known_args(argv)
+        if args.command == MOCK_COMMAND:
+            # ``mock`` has its own parser (shared with the plugin's documentation).
+            from rdpprobe.mock.cli import run_mock_cli
 
-        return run_mock_cli(argv[1:])
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _setup_logging(args.verbose)
+            return run_mock_cli(rest, verbosity=verbosity(args))
+        if rest:
+            where = f"{args.command}: " if args.command else ""
+            raise UsageError(f"{where}unrecognized arguments: {' '.join(rest)}")
+    except UsageError as exc:
+        return report_usage_error(str(exc))
     handler = _HANDLERS.get(args.command)
     if handler is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return handler(args)
+        with logging_to_stderr(verbosity(args)):
+            return handler(args)
     except (UsageError, ProbeUsageError) as exc:
         return report_usage_error(str(exc))
     except KeyboardInterrupt:
@@ -301,13 +390,12 @@ def _add_demo(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_mock(parser: argparse.ArgumentParser) -> None:
-    """``main`` hands ``rdpprobe mock …`` to the mock's own parser; this entry is for --help."""
+    """``_dispatch`` hands the arguments after ``mock`` to the mock's own parser (its
+    ``--help`` included); this entry names the command in the main help."""
 
 
-def _run_mock(args: argparse.Namespace) -> int:
-    from rdpprobe.mock.cli import run_mock_cli
-
-    return run_mock_cli([])
+def _run_mock(args: argparse.Namespace) -> int:  # Never called: ``_dispatch`` runs the mock.
+    raise AssertionError("rdpprobe mock is dispatched before the handlers")
 
 
 register("demo", "probe every built-in mock scenario on loopback and print a table", _add_demo, _run_demo)

@@ -19,17 +19,20 @@ import random
 import signal
 import stat
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
 from typing import TextIO
 
+from rdpprobe.addresses import host_port
 from rdpprobe.api import DEFAULT_CONCURRENCY, OPTIONS_TARGET, build
 from rdpprobe.cli import (
-    EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK, UsageError, add_probe_options, discard_stdout, probe_options, register,
+    EXIT_FAILURE, EXIT_FINDINGS, EXIT_OK, UsageError, add_probe_options, discard_stdout, log_trace, probe_options,
+    register,
 )
 from rdpprobe.engine import TLS_CHOICES, EngineOptions, check_rate
 from rdpprobe.findings import severity_rank
 from rdpprobe.output import FORMATS, console_for, make_writer, plural
+from rdpprobe.result import ProbeResult
 from rdpprobe.resume import Finished, read_finished
 from rdpprobe.scale.books import ScanIncomplete
 from rdpprobe.sequence.phases import Phase
@@ -332,11 +335,24 @@ def _write_results(args: argparse.Namespace, targets: Iterable[Target], config: 
 
                 scan_command(args, targets, config, options, excludes, writer, stream, report, progress)  # type: ignore[arg-type]
                 return
-            run_scan(targets, config, writer, options, progress.advance if progress else None, report,  # type: ignore[arg-type]
+            run_scan(targets, config, writer, options, _on_result(progress), report,  # type: ignore[arg-type]
                      keep=connected if args.open else None)
         finally:
             if progress is not None:
                 progress.close()
+
+
+def _on_result(progress: ProgressBar | None) -> Callable[[ProbeResult], None]:
+    """What each finished result is handed to: its trace is logged (``-v``), each line named
+    by its target, and the progress bar advances."""
+
+    def finished(result: ProbeResult) -> None:
+        if result.trace:
+            log_trace(result, f"{host_port(result.target.host, result.target.port)} ")
+        if progress is not None:
+            progress.advance(result)
+
+    return finished
 
 
 def _summarize(report: ScanReport, notes: list[str]) -> None:

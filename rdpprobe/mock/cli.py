@@ -3,7 +3,7 @@
 ``run_mock_cli(argv)`` parses its own arguments so the main CLI only forwards them::
 
     rdpprobe mock --list
-    rdpprobe mock --scenario windows-nla [--host 127.0.0.1] [--port 3389] [--user U --password P]
+    RDPPROBE_PASSWORD=P rdpprobe mock --scenario windows-nla [--host 127.0.0.1] [--port 3389] [--user U] [-v]
 
 It prints the address, serves until Ctrl-C or SIGTERM, and returns an exit status. Bad input
 (an option, a scenario name or file, an address that cannot be bound) ends with one
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import getpass
 import os
 import signal
 import sys
@@ -41,6 +42,9 @@ DEFAULT_HOST = "127.0.0.1"
 #: failures (OSError, socket.gaierror), a port out of range (OverflowError), a host name
 #: the IDNA codec rejects (UnicodeError).
 BIND_ERRORS = (OSError, OverflowError, UnicodeError)
+#: Where ``--user``'s password comes from, as for ``rdpprobe check``: never the command line,
+#: which every user of the machine can read.
+PASSWORD_ENV = "RDPPROBE_PASSWORD"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,9 +72,11 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--scenario", default=DEFAULT_SCENARIO, help="built-in scenario name or TOML path")
     p.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: loopback)")
     p.add_argument("--port", type=_port, default=DEFAULT_PORT, help="port to bind (0 = any free port)")
-    p.add_argument("--user", help="the account NLA accepts (with --password)")
-    p.add_argument("--password", help="its password (with --user)")
+    p.add_argument("--user", help=f"the account NLA accepts (password from ${PASSWORD_ENV} or a prompt)")
+    p.add_argument("--password", help=argparse.SUPPRESS)  # Refused with a word on where it goes.
     p.add_argument("--domain", help="its domain (any domain when omitted)")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="log each PDU too (one line per connection is always logged)")
     return p
 
 
@@ -83,14 +89,15 @@ def list_scenarios(out: TextIO) -> None:
         out.write(f"({row} not reproducible on loopback: {why})\n")
 
 
-def run_mock_cli(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+def run_mock_cli(argv: Sequence[str] | None = None, out: TextIO | None = None, verbosity: int = 0) -> int:
     """Entry point for ``rdpprobe mock``; returns the process exit status.
 
-    ``out`` (default: the current ``sys.stdout``) receives the listing and the address.
+    ``out`` (default: the current ``sys.stdout``) receives the listing and the address;
+    ``verbosity`` is the ``-v`` count given before ``mock`` (``rdpprobe -v mock …``).
     """
     # Imported here, not at the top: ``import rdpprobe.mock`` (the pytest plugin, MockPair)
     # must not load the prober that the main CLI module pulls in.
-    from rdpprobe.cli import EXIT_OK, UsageError, report_usage_error
+    from rdpprobe.cli import EXIT_OK, UsageError, logging_to_stderr, report_usage_error
 
     out = sys.stdout if out is None else out
     try:
@@ -99,9 +106,12 @@ def run_mock_cli(argv: Sequence[str] | None = None, out: TextIO | None = None) -
             list_scenarios(out)
             return EXIT_OK
         _check_options(args)
+        password = _password() if args.user is not None else None
         server = MockRdpServer(_scenario(args.scenario), args.host, args.port,
-                               args.user, args.password, args.domain)
-        asyncio.run(_serve(server, out))
+                               args.user, password, args.domain)
+        # One line per connection always (INFO); each PDU with -v (DEBUG).
+        with logging_to_stderr(1 + verbosity + args.verbose):
+            asyncio.run(_serve(server, out))
     except UsageError as exc:
         return report_usage_error(" ".join(str(exc).splitlines()))
     return EXIT_OK
@@ -118,13 +128,25 @@ def _check_options(args: argparse.Namespace) -> None:
     """Reject option combinations the server would otherwise quietly replace by defaults."""
     if not args.host:
         raise _usage_error("--host must not be empty (0.0.0.0 or :: listen on every interface)")
-    if (args.user is None) != (args.password is None):
-        raise _usage_error("--user and --password go together")
+    if args.password is not None:
+        raise _usage_error(f"--password is not taken on the command line, which every user of the machine can read: "
+                           f"set {PASSWORD_ENV} or answer the prompt")
     if args.domain is not None and args.user is None:
-        raise _usage_error("--domain needs --user and --password")
-    for option, value in (("--user", args.user), ("--password", args.password)):
-        if value == "":
-            raise _usage_error(f"{option} must not be empty")
+        raise _usage_error("--domain needs --user")
+    if args.user == "":
+        raise _usage_error("--user must not be empty")
+
+
+def _password() -> str:
+    """``--user``'s password: ``$RDPPROBE_PASSWORD``, else a prompt on the terminal."""
+    password = os.environ.get(PASSWORD_ENV)
+    if password is None:
+        if not sys.stdin.isatty():
+            raise _usage_error(f"--user needs a password: set {PASSWORD_ENV} (no terminal to prompt on)")
+        password = getpass.getpass("Password for the mock's account: ")
+    if password == "":
+        raise _usage_error(f"the password ({PASSWORD_ENV}) must not be empty")
+    return password
 
 
 def _scenario(spec: str) -> Scenario:

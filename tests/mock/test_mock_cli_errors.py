@@ -7,6 +7,7 @@ so a case that wrongly starts serving ends at once instead of serving forever.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import selectors
 import signal
@@ -171,14 +172,27 @@ def test_u2_a_file_without_the_scenario(capsys: pytest.CaptureFixture[str], in_t
     assert message.startswith(expected if selector else f"e.toml: {expected}")
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["--user", "bob"], "--user and --password go together"),
-    (["--password", "s3cret"], "--user and --password go together"),
-    (["--domain", "CORP"], "--domain needs --user and --password"),
-    (["--user", "", "--password", "s3cret"], "--user must not be empty"),
-    (["--user", "bob", "--password", ""], "--password must not be empty"),
+NO_PASSWORD_ON_ARGV = ("--password is not taken on the command line, which every user of the machine can read: "
+                       "set RDPPROBE_PASSWORD or answer the prompt")
+
+
+@pytest.mark.parametrize(("argv", "password", "expected"), [
+    (["--user", "bob"], None, "--user needs a password: set RDPPROBE_PASSWORD (no terminal to prompt on)"),
+    (["--user", "bob", "--password", "s3cret"], "s3cret", NO_PASSWORD_ON_ARGV),
+    (["--password", "s3cret"], None, NO_PASSWORD_ON_ARGV),
+    (["--domain", "CORP"], "s3cret", "--domain needs --user"),
+    (["--user", "", "--domain", "CORP"], "s3cret", "--user must not be empty"),
+    (["--user", "bob"], "", "the password (RDPPROBE_PASSWORD) must not be empty"),
 ])  # fmt: skip
-def test_credentials_are_given_whole(capsys: pytest.CaptureFixture[str], argv: list[str], expected: str) -> None:
+def test_credentials_are_given_whole(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                     argv: list[str], password: str | None, expected: str) -> None:
+    """The password comes from the environment or a prompt, as ``check``'s does: never argv,
+    which every user of the machine can read."""
+    if password is None:
+        monkeypatch.delenv("RDPPROBE_PASSWORD", raising=False)
+    else:
+        monkeypatch.setenv("RDPPROBE_PASSWORD", password)
+    monkeypatch.setattr(sys, "stdin", io.StringIO())  # No terminal to prompt on.
     assert run(capsys, *argv) == expected
 
 
@@ -197,9 +211,9 @@ def test_no_traceback_reaches_the_terminal(tmp_path: Path) -> None:
 
 def test_good_input_still_serves_until_sigterm() -> None:
     scenario = f"{FIXTURES / 'composed.toml'}::expired-cert-then-denied"
-    argv = [sys.executable, "-m", "rdpprobe", "mock", "--scenario", scenario, "--port", "0",
-            "--user", "alice", "--password", "s3cret"]
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+    argv = [sys.executable, "-m", "rdpprobe", "mock", "--scenario", scenario, "--port", "0", "--user", "alice"]
+    env = {**os.environ, "RDPPROBE_PASSWORD": "s3cret"}
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
         try:
             with selectors.DefaultSelector() as sel:
                 sel.register(proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]

@@ -514,12 +514,15 @@ def _check_stop_reaches(stop_after: Phase | None, needed: Phase, what: str, stop
         raise ProbeUsageError(f"{what}, but {stop} {stop_after.value} ends the probe before it")
 
 
+#: A key log decrypts every session it records: created readable by its owner only.
+KEYLOG_MODE = 0o600
+
+
 def check_keylog(path: Any) -> None:
-    """Open ``path`` for append (creating it) and close it: a key log that cannot be written
-    is a usage error now, not a failure in the middle of the TLS handshake."""
+    """Open ``path`` for append (creating it, ``KEYLOG_MODE``) and close it: a key log that
+    cannot be written is a usage error now, not a failure in the middle of the TLS handshake."""
     try:
-        with open(path, "a", encoding="ascii"):
-            pass
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, KEYLOG_MODE))
     except OSError as exc:
         raise ProbeUsageError(f"cannot write keylog file {path}: {exc.strerror or exc}") from None
     except (TypeError, ValueError) as exc:  # Not a path at all, or one with a NUL byte.

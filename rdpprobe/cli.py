@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 from rdpprobe import __version__
 from rdpprobe.api import (
@@ -258,11 +258,8 @@ def run_check(args: argparse.Namespace) -> int:
     log_trace(result)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
-    else:  # rich loads here, only for the human report: --json and scans never need it.
-        from rdpprobe.output import console_for
-        from rdpprobe.render import render_result
-
-        render_result(console_for(sys.stdout), result)
+    else:
+        _report(result, credentials_given=args.user is not None)
     if args.fail_on is not None and at_or_above(result.findings, args.fail_on):
         return EXIT_FINDINGS
     auth = result.facts.auth
@@ -272,11 +269,32 @@ def run_check(args: argparse.Namespace) -> int:
 
 def _interrupted(args: argparse.Namespace, exc: ProbeInterrupted) -> int:
     """Ctrl-C during ``check``: the ladder so far (on stderr with --json), exit 130."""
-    from rdpprobe.output import console_for
     from rdpprobe.render import render_interrupted
 
-    render_interrupted(console_for(sys.stderr if args.json else sys.stdout), exc.so_far)
+    _render(sys.stderr if args.json else sys.stdout, lambda console: render_interrupted(console, exc.so_far))
     return EXIT_INTERRUPTED
+
+
+def _report(result: Any, credentials_given: bool) -> None:
+    """The human report on stdout."""
+    from rdpprobe.render import render_result
+
+    _render(sys.stdout, lambda console: render_result(console, result, credentials_given))
+
+
+def _render(stream: TextIO, draw: Callable[[Any], None]) -> None:
+    """``draw`` on a rich console for ``stream``; in a file or a pipe, without the spaces
+    that pad table cells at the ends of lines."""
+    # rich loads here, only for the human report: --json and scans never need it.
+    from rdpprobe.output import console_for
+
+    console = console_for(stream)
+    if console.is_terminal:
+        draw(console)
+        return
+    with console.capture() as captured:
+        draw(console)
+    stream.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

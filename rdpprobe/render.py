@@ -1,4 +1,9 @@
-"""A probe result for a person: the phase ladder, the verdict, the facts, the fixes."""
+"""A probe result for a person: the phase ladder, the verdict, the facts, the fixes.
+
+Prose goes out as ``Text``: rich neither highlights it (numbers and addresses coloured at
+random) nor reads its brackets as markup (a server's names are in it); colour is set only
+where it means something (the marks, the verdict, the notes).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,10 @@ from rich.table import Table
 from rich.text import Text
 
 from rdpprobe.addresses import host_port
-from rdpprobe.result import ProbeResult, RdpEncryptionAuditFacts, Target, TlsAuditFacts, TlsVersionSupport
+from rdpprobe.result import (
+    AUTH_FAILED, AUTH_NOT_PERFORMED, AUTH_SUCCEEDED, AUTH_WITHHELD, ProbeResult, RdpEncryptionAuditFacts, Target, TlsAuditFacts,
+    TlsVersionSupport,
+)
 from rdpprobe.sequence.phases import Phase
 from rdpprobe.sequence.prober import SoFar
 
@@ -22,11 +30,12 @@ INTERRUPTED_MARK = "…"
 SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
-def render_result(console: Console, result: ProbeResult) -> None:
-    """Print ``result`` as the ``rdpprobe check`` report."""
+def render_result(console: Console, result: ProbeResult, credentials_given: bool = False) -> None:
+    """Print ``result`` as the ``rdpprobe check`` report; ``credentials_given``: ``--user``
+    was, and the headline says what became of the credentials."""
     _heading(console, result.target)
     console.print(_ladder(result))
-    _verdict(console, result)
+    _verdict(console, result, credentials_given)
     _advisories(console, result)
     _findings(console, result)
     _facts(console, result)
@@ -42,14 +51,14 @@ def render_interrupted(console: Console, so_far: SoFar) -> None:
         timings[so_far.current] = so_far.current_s
     console.print(_ladder_of(timings, lambda phase: _row_so_far(so_far, phase)))
     during = f" during {so_far.current.value}" if so_far.current is not None else ""
-    console.print(Text(f"interrupted (Ctrl-C){during}: no verdict", style="bold yellow"))
+    _say(console, f"interrupted (Ctrl-C){during}: no verdict", "bold yellow")
 
 
 def _heading(console: Console, target: Target) -> None:
     where = host_port(target.host, target.port)
     if target.address and target.address != target.host:
         where += f" ({target.address})"
-    console.print(Text(f"rdpprobe check {where}", style="bold"))
+    _say(console, f"rdpprobe check {where}", "bold")
 
 
 def _ladder(result: ProbeResult) -> Table:
@@ -62,7 +71,7 @@ def _ladder_of(timings: dict[Phase, float], row: Callable[[Phase], tuple[str, st
         mark, style, note = row(phase)
         seconds = timings.get(phase)
         took = f"{seconds * 1000:.0f} ms" if seconds is not None else ""
-        table.add_row(Text(mark, style=style), phase.value, took, note)
+        table.add_row(Text(mark, style=style), Text(phase.value), Text(took), Text(note))
     return table
 
 
@@ -88,19 +97,51 @@ def _row(result: ProbeResult, phase: Phase) -> tuple[str, str, str]:
     return " ", "dim", ""
 
 
-def _verdict(console: Console, result: ProbeResult) -> None:
+def _say(console: Console, text: str, style: str = "") -> None:
+    """One line of prose, as is: no highlighting, no markup."""
+    console.print(Text(text, style=style))
+
+
+def credential_outcome(result: ProbeResult) -> tuple[str, bool]:
+    """What became of the credentials ``--user`` gave, for the headline, and whether they
+    were verified: "credentials accepted", "credentials refused (0x807): …", "credentials
+    not checked: …" (never success where the server ran no CredSSP)."""
+    auth = result.facts.auth
+    status, reason = (auth.status, auth.reason) if auth is not None else (None, None)
+    because = f": {reason}" if reason else ""
+    if status == AUTH_SUCCEEDED:
+        return "credentials accepted", True
+    if status == AUTH_FAILED:
+        ms = result.verdict.ms_client
+        code = f" (0x{ms.code:x})" if ms is not None else ""
+        return f"credentials refused{code}{because}", False
+    if status == AUTH_NOT_PERFORMED:
+        return f"credentials not checked{because}", False
+    if status == AUTH_WITHHELD:  # Never sent: the server had not proved its identity.
+        return f"credentials withheld{because}", False
+    if status is not None and reason:  # A status added later (withheld …) says its own why.
+        return f"credentials {status.replace('_', ' ')}{because}", False
+    ended = result.failed_phase or result.phase_reached
+    where = f" in {ended.value}" if ended is not None else ""
+    return f"credentials not checked: the probe ended{where}, before CredSSP", False
+
+
+def _verdict(console: Console, result: ProbeResult, credentials_given: bool) -> None:
     verdict = result.verdict
-    style = "green" if result.ok else "red"
-    console.print(Text(verdict.summary, style=f"bold {style}"))
+    headline, ok = verdict.summary, result.ok
+    if credentials_given:
+        outcome, verified = credential_outcome(result)
+        headline, ok = f"{headline}; {outcome}", ok and verified
+    _say(console, headline, "bold green" if ok else "bold red")
     ms = verdict.ms_client
     if ms is not None:
         extended = f" (extended 0x{ms.extended:x})" if ms.extended is not None else ""
-        console.print(f"A Microsoft client would show 0x{ms.code:x}{extended}: {ms.message}")
+        _say(console, f"A Microsoft client would show 0x{ms.code:x}{extended}: {ms.message}")
     if verdict.freerdp:
         code = f" [0x{verdict.freerdp_code:08x}]" if verdict.freerdp_code is not None else ""
-        console.print(f"FreeRDP would report {verdict.freerdp}{code}")
+        _say(console, f"FreeRDP would report {verdict.freerdp}{code}")
     for cause in verdict.causes:
-        console.print(f"  likely cause: {cause}")
+        _say(console, f"  likely cause: {cause}")
 
 
 def _advisories(console: Console, result: ProbeResult) -> None:
@@ -108,17 +149,17 @@ def _advisories(console: Console, result: ProbeResult) -> None:
     for advisory in result.advisories:
         ms = advisory.ms_client
         code = f" (a Microsoft client would show 0x{ms.code:x})" if ms else ""
-        console.print(Text(f"Note: {advisory.summary}{code}", style="yellow"))
+        _say(console, f"Note: {advisory.summary}{code}", "yellow")
         for step in advisory.remediation:
-            console.print(f"  fix: {step}")
+            _say(console, f"  fix: {step}")
 
 
 def _findings(console: Console, result: ProbeResult) -> None:
     """The security findings, most severe first (as ``result.findings`` holds them), each
     with its evidence and fix. None found is not a pass: only what was seen is judged."""
-    console.print(Text("Findings", style="bold"))
+    _say(console, "Findings", "bold")
     if not result.findings:
-        console.print("  none from what the probe observed (what it could not observe is unknown)")
+        _say(console, "  none from what the probe observed (what it could not observe is unknown)")
         return
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)  # The indent, then the severity: the text wraps beside them.
@@ -141,11 +182,11 @@ def _facts(console: Console, result: ProbeResult) -> None:
     facts = {k: v for k, v in result.to_dict()["facts"].items() if k not in AUDIT_FACTS}
     if not facts:
         return
-    console.print(Text("Facts", style="bold"))
+    _say(console, "Facts", "bold")
     for key, value in _flatten(facts):
-        console.print(f"  {key}: {value}")
+        _say(console, f"  {key}: {value}")
     if "unanswered_protocols" in facts and "nla_required" not in facts:
-        console.print(f"  nla_required: {UNKNOWN} (no enumeration connection showed it)")
+        _say(console, f"  nla_required: {UNKNOWN} (no enumeration connection showed it)")
 
 
 #: Facts that ``_audit`` shows in a section of their own.
@@ -159,13 +200,13 @@ def _audit(console: Console, result: ProbeResult) -> None:
     rdp, tls = result.facts.rdp_encryption_audit, result.facts.tls_audit
     if rdp is None and tls is None:
         return
-    console.print(Text("Audit", style="bold"))
+    _say(console, "Audit", "bold")
     if rdp is not None:
         for line in _rdp_lines(rdp):
-            console.print(f"  {line}")
+            _say(console, f"  {line}")
     if tls is not None:
         for line in _tls_lines(tls):
-            console.print(f"  {line}")
+            _say(console, f"  {line}")
 
 
 def _rdp_lines(rdp: RdpEncryptionAuditFacts) -> list[str]:
@@ -215,6 +256,6 @@ def _remediation(console: Console, result: ProbeResult) -> None:
     steps = result.verdict.remediation
     if not steps:
         return
-    console.print(Text("What to do", style="bold"))
+    _say(console, "What to do", "bold")
     for number, step in enumerate(steps, start=1):
-        console.print(f"  {number}. {step}")
+        _say(console, f"  {number}. {step}")

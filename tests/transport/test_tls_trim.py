@@ -4,7 +4,7 @@ session goes on working both ways."""
 from __future__ import annotations
 
 import pytest
-from OpenSSL import SSL, crypto
+from OpenSSL import SSL
 
 from rdpprobe.mock.certs import certificate_variant
 from rdpprobe.transport.tls import TlsPump, client_context
@@ -18,8 +18,8 @@ REQUEST, ANSWER = b"ping" * 100, b"pong" * 300
 def _server() -> SSL.Connection:
     bundle = certificate_variant("self-signed")
     ctx = SSL.Context(SSL.TLS_METHOD)
-    ctx.use_certificate(crypto.X509.from_cryptography(bundle.certificate))
-    ctx.use_privatekey(crypto.PKey.from_cryptography_key(bundle.key))
+    ctx.use_certificate(bundle.certificate)
+    ctx.use_privatekey(bundle.key)
     server = SSL.Connection(ctx, None)
     server.set_accept_state()
     return server

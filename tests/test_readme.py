@@ -9,7 +9,8 @@ with another tag, or none, fails here until it gets a rule or an opt-out:
 - ``python``: the block runs as a script (top-level ``await`` allowed, as in a notebook or
   ``python -m asyncio``) and must exit 0; a block that defines ``test_`` functions runs
   under pytest, fixtures and all.
-- ``sh``: each line must be a line ``.ci/run`` runs, word for word (nothing is run here).
+- ``sh``: each line (less a trailing ``#`` comment) must be a command ``.ci/run`` runs, or
+  a part of one joined by ``&&``, word for word (nothing is run here).
 - ``text``: a figure (a directory layout), not code.
 
 Targets are substituted mechanically before anything runs (``EXAMPLES``): the README's
@@ -276,17 +277,20 @@ def test_python_blocks_run(block: Block, sandbox: Sandbox) -> None:
 
 
 def _ci_lines() -> set[str]:
-    """The command lines of ``.ci/run``, continuation lines joined."""
+    """The command lines of ``.ci/run``, continuation lines joined, and each part of one
+    joined by ``&&``."""
     joined = CI_RUN.read_text().replace("\\\n", " ")
-    return {" ".join(line.split()) for line in joined.splitlines() if line.strip() and not line.startswith("#")}
+    lines = {" ".join(line.split()) for line in joined.splitlines() if line.strip() and not line.startswith("#")}
+    return lines | {part.strip() for line in lines for part in line.split(" && ")}
 
 
 @pytest.mark.parametrize("block", _params("sh"))
 def test_sh_blocks_are_what_ci_runs(block: Block) -> None:
     ci = _ci_lines()
     for line in block.text.splitlines():
-        if line.strip():
-            assert " ".join(line.split()) in ci, f"{block.name}: .ci/run does not run {line!r} word for word"
+        command = " ".join(line.split(" #", 1)[0].split())
+        if command:
+            assert command in ci, f"{block.name}: .ci/run does not run {command!r} word for word"
 
 
 def test_the_guard_refuses_anything_outside_loopback(sandbox: Sandbox) -> None:

@@ -126,8 +126,8 @@ def test_the_mock_logs_each_connection_and_with_v_each_pdu(capsys: pytest.Captur
     quiet = _serve_and_probe(["mock", "--scenario", "windows-tls"])
     assert re.fullmatch(r"rdpprobe: connection from 127\.0\.0\.1:\d+, scenario windows-tls: reached \w+.*\n", quiet)
     verbose = _serve_and_probe(["-v", "mock", "--scenario", "windows-tls"])
-    assert "rdpprobe: received X.224 Connection Request, 43 bytes" in verbose
-    assert "rdpprobe: sent X.224 Connection Confirm, 19 bytes" in verbose
+    assert "rdpprobe: received X.224 Connection Request (requested SSL|HYBRID|HYBRID_EX), 43 bytes" in verbose
+    assert "rdpprobe: sent X.224 Connection Confirm (selected SSL), 19 bytes" in verbose
     assert "scenario windows-tls" in verbose
 
 
@@ -142,7 +142,7 @@ def test_v_logs_phases_and_pdus_and_vv_adds_hex(capsys: pytest.CaptureFixture[st
     assert _check_stderr(capsys) == ""
     once = _check_stderr(capsys, "-v")
     for line in ("tls: phase started", "tls: phase ended after", "connection_initiation: sent X.224 Connection Request",
-                 "connection_initiation: received X.224 Connection Confirm, 19 bytes",
+                 "connection_initiation: received X.224 Connection Confirm (selected SSL), 19 bytes",
                  "basic_settings_exchange: sent MCS Connect Initial", "capabilities_exchange: phase started"):
         assert line in once
     assert not re.search(r"^rdpprobe:   0000  03 00", once, re.M)  # No hex at -v.

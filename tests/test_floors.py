@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOORS = ROOT / "constraints" / "floors.txt"
-REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(>=|==)\s*([0-9][0-9A-Za-z.]*)$")
+REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[([\w,-]+)\])?\s*(>=|==)\s*([0-9][0-9A-Za-z.]*)$")
 
 
 def _name(text: str) -> str:
@@ -18,11 +18,15 @@ def _name(text: str) -> str:
 
 
 def _parse(lines: list[str], operator: str, where: str) -> dict[str, str]:
+    """NAME -> VERSION of ``NAME[EXTRAS]OPERATOR VERSION`` lines; a project of an extra
+    (``dask[distributed]``) gets the same floor as the one that names it."""
     found: dict[str, str] = {}
     for line in lines:
         match = REQUIREMENT.match(line.strip())
-        assert match is not None and match.group(2) == operator, f"{where}: {line!r} is not NAME{operator}VERSION"
-        found[_name(match.group(1))] = match.group(3)
+        assert match is not None and match.group(3) == operator, f"{where}: {line!r} is not NAME{operator}VERSION"
+        for name in (match.group(1), *(match.group(2) or "").split(",")):
+            if name:
+                found[_name(name)] = match.group(4)
     return found
 
 

@@ -11,7 +11,8 @@ with another tag, or none, fails here until it gets a rule or an opt-out:
   under pytest, fixtures and all.
 - ``sh``: each line (less a trailing ``#`` comment) must be a command ``.ci/run`` runs, or
   a part of one joined by ``&&``, word for word (nothing is run here).
-- ``text``: a figure (a directory layout), not code.
+- ``text``: a figure or a sample of output as it was captured (a directory layout, a
+  report), not code: nothing runs it, so nothing fakes it either.
 
 Targets are substituted mechanically before anything runs (``EXAMPLES``): the README's
 example hosts become loopback mock servers, and the files its commands read

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, cast
+from typing import Any
 
 from OpenSSL import SSL, crypto
 from OpenSSL._util import ffi as _openssl_ffi
@@ -156,9 +156,7 @@ class OpenSslPump(TlsPump):
     def write(self, plaintext: bytes) -> None:
         view = memoryview(plaintext)
         while view:
-            # Any buffer is sent (pyOpenSSL reads it with from_buffer); before 25.2 its
-            # annotation says bytes, and a copy per write would be the only way to say so.
-            written = self._conn.send(cast(bytes, view))
+            written = self._conn.send(view)
             view = view[written:]
 
     def read(self) -> bytes | None:

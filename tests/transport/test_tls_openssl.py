@@ -19,11 +19,6 @@ KEY_SHARE_EXTENSION = 51  # RFC 8446 4.2.8
 GROUP_IDS = {"X25519": 0x001D, "P-256": 0x0017, "P-384": 0x0018}
 #: Round trips allowed before a handshake between the two memory pumps counts as stuck.
 MAX_FLIGHTS = 10
-#: The test server limits its groups through this binding, which cryptography's OpenSSL
-#: binding lacks before some release after 45; without it the client keeps OpenSSL's
-#: default groups too (``tls_openssl._one_key_share``), so there is nothing to test.
-needs_group_binding = pytest.mark.skipif(not hasattr(lib, "SSL_CTX_set1_curves_list"),
-                                         reason="this cryptography's binding has no SSL_CTX_set1_curves_list")
 
 
 def _extensions(hello: bytes) -> dict[int, bytes]:
@@ -83,7 +78,6 @@ def _server_flight(server: SSL.Connection, data: bytes) -> bytes:
         return b""
 
 
-@needs_group_binding
 @pytest.mark.parametrize("group", ["X25519", "P-256", "P-384"])
 @pytest.mark.parametrize("version", [SSL.TLS1_3_VERSION, SSL.TLS1_2_VERSION])
 def test_handshake_reaches_a_server_that_allows_one_group(group: str, version: int) -> None:

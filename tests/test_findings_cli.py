@@ -47,9 +47,9 @@ def test_check_fail_on(rdp_mock_server: MockServerFactory, capsys: pytest.Captur
 
 
 def test_fail_on_refuses_an_unknown_severity(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as refused:
-        main(["check", "127.0.0.1", "--fail-on", "severe"])
-    assert refused.value.code == EXIT_USAGE
+    assert main(["check", "127.0.0.1", "--fail-on", "severe"]) == EXIT_USAGE
+    err = capsys.readouterr().err  # One line naming the option and the value, no usage text.
+    assert err.startswith("rdpprobe: error: argument --fail-on: invalid choice: 'severe'") and err.count("\n") == 1
 
 
 def test_a_dead_port_never_trips_fail_on(capsys: pytest.CaptureFixture[str]) -> None:

@@ -124,9 +124,10 @@ def _add_directory(anchors: dict[bytes, x509.Certificate], path: str) -> None:
             _add_file(anchors, full, strict=False)
 
 
-#: What cryptography raises for a certificate field it parses only when the verifier reads
-#: it (a malformed subject, a BitString attribute of another type): the chain is not judged.
-UNPARSED = (ValueError, TypeError)
+#: What cryptography raises for a certificate it cannot read, at load or for a field it
+#: parses only when read (a malformed subject, a BitString attribute of another type, an
+#: X.509 version that is not 1-3): the chain is not judged.
+UNPARSED = (ValueError, TypeError, x509.InvalidVersion)
 
 
 def check_chain(
@@ -147,7 +148,7 @@ def check_chain(
     try:
         certificate = x509.load_der_x509_certificate(leaf)
         sent = [x509.load_der_x509_certificate(der) for der in intermediates or ()]
-    except ValueError as exc:
+    except UNPARSED as exc:
         return TrustFacts(None, f"certificate does not parse: {exc}", loaded.label)
     when = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
     builder = verification.PolicyBuilder().store(loaded.store).time(when)

@@ -126,8 +126,9 @@ def _add_directory(anchors: dict[bytes, x509.Certificate], path: str) -> None:
 
 #: What cryptography raises for a certificate it cannot read, at load or for a field it
 #: parses only when read (a malformed subject, a BitString attribute of another type, an
-#: X.509 version that is not 1-3): the chain is not judged.
-UNPARSED = (ValueError, TypeError, x509.InvalidVersion)
+#: X.509 version that is not 1-3; cryptography 47 raises KeyError for a name attribute of
+#: an ASN.1 type it has no string kind for, e.g. tag 13): the chain is not judged.
+UNPARSED = (ValueError, TypeError, KeyError, x509.InvalidVersion)
 
 
 def check_chain(

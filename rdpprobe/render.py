@@ -174,7 +174,8 @@ def _findings(console: Console, result: ProbeResult) -> None:
     console.print(grid)
 
 
-#: Shown for a fact the probe set out to learn and could not observe.
+#: Shown for a fact the probe set out to learn and could not observe, and for a yes/no
+#: fact it could not establish.
 UNKNOWN = "unknown"
 
 
@@ -191,8 +192,6 @@ def _facts(console: Console, result: ProbeResult) -> None:
 
 #: Facts that ``_audit`` shows in a section of their own.
 AUDIT_FACTS = ("tls_audit", "rdp_encryption_audit")
-#: How the report says a yes/no fact the probe could not establish.
-UNKNOWN = "unknown"
 
 
 def _audit(console: Console, result: ProbeResult) -> None:

@@ -129,7 +129,8 @@ class Prober:
             return  # The connection failed while the handshake finished (a reset met our Finished).
         if self._state.expect is not Expect.TLS_HANDSHAKE:
             raise ProbeUsageError("tls_established without a pending StartTls")
-        self._state.record(TLS, f"{info.version or 'unknown version'}, {info.cipher or 'unknown cipher'}")
+        if self._state.trace is not None:
+            self._state.record(TLS, f"{info.version or 'unknown version'}, {info.cipher or 'unknown cipher'}")
         self._guard(lambda: handlers.tls_done(self._state, info))
 
     def receive_data(self, data: bytes, now: float) -> None:

@@ -141,7 +141,8 @@ class ProbeState:
             if phase < self.phase:
                 raise AssertionError(f"phase moved backwards: {self.phase.value} -> {phase.value}")
             self.timings.append((self.phase, self.now - self.phase_started))
-            self.record(PHASE_ENDED, f"after {(self.now - self.phase_started) * 1000:.0f} ms")
+            if self.trace is not None:
+                self.record(PHASE_ENDED, f"after {(self.now - self.phase_started) * 1000:.0f} ms")
         self.phase = phase
         self.phase_started = self.now
         self.record(PHASE_STARTED, "")
